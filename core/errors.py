@@ -1,0 +1,134 @@
+"""Typed errors. Each carries a message a provider or IT person can act on.
+
+`message` is what the screen shows; `hint` is the next step. Neither ever contains a password,
+seed, one-time code or backup code (security rule 19): constructors take only what is safe.
+"""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base of every error the kiosk expects and explains."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ConfigError(KioskError):
+    hint = "Check the kiosk configuration (ipkiosk --help) or ask IT staff."
+
+
+class InvalidNPI(KioskError):
+    """An NPI failed a CMS rule; `rule` names which one."""
+
+    hint = "Check the 10-digit NPI and type it again."
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class CredentialStoreUnavailable(KioskError):
+    hint = (
+        "Install and unlock a keyring: on a Linux kiosk run gnome-keyring (Secret Service) in the "
+        "session; on a headless machine see README 'Service credentials'. "
+        "Only `ipkiosk demo` may run without one."
+    )
+
+
+class CredentialMissing(KioskError):
+    hint = "Set it with `ipkiosk credentials set NAME` (IT staff)."
+
+
+class StoreError(KioskError):
+    hint = "Ask IT staff to check the kiosk's data store."
+
+
+class AuthenticationFailed(KioskError):
+    """Username or password wrong. Deliberately does not say which."""
+
+    hint = "Check your username and password and try again."
+
+
+class AccountLocked(KioskError):
+    hint = "Contact your IT administrator or help desk to unlock your account."
+
+
+class NotAllowed(KioskError):
+    hint = "Ask IT staff."
+
+
+class StepOutOfOrder(KioskError):
+    """An enrollment step was called before the steps it depends on."""
+
+    hint = "Start again from the beginning of setup."
+
+
+class BindingStopped(KioskError):
+    """IP-Auth-Stop-Binding-2.0: the app cannot be bound without a verified NPI."""
+
+    hint = "Use the Code Generator (hardware token) instead."
+
+
+class FreshSignInRequired(KioskError):
+    hint = "Sign in again to change your two-factor settings."
+
+
+class TokenNotFound(KioskError):
+    hint = (
+        "Check the serial number printed on the back or bottom of your token and type it again."
+    )
+
+
+class TokenUnavailable(KioskError):
+    hint = "Ask IT staff for another token."
+
+
+class TokenLocked(KioskError):
+    hint = "Contact IT support to unlock your token."
+
+
+class SyncFailed(KioskError):
+    """Two codes that are not consecutive codes of the token within the resync window."""
+
+    hint = (
+        "Press the button, enter the code shown, wait for it to change, then enter the new code. "
+        "If it still fails, contact IT support."
+    )
+
+    def __init__(self, message: str, wrong_field: str | None = None) -> None:
+        super().__init__(message)
+        # "current", "next" or None when we cannot tell which of the two was wrong.
+        self.wrong_field = wrong_field
+
+
+class ImportRejected(KioskError):
+    hint = "Fix the file and import it again; nothing was changed."
+
+
+class CrontoRejected(KioskError):
+    """The scanned enrollment image was refused; `reason` is a stable code for tests and UI."""
+
+    def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+
+
+class DirectoryUnavailable(KioskError):
+    hint = "Try again in a minute; if it persists, contact your administrator."
+
+
+class AuditTampered(KioskError):
+    hint = "Keep the database as it is and tell your security officer."
+
+    def __init__(self, message: str, seq: int) -> None:
+        super().__init__(message)
+        self.seq = seq

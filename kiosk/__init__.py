@@ -1,0 +1,1 @@
+"""Composition root: settings, services, the Textual App, the camera and the command line."""
