@@ -1,0 +1,340 @@
+"""The cronto image: a QR code carrying a signed enrollment token.
+
+Real Cronto is a proprietary colour cryptogram; here the image is a QR code whose payload is a
+JWS compact token signed with Ed25519 (RFC 8037 / RFC 9864: `alg` "Ed25519"; the older generic
+"EdDSA" is accepted from other issuers), claims `iss`, `sub` (username), `npi`, `jti`, `iat`,
+`exp`. `CrontoIssuer` makes tokens and images; `CrontoVerifier` checks a scanned payload and
+remembers each accepted `jti` until its `exp`, so an image works once.
+
+A token is a bearer credential until it is used: it never appears in full in an error, a log or
+the audit (`token_ref` gives a short, safe reference instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from joserfc import jws
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import OKPKey
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import Clock
+from core.errors import CrontoRejected, InvalidNPI
+from core.npi import validate_npi
+from core.store import Store, cronto_jti
+
+SIGNING_ALG = "Ed25519"
+# "EdDSA" is the pre-RFC 9864 name for the same signature; other issuers may still use it.
+ACCEPTED_ALGS = ("Ed25519", "EdDSA")
+MAX_PAYLOAD = 2048  # a real token is ~350 characters; anything far bigger is not ours
+MAX_JTI = 128  # the cronto_jti.jti column
+# Issuer and kiosk clocks differ a little; a token issued "in the future" by less than this
+# is accepted rather than sending the provider away.
+CLOCK_LEEWAY = 60.0
+
+_CLAIMS = ("iss", "sub", "npi", "jti", "iat", "exp")
+
+_HINT_ASK_ADMIN = "Ask your administrator for a new enrollment image."
+
+# One plain-words message and next step per refusal; screens show them as they are.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "not_our_format": (
+        "This is not an iPrescribe enrollment image.",
+        "Hold up the enrollment image your administrator gave you (not another QR code). "
+        "If it is the right image, ask your administrator for a new one.",
+    ),
+    "bad_signature": (
+        "This enrollment image has been altered or was not signed by a trusted issuer.",
+        "Do not use this image. " + _HINT_ASK_ADMIN,
+    ),
+    "unknown_issuer": (
+        "This enrollment image comes from an issuer this kiosk does not trust.",
+        "Ask IT staff to add the issuer's public key to the kiosk, or ask your administrator "
+        "for an image from your organization's issuer.",
+    ),
+    "expired": (
+        "This enrollment image has expired.",
+        _HINT_ASK_ADMIN,
+    ),
+    "not_yet_valid": (
+        "This enrollment image is not valid yet.",
+        "Check that the kiosk's date and time are right (IT staff), or try again later.",
+    ),
+    "already_used": (
+        "This enrollment image has already been used.",
+        "Each enrollment image works once. " + _HINT_ASK_ADMIN,
+    ),
+    "other_user": (
+        "This enrollment image belongs to a different user.",
+        "Sign in as the provider named on the image, or ask your administrator for your own "
+        "enrollment image.",
+    ),
+}
+
+REASONS: tuple[str, ...] = tuple(REFUSALS)
+
+
+def refuse(reason: str, detail: str | None = None) -> CrontoRejected:
+    """The typed refusal for `reason`; `detail` (never token text) refines the message."""
+    message, hint = REFUSALS[reason]
+    if detail:
+        message = f"{message} ({detail})"
+    return CrontoRejected(message, reason, hint)
+
+
+def token_ref(payload: str) -> str:
+    """A short reference safe for logs: a hash prefix, never token text."""
+    return "sha256:" + hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class EnrollmentClaims:
+    iss: str
+    sub: str
+    npi: str
+    jti: str
+    iat: int
+    exp: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ed25519_private(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the issuer key is not an Ed25519 private key")
+    return key
+
+
+def _ed25519_public(pem: bytes) -> OKPKey:
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("the issuer public key is not an Ed25519 key")
+    return OKPKey.import_key(pem)
+
+
+class CrontoIssuer:
+    """Signs enrollment tokens and draws them as QR images."""
+
+    def __init__(self, name: str, private_key_pem: bytes) -> None:
+        if not name or not name.isascii():
+            raise ValueError("the issuer name must be non-empty ASCII")
+        self.name = name
+        self._private = _ed25519_private(private_key_pem)
+        self._key = OKPKey.import_key(private_key_pem)
+
+    @classmethod
+    def generate(cls, name: str) -> CrontoIssuer:
+        return cls(name, cls.new_private_key_pem())
+
+    @staticmethod
+    def new_private_key_pem() -> bytes:
+        return Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def private_key_pem(self) -> bytes:
+        """For storing the key in the keyring; never print or log it."""
+        return self._private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def public_key_pem(self) -> bytes:
+        return self._private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def make_token(
+        self,
+        username: str,
+        npi: str,
+        expires_in: timedelta,
+        clock: Clock,
+        *,
+        jti: str | None = None,
+        issued_at: float | None = None,
+    ) -> str:
+        """A signed token for `username`; `jti` and `issued_at` exist for tests and tooling."""
+        if expires_in <= timedelta(0):
+            raise ValueError("expires_in must be positive")
+        if not username.isascii() or not username:
+            raise ValueError("the username must be non-empty ASCII")
+        iat = int(clock.time() if issued_at is None else issued_at)
+        claims = {
+            "iss": self.name,
+            "sub": username,
+            "npi": npi,
+            "jti": jti or secrets.token_urlsafe(16),
+            "iat": iat,
+            "exp": iat + int(expires_in.total_seconds()),
+        }
+        body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("ascii")
+        header = {"alg": SIGNING_ALG, "typ": "JWT"}
+        return jws.serialize_compact(header, body, self._key, algorithms=[SIGNING_ALG])
+
+    @staticmethod
+    def make_image(token: str) -> bytes:
+        return make_image(token)
+
+
+def make_image(token: str, *, scale: int = 10, border: int = 4) -> bytes:
+    """The cronto image: a PNG QR code of `token`.
+
+    Error correction M with a 4-module quiet zone and 10 px modules: a ~350-character token
+    gives a ~0.8-megapixel image a webcam reads from arm's length on a screen or on paper.
+    """
+    import segno
+
+    qr = segno.make_qr(token, error="m", boost_error=False)
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=scale, border=border)
+    return out.getvalue()
+
+
+class CrontoVerifier:
+    """Checks scanned payloads against the trusted issuers' public keys.
+
+    `check` validates without using the image up; `consume` records its `jti` inside the
+    caller's transaction (so the enrollment step and the jti commit together); `verify` does
+    both in a transaction of its own.
+    """
+
+    def __init__(self, issuers: Mapping[str, bytes | str], clock: Clock, store: Store) -> None:
+        self._keys: dict[str, OKPKey] = {}
+        for name, pem in issuers.items():
+            raw = pem.encode("ascii") if isinstance(pem, str) else pem
+            self._keys[name] = _ed25519_public(raw)
+        self.clock = clock
+        self.store = store
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    def check(self, payload: str, expected_user: str) -> EnrollmentClaims:
+        """The verified claims, or CrontoRejected; the image stays usable."""
+        claims = self._verified_claims(payload)
+        self._check_time(claims)
+        if claims.sub != expected_user:
+            raise refuse("other_user")
+        with self.store.connect() as conn:
+            seen = conn.execute(
+                select(cronto_jti.c.jti).where(cronto_jti.c.jti == claims.jti)
+            ).first()
+        if seen is not None:
+            raise refuse("already_used")
+        return claims
+
+    def consume(self, claims: EnrollmentClaims, conn: Connection) -> None:
+        """Use the image up, inside the caller's transaction; a second use -> already_used."""
+        now = self.clock.time()
+        if claims.exp <= now:
+            raise refuse("expired")
+        # Forgetting a jti at its exp is safe: the token it belongs to is refused as expired.
+        conn.execute(delete(cronto_jti).where(cronto_jti.c.exp <= now))
+        # A savepoint keeps the caller's transaction usable after a duplicate key (PostgreSQL
+        # aborts the whole transaction on an error otherwise).
+        try:
+            with conn.begin_nested():
+                row = {"jti": claims.jti, "exp": float(claims.exp), "username": claims.sub}
+                conn.execute(insert(cronto_jti).values(**row))
+        except IntegrityError:
+            raise refuse("already_used") from None
+
+    def verify(self, payload: str, expected_user: str) -> EnrollmentClaims:
+        """`check` then `consume` in one transaction of the store."""
+        claims = self.check(payload, expected_user)
+        with self.store.begin() as conn:
+            self.consume(claims, conn)
+        return claims
+
+    def purge_expired(self) -> int:
+        with self.store.begin() as conn:
+            result = conn.execute(delete(cronto_jti).where(cronto_jti.c.exp <= self.clock.time()))
+        return int(result.rowcount or 0)
+
+    # -- the checks, in the order a forged or mistaken image is most usefully explained --
+
+    def _verified_claims(self, payload: str) -> EnrollmentClaims:
+        if not isinstance(payload, str) or not payload.isascii() or len(payload) > MAX_PAYLOAD:
+            raise refuse("not_our_format")
+        text = payload.strip()
+        if text.count(".") != 2:
+            raise refuse("not_our_format")
+        try:
+            unverified = jws.extract_compact(text.encode("ascii"))
+            header = unverified.headers()
+            body = json.loads(unverified.payload)
+        except (JoseError, ValueError, TypeError):
+            raise refuse("not_our_format") from None
+        if header.get("alg") not in ACCEPTED_ALGS or not isinstance(body, dict):
+            raise refuse("not_our_format")
+        # The unverified issuer name only picks the key; nothing else is trusted before the
+        # signature checks out.
+        iss = body.get("iss")
+        if not isinstance(iss, str):
+            raise refuse("not_our_format")
+        key = self._keys.get(iss)
+        if key is None:
+            raise refuse("unknown_issuer")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SecurityWarning)
+                jws.deserialize_compact(text, key, algorithms=list(ACCEPTED_ALGS))
+        except JoseError:
+            raise refuse("bad_signature") from None
+        return _claims_from(body)
+
+    def _check_time(self, claims: EnrollmentClaims) -> None:
+        now = self.clock.time()
+        if claims.exp <= now:
+            raise refuse("expired")
+        if claims.iat > now + CLOCK_LEEWAY:
+            raise refuse("not_yet_valid")
+
+
+def _claims_from(body: dict[str, Any]) -> EnrollmentClaims:
+    """Typed claims from a signed body; a signed but malformed body is still not ours."""
+    missing = [c for c in _CLAIMS if c not in body]
+    if missing:
+        raise refuse("not_our_format", f"missing {', '.join(missing)}")
+    strings = {c: body[c] for c in ("iss", "sub", "npi", "jti")}
+    times = {c: body[c] for c in ("iat", "exp")}
+    if not all(isinstance(v, str) and v for v in strings.values()):
+        raise refuse("not_our_format", "a claim has the wrong type")
+    # bool is an int in Python; a JSON true is not a time.
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in times.values()):
+        raise refuse("not_our_format", "a time claim is not a whole number")
+    if len(strings["jti"]) > MAX_JTI:
+        raise refuse("not_our_format", "the image id is too long")
+    if times["exp"] <= times["iat"]:
+        raise refuse("not_our_format", "it expires before it was issued")
+    try:
+        validate_npi(strings["npi"])
+    except InvalidNPI:
+        raise refuse("not_our_format", "the NPI in it is not a valid NPI") from None
+    return EnrollmentClaims(
+        iss=strings["iss"],
+        sub=strings["sub"],
+        npi=strings["npi"],
+        jti=strings["jti"],
+        iat=times["iat"],
+        exp=times["exp"],
+    )
