@@ -29,6 +29,7 @@ from typing import Literal
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pskc import PSKC
+from pskc.encryption import algorithm_key_lengths
 from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
 from pskc.key import Key
 
@@ -333,6 +334,13 @@ def _encrypted_values(root: ET.Element) -> Iterator[tuple[ET.Element, ET.Element
                 yield value, macs[0] if macs else None
 
 
+def _method(value: ET.Element) -> str:
+    for child in value.iter():
+        if _local(child.tag) == "EncryptionMethod":
+            return child.get("Algorithm", "")
+    return ""
+
+
 def _cipher(value: ET.Element) -> tuple[str, bytes]:
     algorithm = ""
     cipher = b""
@@ -399,6 +407,19 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
     if not any(True for _ in _encrypted_values(root)):
         return  # a plain container: nothing to unlock, whatever was given
     if psk is not None:
+        # The file-wide algorithm is optional (RFC 6030 figure 6 names it only on each value).
+        value_algorithm = next(_method(value) for value, _ in _encrypted_values(root))
+        try:
+            lengths = algorithm_key_lengths(encryption.algorithm or value_algorithm)
+        except DecryptionError:
+            raise ImportRejected(
+                "The PSKC file uses an encryption the kiosk does not support."
+            ) from None
+        if len(psk) not in lengths:
+            raise ImportRejected(
+                f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "
+                f"for this file's encryption, not {len(psk)}."
+            )
         encryption.key = psk
     elif derivation.algorithm:
         if passphrase is None:
@@ -419,7 +440,9 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
         )
 
 
-_KIND = re.compile(r"[:#](hotp|totp)$", re.IGNORECASE)
+# The profile URI names the kind; some vendors append the hash ("...#totp-sha256") instead of
+# giving a <Suite>, so both places are read.
+_KIND = re.compile(r"[:#](hotp|totp)(?:[-_:]?(sha1|sha256|sha512))?$", re.IGNORECASE)
 
 
 def _pskc_key(key: Key) -> TokenSpec:
@@ -434,7 +457,7 @@ def _pskc_key(key: Key) -> TokenSpec:
             serial,
         )
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
-    algorithm = _check_algorithm(key.algorithm_suite or "", serial)
+    algorithm = _check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
     if key.response_encoding and key.response_encoding.upper() != "DECIMAL":
         raise _EntryError("response format is not decimal digits", serial)
     digits = _check_digits(key.response_length or 6, serial)
