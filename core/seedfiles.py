@@ -239,7 +239,7 @@ def _csv_lines(text: str) -> Iterator[tuple[int, list[str] | None]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            fields = next(csv.reader([line], skipinitialspace=True), [])
+            fields = next(csv.reader([line], skipinitialspace=True, strict=True), [])
         except csv.Error:
             yield number, None
             continue
