@@ -1,0 +1,300 @@
+"""The CMS NPPES data dissemination CSV: reading it by header name, and writing it (demo, tests).
+
+The monthly file has ~330 columns, every value quoted, dates MM/DD/YYYY (security rule 2).
+Columns are found by header name, never by position; the sex column is `Provider Sex Code` in
+today's files and `Provider Gender Code` in older ones, and either loads (the kiosk does not
+store it). A deactivated NPI appears with only its NPI and deactivation date filled in.
+
+Reading is the importer's hot loop. A bare `csv.reader` splits all 330 columns of every row; the
+kiosk needs eight of the first 42. Because NPPES quotes every value, a row whose only quotes are
+the 2 x 330 delimiting ones can be cut at `","` exactly, stopping after the last needed column;
+anything else (quotes or newlines inside values, a short or broken row) goes through
+`csv.reader`, which has the last word.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from core.errors import ImportRejected
+from core.npi import npi_check_digit_ok
+
+HEADER_FILE = Path(__file__).resolve().parents[2] / "assets" / "nppes-npidata-header.csv"
+
+NPI = "NPI"
+ENTITY_TYPE = "Entity Type Code"
+ORGANIZATION_NAME = "Provider Organization Name (Legal Business Name)"
+LAST_NAME = "Provider Last Name (Legal Name)"
+FIRST_NAME = "Provider First Name"
+PRACTICE_STATE = "Provider Business Practice Location Address State Name"
+DEACTIVATION_DATE = "NPI Deactivation Date"
+REACTIVATION_DATE = "NPI Reactivation Date"
+SEX_HEADERS = ("Provider Sex Code", "Provider Gender Code")
+
+REQUIRED_COLUMNS = (
+    NPI,
+    ENTITY_TYPE,
+    ORGANIZATION_NAME,
+    LAST_NAME,
+    FIRST_NAME,
+    PRACTICE_STATE,
+    DEACTIVATION_DATE,
+    REACTIVATION_DATE,
+)
+
+# Stable skip reasons; the import summary counts rows under these keys.
+BAD_CHECK_DIGIT = "bad_check_digit"
+INVALID_NPI = "invalid_npi"
+UNKNOWN_STATE = "unknown_state"
+MALFORMED_LINE = "malformed_line"
+BAD_DATE = "bad_date"
+BAD_ENTITY_TYPE = "bad_entity_type"
+DEACTIVATED_NO_LOCATION = "deactivated_without_location"
+
+SKIP_REASONS: Mapping[str, str] = {
+    BAD_CHECK_DIGIT: "bad check digit",
+    INVALID_NPI: "not a 10-digit NPI starting with 1 or 2",
+    UNKNOWN_STATE: "unknown practice-location state",
+    MALFORMED_LINE: "malformed line",
+    BAD_DATE: "date not MM/DD/YYYY",
+    BAD_ENTITY_TYPE: "entity type not 1 or 2",
+    DEACTIVATED_NO_LOCATION: (
+        "deactivated NPI without a practice location and not in the old directory"
+    ),
+}
+
+
+class Row(NamedTuple):
+    """One NPPES row reduced to what a shard stores; dates as ISO text, empty -> None."""
+
+    npi: int
+    entity_type: int | None
+    last_name: str
+    first_name: str
+    organization_name: str
+    state: str
+    deactivated: str | None
+    reactivated: str | None
+
+
+class Skip(NamedTuple):
+    line: int  # 1-based physical line where the record starts (the header is line 1)
+    reason: str
+    npi: str
+
+
+def nppes_header(sex_header: str = SEX_HEADERS[0]) -> list[str]:
+    """The real 330-column header, with the sex column named as asked (old or new files)."""
+    with HEADER_FILE.open(encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f))
+    return [sex_header if name in SEX_HEADERS else name for name in header]
+
+
+def iso_date(text: str) -> str | None:
+    """MM/DD/YYYY -> YYYY-MM-DD; empty -> None; anything else -> ValueError."""
+    if not text:
+        return None
+    if len(text) != 10 or text[2] != "/" or text[5] != "/":
+        raise ValueError(text)
+    iso = f"{text[6:10]}-{text[0:2]}-{text[3:5]}"
+    date.fromisoformat(iso)  # rejects 02/30/2024 and non-digits
+    return iso
+
+
+class Layout:
+    """Where the needed columns sit in one file, found by header name."""
+
+    def __init__(self, header: Sequence[str]) -> None:
+        names = [h.strip().lstrip("\ufeff") for h in header]
+        index = {name: i for i, name in reversed(list(enumerate(names)))}
+        missing = [c for c in REQUIRED_COLUMNS if c not in index]
+        if missing:
+            raise ImportRejected(
+                "This is not an NPPES data dissemination file: the header lacks "
+                + ", ".join(f"'{c}'" for c in missing)
+                + "."
+            )
+        self.width = len(names)
+        self.sex_column = next((c for c in SEX_HEADERS if c in index), None)
+        self.npi = index[NPI]
+        self.entity_type = index[ENTITY_TYPE]
+        self.organization_name = index[ORGANIZATION_NAME]
+        self.last_name = index[LAST_NAME]
+        self.first_name = index[FIRST_NAME]
+        self.state = index[PRACTICE_STATE]
+        self.deactivation = index[DEACTIVATION_DATE]
+        self.reactivation = index[REACTIVATION_DATE]
+        # Fields needed to fill a Row; the fast path stops splitting after them.
+        self.needed = 1 + max(index[c] for c in REQUIRED_COLUMNS)
+
+
+class NppesReader:
+    """Iterate an NPPES CSV text stream as `Row`s and `Skip`s, in file order.
+
+    The stream must be opened with newline="" so values with embedded newlines survive.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        header_line = stream.readline()
+        try:
+            header = next(csv.reader([header_line]))
+        except (StopIteration, csv.Error):
+            raise ImportRejected("The file is empty or its header line is unreadable.") from None
+        self.layout = Layout(header)
+        self.rows_read = 0
+        self.record_line = 1  # where the record last yielded starts
+
+    def __iter__(self) -> Iterator[Row | Skip]:
+        lay = self.layout
+        width = lay.width
+        quotes_if_plain = 2 * width
+        seps_if_plain = width - 1
+        cut = lay.needed  # split into cut+1 pieces: the needed fields plus an unsplit tail
+        if cut >= width:
+            quotes_if_plain = -1  # every column is needed: let csv.reader do all rows
+        stream = self._stream
+        line_no = 1
+        for line in stream:
+            line_no += 1
+            start = line_no
+            quotes = line.count('"')
+            if quotes % 2:
+                # An odd number of quotes: a value holds a newline, or the file ends mid-row.
+                parts = [line]
+                while quotes % 2:
+                    more = stream.readline()
+                    if not more:
+                        break
+                    line_no += 1
+                    parts.append(more)
+                    quotes += more.count('"')
+                line = "".join(parts)
+            self.rows_read += 1
+            if (
+                quotes == quotes_if_plain
+                and line.count('","') == seps_if_plain
+                and line.startswith('"')
+            ):
+                fields = line.split('","', cut)
+                fields[0] = fields[0][1:]
+            else:
+                try:
+                    parsed = next(csv.reader([line], strict=True))
+                except (csv.Error, StopIteration):
+                    yield Skip(start, MALFORMED_LINE, "")
+                    continue
+                if len(parsed) != width or quotes % 2:
+                    npi = parsed[lay.npi] if len(parsed) > lay.npi else ""
+                    yield Skip(start, MALFORMED_LINE, npi)
+                    continue
+                fields = parsed
+            self.record_line = start
+            yield self._row(fields, start)
+
+    def _row(self, f: list[str], line: int) -> Row | Skip:
+        lay = self.layout
+        npi = f[lay.npi]
+        if not (len(npi) == 10 and npi.isascii() and npi.isdigit() and npi[0] in "12"):
+            return Skip(line, INVALID_NPI, npi)
+        if not npi_check_digit_ok(npi):
+            return Skip(line, BAD_CHECK_DIGIT, npi)
+        entity = f[lay.entity_type]
+        if entity == "1":
+            entity_type: int | None = 1
+        elif entity == "2":
+            entity_type = 2
+        elif entity == "":
+            entity_type = None
+        else:
+            return Skip(line, BAD_ENTITY_TYPE, npi)
+        try:
+            deactivated = iso_date(f[lay.deactivation])
+            reactivated = iso_date(f[lay.reactivation])
+        except ValueError:
+            return Skip(line, BAD_DATE, npi)
+        return Row(
+            int(npi),
+            entity_type,
+            f[lay.last_name],
+            f[lay.first_name],
+            f[lay.organization_name],
+            f[lay.state].strip().upper(),
+            deactivated,
+            reactivated,
+        )
+
+
+# --- writing (the demo builder and the tests make NPPES-format files with this) ----------------
+
+
+@dataclass(frozen=True)
+class NppesRecord:
+    """A provider as the demo and tests describe it; `extra` fills any other column by name."""
+
+    npi: str
+    entity_type: int | None = 1
+    last_name: str = ""
+    first_name: str = ""
+    organization_name: str = ""
+    state: str = ""
+    deactivation_date: date | None = None
+    reactivation_date: date | None = None
+    sex: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def values(self, header: Sequence[str]) -> list[str]:
+        by_name = {
+            NPI: self.npi,
+            ENTITY_TYPE: "" if self.entity_type is None else str(self.entity_type),
+            ORGANIZATION_NAME: self.organization_name,
+            LAST_NAME: self.last_name,
+            FIRST_NAME: self.first_name,
+            PRACTICE_STATE: self.state,
+            DEACTIVATION_DATE: _us_date(self.deactivation_date),
+            REACTIVATION_DATE: _us_date(self.reactivation_date),
+            **{name: self.sex for name in SEX_HEADERS},
+            **self.extra,
+        }
+        return [by_name.get(name, "") for name in header]
+
+
+def _us_date(d: date | None) -> str:
+    return d.strftime("%m/%d/%Y") if d else ""
+
+
+def write_nppes_csv(
+    target: Path | IO[str],
+    records: Iterable[NppesRecord],
+    *,
+    sex_header: str = SEX_HEADERS[0],
+    lineterminator: str = "\r\n",
+) -> int:
+    """Write records in the NPPES layout (real header, every value quoted); returns the count."""
+    header = nppes_header(sex_header)
+    if isinstance(target, Path):
+        with target.open("w", encoding="utf-8", newline="") as f:
+            return _write(f, header, records, lineterminator)
+    return _write(target, header, records, lineterminator)
+
+
+def _write(f: IO[str], header: list[str], records: Iterable[NppesRecord], eol: str) -> int:
+    writer = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator=eol)
+    writer.writerow(header)
+    count = 0
+    for record in records:
+        writer.writerow(record.values(header))
+        count += 1
+    return count
+
+
+def nppes_csv_text(records: Iterable[NppesRecord], **kwargs: str) -> str:
+    buffer = io.StringIO(newline="")
+    write_nppes_csv(buffer, records, **kwargs)
+    return buffer.getvalue()

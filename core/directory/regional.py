@@ -1,0 +1,238 @@
+"""`RegionalDirectory`: ask all five regions at once and turn their answers into one outcome.
+
+Rules (security.md 3-6): verified = an active individual (entity type 1) NPI whose last name
+matches the account's; a deactivation with no later reactivation -> deactivated; an organization
+NPI never verifies a prescriber; an unknown practice state fails closed; a region that does not
+answer in time makes the result `unavailable`, never `not_found`, unless another region found
+the NPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from core.directory.model import (
+    DirectoryRecord,
+    Outcome,
+    RegionAnswer,
+    RegionCredentialsRejected,
+    RegionTimedOut,
+    Verification,
+    name_key,
+)
+from core.directory.shard import LocalRegionBackend, shard_name
+from core.errors import DirectoryUnavailable
+from core.npi import validate_npi
+from core.regions import REGIONS, RegionMap, default_region_map
+
+
+class RegionBackend(Protocol):
+    region: int
+    kind: str  # "local" or "online"
+    description: str  # a path or URL, for IT staff
+
+    async def alookup(self, npi: str) -> DirectoryRecord | None:
+        """The record; None when the region lacks the NPI; DirectoryUnavailable on failure."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class RegionalDirectory:
+    def __init__(
+        self,
+        backends: Mapping[int, RegionBackend],
+        timeout: float,
+        *,
+        region_map: RegionMap | None = None,
+    ) -> None:
+        unknown = sorted(set(backends) - set(REGIONS))
+        if unknown:
+            raise ValueError(f"regions are numbered 1-5, got {unknown}")
+        self.backends = dict(sorted(backends.items()))
+        self.timeout = timeout
+        self.region_map = region_map or default_region_map()
+
+    async def averify(self, npi: str, last_name: str | None) -> Verification:
+        """Verify an NPI for the account whose last name is given.
+
+        `last_name=None` skips the name check (IT staff's plain lookup); enrollment always passes
+        the account's last name. Raises InvalidNPI before asking any region.
+        """
+        npi = validate_npi(npi)
+        regions = list(self.backends)
+        results = await asyncio.gather(*(self._ask(r, npi) for r in regions))
+        answers = dict(zip(regions, results, strict=True))
+        return self._decide(npi, last_name, answers)
+
+    def verify(self, npi: str, last_name: str | None) -> Verification:
+        """Blocking form of `averify`, for threads and the command line."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.averify(npi, last_name))
+        # Called from inside a running loop's thread: asyncio.run would refuse, so run it on a
+        # helper thread and wait (the caller chose to block).
+        box: list[Verification | BaseException] = []
+
+        def run() -> None:
+            try:
+                box.append(asyncio.run(self.averify(npi, last_name)))
+            except BaseException as exc:  # handed back to the caller below
+                box.append(exc)
+
+        helper = threading.Thread(target=run, name="directory-verify")
+        helper.start()
+        helper.join()
+        result = box[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def aclose(self) -> None:
+        for backend in self.backends.values():
+            await backend.aclose()
+
+    async def _ask(self, region: int, npi: str) -> RegionAnswer:
+        backend = self.backends[region]
+        try:
+            async with asyncio.timeout(self.timeout):
+                record = await backend.alookup(npi)
+        except TimeoutError:
+            return RegionAnswer(
+                region, "timeout", f"Region {region} did not answer within {self.timeout:g} s."
+            )
+        except RegionTimedOut as exc:
+            return RegionAnswer(region, "timeout", exc.message)
+        except DirectoryUnavailable as exc:
+            detail = str(exc) if isinstance(exc, RegionCredentialsRejected) else exc.message
+            return RegionAnswer(region, "error", detail)
+        except Exception as exc:  # a broken backend is an unavailable region, not a crash
+            failure = f"Region {region} failed: {exc.__class__.__name__}."
+            return RegionAnswer(region, "error", failure)
+        if record is None:
+            return RegionAnswer(region, "not_found", "")
+        if record.is_deactivated:
+            day = record.deactivation_date.isoformat() if record.deactivation_date else "?"
+            return RegionAnswer(region, "deactivated", f"Deactivated on {day}.", record)
+        return RegionAnswer(region, "found", "", record)
+
+    def _decide(
+        self, npi: str, last_name: str | None, answers: dict[int, RegionAnswer]
+    ) -> Verification:
+        def result(
+            outcome: Outcome, region: int | None, message: str, matched: bool | None = None
+        ) -> Verification:
+            return Verification(outcome, npi, region, answers, matched, message)
+
+        deactivated = [a for a in answers.values() if a.status == "deactivated"]
+        if deactivated:
+            # Any region saying "deactivated" wins: a stale copy elsewhere must not verify.
+            first = deactivated[0]
+            day = first.record.deactivation_date if first.record else None
+            when = f" on {day:%B %d, %Y}" if day else ""
+            return result(
+                Outcome.DEACTIVATED,
+                first.region,
+                f"NPI {npi} was deactivated{when}, so it cannot be used to set up the "
+                "iPrescribe Authenticator. Contact your administrator if this is wrong.",
+            )
+        found = [a for a in answers.values() if a.status == "found" and a.record is not None]
+        refusals: list[tuple[int, str, bool | None]] = []
+        for answer in found:
+            record = answer.record
+            assert record is not None
+            if not record.is_individual:
+                refusals.append(
+                    (
+                        answer.region,
+                        f"NPI {npi} belongs to an organization, not to an individual "
+                        "prescriber, so it cannot verify you.",
+                        None,
+                    )
+                )
+                continue
+            if self.region_map.get(record.state) is None:
+                refusals.append(
+                    (
+                        answer.region,
+                        f"NPI {npi} has a practice location ('{record.state or 'blank'}') the "
+                        "kiosk's region map does not know, so it cannot be verified here. "
+                        "Contact your administrator.",
+                        None,
+                    )
+                )
+                continue
+            if last_name is not None and name_key(record.last_name) != name_key(last_name):
+                refusals.append(
+                    (
+                        answer.region,
+                        f"The name registered for NPI {npi} does not match the name on your "
+                        "account. Check that you scanned your own enrollment image, or contact "
+                        "your administrator.",
+                        False,
+                    )
+                )
+                continue
+            return result(
+                Outcome.VERIFIED,
+                answer.region,
+                f"Your NPI {npi} is verified (region {answer.region}).",
+                True if last_name is not None else None,
+            )
+        if refusals:
+            region, message, matched = refusals[0]
+            return result(Outcome.NOT_FOUND, region, message, matched)
+        silent = [a.region for a in answers.values() if a.status in ("error", "timeout")]
+        if silent:
+            listed = ", ".join(str(r) for r in silent)
+            plural = "s" if len(silent) > 1 else ""
+            return result(
+                Outcome.UNAVAILABLE,
+                None,
+                f"The provider directory for region{plural} {listed} could not be reached, so "
+                f"NPI {npi} could not be checked right now. Try again in a minute; if it "
+                "persists, contact your administrator.",
+            )
+        return result(
+            Outcome.NOT_FOUND,
+            None,
+            f"NPI {npi} was not found in the provider directory. Check the NPI on your "
+            "enrollment image, or contact your administrator.",
+        )
+
+
+def default_shard_paths(directory: Path) -> dict[int, Path]:
+    return {r: directory / shard_name(r) for r in REGIONS}
+
+
+def open_backends(
+    region_sources: Mapping[int, tuple[Path | None, str | None]],
+    api_key_for: Callable[[int], str | None],
+    *,
+    timeout: float = 2.0,
+) -> dict[int, RegionBackend]:
+    """Backends for regions given as (shard path, None) or (None, endpoint URL).
+
+    `api_key_for(region)` is only called for online regions, so purely local directories need
+    no keyring. A pending shard swap left by a killed import is finished first.
+    """
+    from core.directory.importer import finish_pending_swap
+    from core.directory.online import OnlineRegionBackend
+
+    backends: dict[int, RegionBackend] = {}
+    for region, (path, url) in sorted(region_sources.items()):
+        if url:
+            backends[region] = OnlineRegionBackend(
+                region, url, api_key=api_key_for(region), timeout=timeout
+            )
+        elif path is not None:
+            finish_pending_swap(path.parent)
+            backends[region] = LocalRegionBackend(region, path)
+        else:
+            raise ValueError(f"region {region} has neither a path nor a URL")
+    return backends
