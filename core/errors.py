@@ -132,3 +132,9 @@ class AuditTampered(KioskError):
     def __init__(self, message: str, seq: int) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class UnknownPracticeState(KioskError):
+    """An NPI's practice-location state is not in the region map: never verified (rule 4)."""
+
+    hint = "Ask your administrator to check the provider's practice location in NPPES."
