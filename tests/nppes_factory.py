@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from core.directory.importer import ImportSummary, import_directory
 from core.directory.nppes import NppesRecord, write_nppes_csv
@@ -34,8 +35,12 @@ def with_bad_check_digit(npi: str) -> str:
     return npi[:9] + str((int(npi[9]) + 1) % 10)
 
 
-def individual(npi: str, last: str, first: str = "Pat", state: str = "NY", **kw: object) -> NppesRecord:
-    return NppesRecord(npi=npi, entity_type=1, last_name=last, first_name=first, state=state, **kw)  # type: ignore[arg-type]
+def individual(
+    npi: str, last: str, first: str = "Pat", state: str = "NY", **kw: Any
+) -> NppesRecord:
+    return NppesRecord(
+        npi=npi, entity_type=1, last_name=last, first_name=first, state=state, **kw
+    )
 
 
 def organization(npi: str, name: str, state: str = "TX") -> NppesRecord:
@@ -47,7 +52,10 @@ def deactivated_blank(npi: str, day: date) -> NppesRecord:
     return NppesRecord(npi=npi, entity_type=None, deactivation_date=day)
 
 
-def build_directory(tmp: Path, records: list[NppesRecord], name: str = "nppes.csv") -> tuple[dict[int, Path], ImportSummary]:
+def build_directory(
+    tmp: Path, records: list[NppesRecord], name: str = "nppes.csv"
+) -> tuple[dict[int, Path], ImportSummary]:
+    """Write records as an NPPES file in `tmp` and import it into `tmp/directory`."""
     source = tmp / name
     write_nppes_csv(source, records)
     targets = default_shard_paths(tmp / "directory")
