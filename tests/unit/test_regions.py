@@ -10,10 +10,11 @@ import pytest
 from core.errors import ConfigError, UnknownPracticeState
 from core.regions import REGIONS, REGIONS_FILE, RegionMap, default_region_map
 
-STATES_AND_DC = tuple(
+_STATES_TEXT = (
     "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC".split()  # noqa: SIM905
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
 )
+STATES_AND_DC = tuple(_STATES_TEXT.split())
 TERRITORIES_AND_MILITARY = ["PR", "VI", "GU", "AS", "MP", "AA", "AE", "AP"]
 
 
