@@ -1,0 +1,164 @@
+"""Accounts: providers and IT staff, with argon2id password hashes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import Clock
+from core.errors import KioskError
+from core.hashing import check_secret, hash_secret
+from core.npi import validate_npi
+from core.store import Store, accounts
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 8
+MAX_FAILED_SIGNINS = 10
+
+
+class Role(StrEnum):
+    PROVIDER = "provider"
+    IT_STAFF = "it_staff"
+
+
+class AccountError(KioskError):
+    hint = "Correct the value and try again."
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display_name: str  # "Last, First" as in NPPES
+    npi: str | None
+    role: Role
+    locked: bool
+    failed_signins: int
+
+    @property
+    def last_name(self) -> str:
+        return self.display_name.split(",", 1)[0].strip()
+
+    @property
+    def greeting_name(self) -> str:
+        last, _, first = self.display_name.partition(",")
+        return f"{first.strip()} {last.strip()}".strip()
+
+
+def _row_to_account(row: object) -> Account:
+    return Account(
+        username=row.username,  # type: ignore[attr-defined]
+        display_name=row.display_name,  # type: ignore[attr-defined]
+        npi=row.npi,  # type: ignore[attr-defined]
+        role=Role(row.role),  # type: ignore[attr-defined]
+        locked=bool(row.locked),  # type: ignore[attr-defined]
+        failed_signins=row.failed_signins,  # type: ignore[attr-defined]
+    )
+
+
+class Accounts:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    @staticmethod
+    def normalize_username(username: str) -> str:
+        return username.strip().lower()
+
+    def add(
+        self,
+        conn: Connection,
+        username: str,
+        *,
+        display_name: str,
+        npi: str | None,
+        role: Role | str,
+        password: str,
+    ) -> Account:
+        username = self.normalize_username(username)
+        if not USERNAME_RE.match(username):
+            raise AccountError(
+                "A username is 2-64 characters: lower-case letters, digits, dot, dash or underscore."
+            )
+        if "," not in display_name or not display_name.split(",", 1)[0].strip():
+            raise AccountError('The name must be written "Last, First", as in the NPI registry.')
+        try:
+            role = Role(role)
+        except ValueError:
+            raise AccountError("The role must be 'provider' or 'it_staff'.") from None
+        if npi:
+            npi = validate_npi(npi)
+        elif role is Role.PROVIDER:
+            raise AccountError("A provider account needs the provider's NPI.")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"The password must be at least {MIN_PASSWORD} characters.")
+        try:
+            conn.execute(
+                accounts.insert().values(
+                    username=username,
+                    display_name=display_name.strip(),
+                    npi=npi or None,
+                    role=role.value,
+                    password_hash=hash_secret(password),
+                    failed_signins=0,
+                    locked=0,
+                    created_at=self.clock.time(),
+                )
+            )
+        except IntegrityError:
+            raise AccountError(f"The username '{username}' is already taken.") from None
+        return Account(username, display_name.strip(), npi or None, role, False, 0)
+
+    def get(self, username: str, conn: Connection | None = None) -> Account | None:
+        q = select(accounts).where(accounts.c.username == self.normalize_username(username))
+        if conn is not None:
+            row = conn.execute(q).first()
+        else:
+            with self.store.connect() as c:
+                row = c.execute(q).first()
+        return _row_to_account(row) if row else None
+
+    def all(self) -> list[Account]:
+        with self.store.connect() as conn:
+            return [_row_to_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username))]
+
+    def check_password(self, conn: Connection, username: str, password: str) -> Account | None:
+        """The account when the password is right; counts failures (and locks at the limit)."""
+        username = self.normalize_username(username)
+        row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+        ok = check_secret(row.password_hash if row else None, password)
+        if row is None:
+            return None
+        if not ok:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.username == username)
+                .values(
+                    failed_signins=accounts.c.failed_signins + 1,
+                    locked=(accounts.c.failed_signins + 1 >= MAX_FAILED_SIGNINS) | (accounts.c.locked == 1),
+                )
+            )
+            return None
+        return _row_to_account(row)
+
+    def reset_failures(self, conn: Connection, username: str) -> None:
+        conn.execute(update(accounts).where(accounts.c.username == username).values(failed_signins=0))
+
+    def unlock(self, conn: Connection, username: str) -> bool:
+        result = conn.execute(
+            update(accounts).where(accounts.c.username == self.normalize_username(username)).values(locked=0, failed_signins=0)
+        )
+        return result.rowcount == 1
+
+    def set_password(self, conn: Connection, username: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"The password must be at least {MIN_PASSWORD} characters.")
+        conn.execute(
+            update(accounts).where(accounts.c.username == username).values(password_hash=hash_secret(password))
+        )
+
+    def factors_changed(self, conn: Connection, username: str) -> None:
+        conn.execute(update(accounts).where(accounts.c.username == username).values(last_factor_change=self.clock.time()))

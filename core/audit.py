@@ -1,0 +1,163 @@
+"""The audit trail: append-only rows chained by HMAC.
+
+Each row's MAC covers its own fields and the previous row's MAC, keyed with `audit-key` from the
+keyring, so editing, inserting or deleting a row breaks the chain from that row on. The newest
+(seq, mac) is also kept in `audit_head`; truncating the tail together with the head cannot be
+seen from inside the store, so `verify` returns the head for IT staff to compare with an
+external copy (e.g. the daily report).
+
+Rows never hold a secret: callers pass events, names, serials and outcomes only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from core.clock import Clock, utcnow
+from core.store import Store, audit, audit_head
+
+GENESIS = "0" * 64
+_FIELDS = ("seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    seq: int
+    at: str
+    event: str
+    actor: str
+    subject: str
+    method: str
+    serial: str
+    outcome: str
+    detail: str
+    kiosk_id: str
+    mac: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in (*_FIELDS, "mac")}
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    rows: int
+    head_seq: int
+    head_mac: str
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def _mac(key: bytes, prev: str, fields: dict[str, Any]) -> str:
+    body = json.dumps([fields[f] for f in _FIELDS], ensure_ascii=True, separators=(",", ":"))
+    return hmac.new(key, (prev + body).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class AuditTrail:
+    def __init__(self, store: Store, key: bytes, clock: Clock, kiosk_id: str) -> None:
+        self.store = store
+        self._key = key
+        self.clock = clock
+        self.kiosk_id = kiosk_id
+
+    def record(
+        self,
+        conn: Connection,
+        event: str,
+        *,
+        actor: str,
+        subject: str,
+        outcome: str,
+        method: str = "",
+        serial: str = "",
+        detail: str = "",
+    ) -> AuditRow:
+        """Append one row inside the caller's transaction, so the row and the change it
+        describes commit together."""
+        head = conn.execute(
+            select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1).with_for_update()
+        ).first()
+        if head is None:
+            conn.execute(audit_head.insert().values(id=1, seq=0, mac=GENESIS))
+            prev_seq, prev_mac = 0, GENESIS
+        else:
+            prev_seq, prev_mac = head.seq, head.mac
+        fields = {
+            "seq": prev_seq + 1,
+            "at": utcnow(self.clock).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "event": event,
+            "actor": actor or "-",
+            "subject": subject or "-",
+            "method": method,
+            "serial": serial,
+            "outcome": outcome,
+            "detail": detail,
+            "kiosk_id": self.kiosk_id,
+        }
+        mac = _mac(self._key, prev_mac, fields)
+        conn.execute(audit.insert().values(**fields, mac=mac))
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=fields["seq"], mac=mac))
+        return AuditRow(**fields, mac=mac)
+
+    def log(self, event: str, **kwargs: str) -> AuditRow:
+        """Append in a transaction of its own (for events with no other change)."""
+        with self.store.begin() as conn:
+            return self.record(conn, event, **kwargs)  # type: ignore[arg-type]
+
+    def verify(self) -> ChainReport:
+        prev = GENESIS
+        expected_seq = 1
+        count = 0
+        with self.store.connect() as conn:
+            for row in conn.execute(select(audit).order_by(audit.c.seq)):
+                fields = {f: getattr(row, f) for f in _FIELDS}
+                if row.seq != expected_seq:
+                    return ChainReport(False, count, row.seq, row.mac, expected_seq, f"row {expected_seq} is missing")
+                if not hmac.compare_digest(_mac(self._key, prev, fields), row.mac):
+                    return ChainReport(False, count, row.seq, row.mac, row.seq, f"row {row.seq} was changed")
+                prev = row.mac
+                expected_seq += 1
+                count += 1
+            head = conn.execute(select(audit_head.c.seq, audit_head.c.mac)).first()
+        head_seq, head_mac = (head.seq, head.mac) if head else (0, GENESIS)
+        if head_seq != count or head_mac != prev:
+            return ChainReport(False, count, head_seq, head_mac, count + 1, "rows after the last one were removed")
+        return ChainReport(True, count, head_seq, head_mac)
+
+    def rows(
+        self,
+        *,
+        since: datetime | None = None,
+        user: str | None = None,
+        event: str | None = None,
+        events: Sequence[str] | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[AuditRow]:
+        q = select(audit)
+        if since is not None:
+            q = q.where(audit.c.at >= since.isoformat(timespec="seconds").replace("+00:00", "Z"))
+        if user:
+            q = q.where((audit.c.actor == user) | (audit.c.subject == user))
+        if event:
+            q = q.where(audit.c.event == event)
+        if events:
+            q = q.where(audit.c.event.in_(list(events)))
+        q = q.order_by(audit.c.seq.desc() if newest_first else audit.c.seq)
+        if limit:
+            q = q.limit(limit)
+        with self.store.connect() as conn:
+            result = [AuditRow(**{f: getattr(r, f) for f in (*_FIELDS, "mac")}) for r in conn.execute(q)]
+        yield from result
+
+    def count(self) -> int:
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit)).scalar_one())

@@ -1,0 +1,70 @@
+"""The kiosk's domain services wired together; built by kiosk/services.py or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from core.accounts import Accounts
+from core.audit import AuditTrail
+from core.backup_codes import BackupCodes
+from core.clock import Clock
+from core.credentials import AUDIT_KEY, SEED_KEY, CredentialStore
+from core.seeds import SeedBox
+from core.signin import SignedIn, SignInService
+from core.store import Store
+from core.tokens import TokenInventory
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from core.cronto import EnrollmentClaims
+    from core.enrollment import Enrollment, VerificationLike
+
+
+class NpiDirectory(Protocol):
+    def verify(self, npi: str, last_name: str | None) -> VerificationLike: ...
+
+
+class EnrollmentImages(Protocol):
+    def check(self, payload: str, expected_user: str) -> EnrollmentClaims: ...
+
+    def consume(self, claims: EnrollmentClaims, conn: Connection) -> None: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    # IP-Auth-Stop-Binding-2.0: on by default; off is the legacy behaviour.
+    stop_binding: bool = True
+    kiosk_id: str = "kiosk"
+    issuer_label: str = "iPrescribe"
+
+
+class KioskSystem:
+    def __init__(
+        self,
+        store: Store,
+        credentials: CredentialStore,
+        clock: Clock,
+        directory: NpiDirectory,
+        cronto: EnrollmentImages,
+        policy: Policy | None = None,
+    ) -> None:
+        self.store = store
+        self.credentials = credentials
+        self.clock = clock
+        self.directory = directory
+        self.cronto = cronto
+        self.policy = policy or Policy()
+        # Keys are made on first use: a new kiosk store starts with fresh keys in its keyring.
+        self.seedbox = SeedBox(credentials.key(SEED_KEY, create=True))
+        self.audit = AuditTrail(store, credentials.key(AUDIT_KEY, create=True), clock, self.policy.kiosk_id)
+        self.accounts = Accounts(store, clock)
+        self.tokens = TokenInventory(store, self.seedbox, clock)
+        self.backup_codes = BackupCodes(store, clock)
+        self.signin = SignInService(store, clock, self.audit, self.accounts, self.tokens, self.backup_codes)
+
+    def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
+        from core.enrollment import Enrollment
+
+        return Enrollment(self, signed_in, actor or signed_in.account.username)

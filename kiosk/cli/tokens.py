@@ -1,0 +1,130 @@
+"""`ipkiosk tokens ...`: the hardware token inventory (IT staff)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.admin import Administration
+from core.errors import ImportRejected
+from core.seedfiles import read_seed_file
+from core.tokens import TokenInfo
+from kiosk.cli.common import UsageError, cli_actor
+from kiosk.cli.context import CliContext
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("tokens", help="hardware token inventory")
+    s = p.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+
+    imp = s.add_parser("import", help="add tokens from an OATH CSV or PSKC (RFC 6030) seed file")
+    imp.add_argument("file", type=Path)
+    key = imp.add_mutually_exclusive_group()
+    key.add_argument("--passphrase-stdin", action="store_true", help="PSKC encrypted with a passphrase (PBKDF2)")
+    key.add_argument("--psk-hex-stdin", action="store_true", help="PSKC encrypted with a pre-shared key, in hex")
+    imp.set_defaults(handler=import_tokens)
+
+    ls = s.add_parser("list", help="serial, type, state, owner (never the seed)")
+    ls.add_argument("--user", help="only this user's tokens")
+    ls.add_argument("--search", help="serial or username contains this")
+    ls.set_defaults(handler=list_tokens)
+
+    assign = s.add_parser("assign", help="give an available token to a user")
+    assign.add_argument("serial")
+    assign.add_argument("username")
+    assign.set_defaults(handler=assign_token)
+
+    resync = s.add_parser("resync", help="resynchronize from two consecutive codes")
+    resync.add_argument("serial")
+    resync.add_argument("code1", help="the code shown now")
+    resync.add_argument("code2", help="the next code the token shows")
+    resync.set_defaults(handler=resync_token)
+
+    unlock = s.add_parser("unlock", help="unlock a token locked after 10 invalid codes")
+    unlock.add_argument("serial")
+    unlock.set_defaults(handler=unlock_token)
+
+    revoke = s.add_parser("revoke", help="a lost, damaged or stolen token stops working at once")
+    revoke.add_argument("serial")
+    revoke.add_argument("--reason", choices=["lost", "damaged", "stolen"], required=True)
+    revoke.set_defaults(handler=revoke_token)
+
+    replace = s.add_parser("replace", help="revoke OLD and give its owner NEW")
+    replace.add_argument("old")
+    replace.add_argument("new")
+    replace.add_argument("--codes", nargs=2, metavar=("CODE1", "CODE2"), help="sync NEW with two consecutive codes")
+    replace.set_defaults(handler=replace_token)
+
+
+def _line(t: TokenInfo) -> str:
+    kind = f"{t.params.kind.upper()}/{t.params.algorithm}/{t.params.digits}"
+    extra = f" failures={t.failures}" if t.failures else ""
+    return f"{t.serial:<14} {t.method.value:<15} {kind:<14} {t.state.value:<10} {t.owner or '-':<16} drift={t.drift}{extra}"
+
+
+def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
+    passphrase = ctx.read_secret_stdin() if args.passphrase_stdin else None
+    psk: bytes | None = None
+    if args.psk_hex_stdin:
+        try:
+            psk = bytes.fromhex(ctx.read_secret_stdin().strip())
+        except ValueError:
+            raise ImportRejected("The pre-shared key on stdin is not hex.") from None
+    if not args.file.is_file():
+        raise UsageError(f"No file at {args.file}.")
+    seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk)
+    system = ctx.services.system
+    report = system.tokens.import_specs(seed_file.specs, seed_file.rejected)
+    system.audit.log(
+        "tokens_import", actor=cli_actor(), subject="-", outcome="ok",
+        detail=f"file={args.file.name} added={len(report.added)} duplicates={len(report.duplicates)} rejected={len(report.rejected)}",
+    )
+    lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
+    lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
+    lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]
+    ctx.emit(report.as_dict(), "\n".join(lines))
+    return 0 if report.added or not report.rejected else 1
+
+
+def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
+    found = ctx.services.system.tokens.list(owner=args.user, search=args.search)
+    ctx.emit([t.as_dict() for t in found], "\n".join(_line(t) for t in found) or "no tokens")
+    return 0
+
+
+def _admin(ctx: CliContext) -> Administration:
+    return Administration(ctx.services.system, cli_actor())
+
+
+def assign_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    t = _admin(ctx).assign(args.serial, args.username)
+    ctx.emit(t.as_dict(), f"assigned {t.serial} to {t.owner}; now run `ipkiosk tokens resync {t.serial} CODE1 CODE2`")
+    return 0
+
+
+def resync_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    t = _admin(ctx).resync(args.serial, args.code1, args.code2)
+    ctx.emit(t.as_dict(), f"resynchronized {t.serial} (drift {t.drift} steps)" if t.params.kind == "totp" else f"resynchronized {t.serial}")
+    return 0
+
+
+def unlock_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    t = _admin(ctx).unlock_token(args.serial)
+    ctx.emit(t.as_dict(), f"unlocked {t.serial} ({t.state.value})")
+    return 0
+
+
+def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    t = _admin(ctx).revoke(args.serial, args.reason)
+    hint = f"; issue backup codes with `ipkiosk backup-codes issue {t.owner}`" if t.owner else ""
+    ctx.emit(t.as_dict(), f"revoked {t.serial} ({args.reason}){hint}")
+    return 0
+
+
+def replace_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    codes = (args.codes[0], args.codes[1]) if args.codes else None
+    t = _admin(ctx).replace(args.old, args.new, codes)
+    tail = "" if codes else f"; sync it with `ipkiosk tokens resync {t.serial} CODE1 CODE2`"
+    ctx.emit(t.as_dict(), f"{t.serial} now belongs to {t.owner}; {args.old.upper()} is revoked{tail}")
+    return 0

@@ -1,0 +1,75 @@
+"""`ipkiosk users ...`: provider and IT staff accounts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from core.admin import Administration
+from kiosk.cli.common import UsageError, cli_actor
+from kiosk.cli.context import CliContext
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("users", help="provider and IT staff accounts")
+    s = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+
+    add = s.add_parser("add", help="create an account")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help='"Last, First" as in the NPI registry')
+    add.add_argument("--npi", help="the provider's NPI (required for providers)")
+    add.add_argument("--role", choices=["provider", "it_staff"], default="provider")
+    add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    add.set_defaults(handler=add_user)
+
+    ls = s.add_parser("list", help="list accounts and their bound factors")
+    ls.set_defaults(handler=list_users)
+
+    unlock = s.add_parser("unlock", help="unlock an account locked after failed sign-ins")
+    unlock.add_argument("username")
+    unlock.set_defaults(handler=unlock_user)
+
+
+def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
+    password = ctx.read_secret_stdin()
+    if not password:
+        raise UsageError("No password on stdin.")
+    system = ctx.services.system
+    with system.store.begin() as conn:
+        account = system.accounts.add(
+            conn, args.username, display_name=args.name, npi=args.npi, role=args.role, password=password
+        )
+        system.audit.record(conn, "account_created", actor=cli_actor(), subject=account.username, outcome="ok", detail=f"role={account.role.value}")
+    ctx.emit({"username": account.username, "role": account.role.value, "npi": account.npi}, f"added {account.username} ({account.role.value})")
+    return 0
+
+
+def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
+    system = ctx.services.system
+    rows = []
+    for account in system.accounts.all():
+        factors = system.tokens.list(owner=account.username)
+        rows.append(
+            {
+                "username": account.username,
+                "name": account.display_name,
+                "npi": account.npi,
+                "role": account.role.value,
+                "locked": account.locked,
+                "factors": [{"serial": f.serial, "method": f.method.value, "state": f.state.value} for f in factors],
+                "backup_codes_left": system.backup_codes.remaining(account.username),
+            }
+        )
+    lines = [
+        f"{r['username']:<16} {r['role']:<9} {r['npi'] or '-':<11} {'LOCKED ' if r['locked'] else ''}"
+        + ", ".join(f"{f['serial']} ({f['method']}, {f['state']})" for f in r["factors"])  # type: ignore[attr-defined]
+        for r in rows
+    ]
+    ctx.emit(rows, "\n".join(lines) or "no accounts")
+    return 0
+
+
+def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
+    Administration(ctx.services.system, cli_actor()).unlock_account(args.username)
+    ctx.emit({"username": args.username, "unlocked": True}, f"unlocked {args.username}")
+    return 0
