@@ -84,6 +84,10 @@ class BackupCodes:
                 return result.rowcount == 1
         return False
 
+    def ever_issued(self, conn: Connection, username: str) -> bool:
+        q = select(backup_codes.c.id).where(backup_codes.c.username == username).limit(1)
+        return conn.execute(q).first() is not None
+
     def remaining(self, username: str, conn: Connection | None = None) -> int:
         q = select(func.count()).select_from(backup_codes).where(
             backup_codes.c.username == username,

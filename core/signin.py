@@ -115,7 +115,12 @@ class SignInService:
                     )
                 else:
                     factors = tuple(self.tokens.factors(conn, account.username))
-                    if not factors:
+                    # Once a factor was ever bound, the password alone never suffices again
+                    # (rule 22): a revoked token leaves backup codes, not a password-only way in.
+                    enrolled = bool(factors) or self.tokens.ever_owned(conn, account.username) or (
+                        self.backup_codes.ever_issued(conn, account.username)
+                    )
+                    if not enrolled:
                         self.accounts.reset_failures(conn, account.username)
                         self.audit.record(conn, event, actor=username, subject=username, outcome="ok", detail="no factor bound")
                         result = SignedIn(account, self.clock.time(), None, ())
@@ -159,6 +164,8 @@ class SignInService:
             if self.backup_codes.use(conn, username, code):
                 return "backup_code", None
             return None, CodeCheck(False, "backup_code", Diagnosis.WRONG)
+        if not factors:  # every token revoked: only a backup code can sign in
+            return None, CodeCheck(False, "-", Diagnosis.REVOKED)
         best: CodeCheck | None = None
         for factor in factors:
             check = self.tokens.verify_code(conn, factor.serial, code, count_failure=False)

@@ -213,6 +213,10 @@ class TokenInventory:
         )
         return [_info(r) for r in conn.execute(q.order_by(tokens.c.bound_at))]
 
+    def ever_owned(self, conn: Connection, username: str) -> bool:
+        """True once any token (even a revoked one) was bound to the user."""
+        return conn.execute(select(tokens.c.serial).where(tokens.c.owner == username).limit(1)).first() is not None
+
     def check_available(self, conn: Connection, serial: str) -> TokenInfo:
         """Step 6: the serial must name an active, unassigned Code Generator."""
         cleaned = normalize_serial(serial)

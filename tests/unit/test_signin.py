@@ -129,3 +129,18 @@ def test_two_factors_one_failure_counts_once_each(bound: World) -> None:
         assert bound.sign_in("ben", code(bound) if i % 2 else c(0)).second_factor in ("T1", "T2")
     assert bound.system.tokens.get("T1").failures == 0  # type: ignore[union-attr]
     assert bound.system.tokens.get("T2").failures == 0  # type: ignore[union-attr]
+
+
+def test_revoked_token_leaves_backup_codes_not_password_only(bound: World) -> None:
+    """Rule 15 and 22: after a revoke the next sign-in with the token fails at once, and the
+    password alone still does not get in."""
+    from core.admin import Administration
+
+    Administration(bound.system, "ivy").revoke("T1", "lost")
+    with pytest.raises(CodeRefused) as err:
+        bound.sign_in("ben", code(bound))
+    assert err.value.diagnosis is Diagnosis.REVOKED
+    with pytest.raises(CodeRequired):
+        bound.sign_in("ben")
+    codes = Administration(bound.system, "ivy").issue_backup_codes("ben")
+    assert bound.sign_in("ben", codes[0]).second_factor == "backup_code"
