@@ -16,11 +16,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import io
 import json
 import os
+import queue
 import re
 import shutil
+import threading
 import time
 import zipfile
 from collections import Counter
@@ -338,6 +341,24 @@ def _stream(
     started: float,
 ) -> None:
     writers = build.writers
+    sink = _WriterThread()
+    try:
+        _route(source, writers, sink, summary, regions, old, weekly, progress, started)
+    finally:
+        sink.close()
+
+
+def _route(
+    source: Path,
+    writers: Mapping[int, ShardWriter],
+    sink: _WriterThread,
+    summary: ImportSummary,
+    regions: RegionMap,
+    old: Mapping[int, LocalRegionBackend],
+    weekly: bool,
+    progress: Callable[[Progress], None] | None,
+    started: float,
+) -> None:
     batches: dict[int, list[Row]] = {r: [] for r in writers}
     state_region = {s: regions.get(s) for s in regions.states}
     moved: dict[int, int] = {}  # weekly: npi -> the region it is in now, to delete elsewhere
@@ -345,10 +366,14 @@ def _stream(
 
     def flush(region: int) -> None:
         batch = batches[region]
-        writers[region].insert(batch)
+        batches[region] = []
+        sink.submit(functools.partial(writers[region].insert, batch))
         summary.per_region[region] += len(batch)
         summary.stored += len(batch)
-        batch.clear()
+
+    def delete_moved() -> None:
+        sink.submit(functools.partial(_delete_elsewhere, dict(moved), writers))
+        moved.clear()
 
     with open_source(source) as (text, counter, total):
         reader = NppesReader(text)
@@ -359,7 +384,10 @@ def _stream(
             row: Row = item  # type: ignore[assignment]
             region = state_region.get(row.state)
             if region is None:
-                placed = _place_unlocated(row, writers, old, weekly)
+                if weekly:  # it reads the shards being written: wait for the writes so far
+                    placed = sink.call(functools.partial(_place_weekly, row, writers))
+                else:  # it reads the old shards only: no need to wait for the writer
+                    placed = _place_monthly(row, old)
                 if placed is None:
                     unlocated = row.deactivated and not row.state
                     reason = nppes.DEACTIVATED_NO_LOCATION if unlocated else nppes.UNKNOWN_STATE
@@ -374,7 +402,7 @@ def _stream(
                 if weekly:
                     for r in writers:
                         flush(r)
-                    _delete_elsewhere(moved, writers)
+                    delete_moved()
                 else:
                     flush(region)
             if progress is not None and not reader.rows_read & 0x3FF:
@@ -385,10 +413,62 @@ def _stream(
         for region in writers:
             flush(region)
         if weekly:
-            _delete_elsewhere(moved, writers)
+            delete_moved()
         summary.rows = reader.rows_read
         if progress is not None:
             progress(Progress(reader.rows_read, total, total, time.monotonic() - started))
+
+
+class _WriterThread:
+    """Runs the shard writes on their own thread.
+
+    sqlite3 releases the GIL while SQLite builds its B-trees, so parsing the next rows overlaps
+    with storing the last ones. The queue is short: memory stays constant however far the
+    parser could run ahead.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any] | None] | None]
+        self._jobs = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="directory-import-writer")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            work, reply = job
+            if self._error is not None:  # after a failure, only drain (the build is void)
+                if reply is not None:
+                    reply.put(self._error)
+                continue
+            try:
+                result = work()
+            except BaseException as exc:
+                self._error = exc
+                result = exc
+            if reply is not None:
+                reply.put(result)
+
+    def submit(self, work: Callable[[], Any]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._jobs.put((work, None))
+
+    def call(self, work: Callable[[], Any]) -> Any:
+        """Run `work` after everything submitted so far, and return its result."""
+        reply: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._jobs.put((work, reply))
+        result = reply.get()
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _delete_elsewhere(moved: dict[int, int], writers: Mapping[int, ShardWriter]) -> None:
@@ -398,36 +478,36 @@ def _delete_elsewhere(moved: dict[int, int], writers: Mapping[int, ShardWriter])
     moved.clear()
 
 
-def _place_unlocated(
-    row: Row,
-    writers: Mapping[int, ShardWriter],
-    old: Mapping[int, LocalRegionBackend],
-    weekly: bool,
-) -> tuple[int, Row] | None:
-    """A deactivated NPI comes without its location: keep it where the directory had it."""
+def _place_monthly(row: Row, old: Mapping[int, LocalRegionBackend]) -> tuple[int, Row] | None:
+    """A deactivated NPI comes without its location: keep it where the old directory had it."""
     if not row.deactivated or row.state:
         return None
-    npi = f"{row.npi:010d}"
-    for region in writers:
-        previous: Row | None = None
-        if weekly:
-            previous = writers[region].get(row.npi)
-        elif region in old:
-            try:
-                record = old[region].lookup(npi)
-            except DirectoryUnavailable:
-                record = None
-            if record is not None:
-                previous = writers[region].get(row.npi) or Row(
-                    row.npi,
-                    record.entity_type,
-                    record.last_name,
-                    record.first_name,
-                    record.organization_name,
-                    record.state,
-                    None,
-                    None,
-                )
+    for region, backend in old.items():
+        try:
+            record = backend.lookup(f"{row.npi:010d}")
+        except DirectoryUnavailable:
+            continue
+        if record is not None:
+            kept = Row(
+                row.npi,
+                record.entity_type,
+                record.last_name,
+                record.first_name,
+                record.organization_name,
+                record.state,
+                row.deactivated,
+                row.reactivated,
+            )
+            return region, kept
+    return None
+
+
+def _place_weekly(row: Row, writers: Mapping[int, ShardWriter]) -> tuple[int, Row] | None:
+    """The weekly form: the record is in one of the shards being updated."""
+    if not row.deactivated or row.state:
+        return None
+    for region, writer in writers.items():
+        previous = writer.get(row.npi)
         if previous is not None:
             return region, previous._replace(
                 deactivated=row.deactivated, reactivated=row.reactivated

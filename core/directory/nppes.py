@@ -154,81 +154,86 @@ class NppesReader:
     def __iter__(self) -> Iterator[Row | Skip]:
         lay = self.layout
         width = lay.width
-        quotes_if_plain = 2 * width
-        seps_if_plain = width - 1
+        seps = width - 1
         cut = lay.needed  # split into cut+1 pieces: the needed fields plus an unsplit tail
-        if cut >= width:
-            quotes_if_plain = -1  # every column is needed: let csv.reader do all rows
+        fast = cut < width  # when every column is needed, csv.reader does all rows
+        i_npi, i_entity, i_state = lay.npi, lay.entity_type, lay.state
+        i_last, i_first, i_org = lay.last_name, lay.first_name, lay.organization_name
+        i_deact, i_react = lay.deactivation, lay.reactivation
+        check_ok = npi_check_digit_ok
         stream = self._stream
         line_no = 1
         for line in stream:
             line_no += 1
             start = line_no
-            quotes = line.count('"')
-            if quotes % 2:
-                # An odd number of quotes: a value holds a newline, or the file ends mid-row.
-                parts = [line]
-                while quotes % 2:
-                    more = stream.readline()
-                    if not more:
-                        break
-                    line_no += 1
-                    parts.append(more)
-                    quotes += more.count('"')
-                line = "".join(parts)
             self.rows_read += 1
-            if (
-                quotes == quotes_if_plain
-                and line.count('","') == seps_if_plain
-                and line.startswith('"')
-            ):
-                fields = line.split('","', cut)
-                fields[0] = fields[0][1:]
+            # Every value quoted: in a well-formed row each of the width-1 separators is one
+            # `","`, so exactly width-1 of them means no value holds `","` and the cut is exact.
+            # A row continued on the next line (a value holding a newline) or cut short has
+            # fewer, and goes the careful way.
+            if fast and line.count('","') == seps and line[0] == '"':
+                f = line.split('","', cut)
+                f[0] = f[0][1:]
+                raw = True  # values still hold CSV's "" escapes
             else:
+                quotes = line.count('"')
+                if quotes % 2:
+                    # Odd quotes: a value holds a newline, or the file ends mid-row.
+                    parts = [line]
+                    while quotes % 2:
+                        more = stream.readline()
+                        if not more:
+                            break
+                        line_no += 1
+                        parts.append(more)
+                        quotes += more.count('"')
+                    line = "".join(parts)
                 try:
-                    parsed = next(csv.reader([line], strict=True))
+                    f = next(csv.reader([line], strict=True))
                 except (csv.Error, StopIteration):
                     yield Skip(start, MALFORMED_LINE, "")
                     continue
-                if len(parsed) != width or quotes % 2:
-                    npi = parsed[lay.npi] if len(parsed) > lay.npi else ""
-                    yield Skip(start, MALFORMED_LINE, npi)
+                if len(f) != width or quotes % 2:
+                    yield Skip(start, MALFORMED_LINE, f[i_npi] if len(f) > i_npi else "")
                     continue
-                fields = parsed
+                raw = False
             self.record_line = start
-            yield self._row(fields, start)
+            npi = f[i_npi]
+            if not (len(npi) == 10 and npi.isdigit() and npi.isascii() and npi[0] in "12"):
+                yield Skip(start, INVALID_NPI, npi)
+                continue
+            if not check_ok(npi):
+                yield Skip(start, BAD_CHECK_DIGIT, npi)
+                continue
+            entity = f[i_entity]
+            deactivated = f[i_deact]
+            reactivated = f[i_react]
+            if deactivated or reactivated:
+                try:
+                    deactivated = iso_date(deactivated)  # type: ignore[assignment]
+                    reactivated = iso_date(reactivated)  # type: ignore[assignment]
+                except ValueError:
+                    yield Skip(start, BAD_DATE, npi)
+                    continue
+            if entity not in _ENTITY_CODES:
+                yield Skip(start, BAD_ENTITY_TYPE, npi)
+                continue
+            last, first, org = f[i_last], f[i_first], f[i_org]
+            if raw and ('"' in last or '"' in first or '"' in org):
+                last, first, org = (v.replace('""', '"') for v in (last, first, org))
+            yield Row(
+                int(npi),
+                1 if entity == "1" else 2 if entity == "2" else None,
+                last,
+                first,
+                org,
+                f[i_state].strip().upper(),
+                deactivated or None,
+                reactivated or None,
+            )
 
-    def _row(self, f: list[str], line: int) -> Row | Skip:
-        lay = self.layout
-        npi = f[lay.npi]
-        if not (len(npi) == 10 and npi.isascii() and npi.isdigit() and npi[0] in "12"):
-            return Skip(line, INVALID_NPI, npi)
-        if not npi_check_digit_ok(npi):
-            return Skip(line, BAD_CHECK_DIGIT, npi)
-        entity = f[lay.entity_type]
-        if entity == "1":
-            entity_type: int | None = 1
-        elif entity == "2":
-            entity_type = 2
-        elif entity == "":
-            entity_type = None
-        else:
-            return Skip(line, BAD_ENTITY_TYPE, npi)
-        try:
-            deactivated = iso_date(f[lay.deactivation])
-            reactivated = iso_date(f[lay.reactivation])
-        except ValueError:
-            return Skip(line, BAD_DATE, npi)
-        return Row(
-            int(npi),
-            entity_type,
-            f[lay.last_name],
-            f[lay.first_name],
-            f[lay.organization_name],
-            f[lay.state].strip().upper(),
-            deactivated,
-            reactivated,
-        )
+
+_ENTITY_CODES = frozenset(("1", "2", ""))
 
 
 # --- writing (the demo builder and the tests make NPPES-format files with this) ----------------

@@ -52,7 +52,8 @@ class ShardWriter:
         self.path = path
         if fresh:
             path.unlink(missing_ok=True)
-        self.conn = sqlite3.connect(path, isolation_level=None)
+        # Used from the importer's writer thread, one thread at a time.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         # Nobody reads this file until it is swapped in, and a crash means "rebuild": no journal
         # and no fsync per page, one transaction for the whole build.
         self.conn.execute("PRAGMA journal_mode=OFF")
@@ -118,6 +119,10 @@ def row_to_record(row: Row | tuple[object, ...]) -> DirectoryRecord:
 # Local lookups are microseconds, but a shard on a slow or hung disk must not stall the event
 # loop or the other regions: they run on these threads, under the directory's timeout.
 _LOOKUP_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="directory-lookup")
+
+
+def lookup_threads() -> ThreadPoolExecutor:
+    return _LOOKUP_THREADS
 
 
 class LocalRegionBackend:
