@@ -26,6 +26,7 @@ from core.directory.model import (
     Verification,
     name_key,
 )
+from core.directory.online import OnlineRegionBackend
 from core.directory.shard import LocalRegionBackend, lookup_threads, shard_name
 from core.errors import DirectoryUnavailable
 from core.npi import validate_npi
@@ -57,6 +58,10 @@ class RegionalDirectory:
             raise ValueError(f"regions are numbered 1-5, got {unknown}")
         self.backends = dict(sorted(backends.items()))
         self.timeout = timeout
+        for backend in self.backends.values():
+            if isinstance(backend, OnlineRegionBackend):
+                # Its two attempts share the region's budget; keep them inside this timeout.
+                backend.timeout = timeout
         self.region_map = region_map or default_region_map()
 
     async def averify(self, npi: str, last_name: str | None) -> Verification:
@@ -277,7 +282,6 @@ def open_backends(
     no keyring. A pending shard swap left by a killed import is finished first.
     """
     from core.directory.importer import finish_pending_swap
-    from core.directory.online import OnlineRegionBackend
 
     backends: dict[int, RegionBackend] = {}
     for region, (path, url) in sorted(region_sources.items()):

@@ -1,0 +1,88 @@
+"""`ipkiosk credentials ...`: the kiosk's service credentials in the keyring (service `ipkiosk`).
+
+Values are read with a prompt that does not echo (or one line from stdin with --stdin) and are
+never printed: `check` says which names are set and which backend holds them, nothing more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from core.credentials import KNOWN_NAMES, CredentialStore
+from kiosk.cli.common import UsageError
+from kiosk.cli.context import CliContext
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("credentials", help="service credentials in the keyring (never shown)")
+    s = p.add_subparsers(dest="credentials_command", required=True, metavar="ACTION")
+
+    put = s.add_parser("set", help="store a credential (prompts without echo)")
+    put.add_argument("name", help="one of: " + ", ".join(KNOWN_NAMES))
+    put.add_argument("--stdin", action="store_true", help="read the value from stdin (scripts)")
+    put.set_defaults(handler=set_credential)
+
+    check = s.add_parser("check", help="which credentials are set, and where (never values)")
+    check.add_argument("--json", dest="json_here", action="store_true", help="print JSON")
+    check.set_defaults(handler=check_credentials)
+
+    delete = s.add_parser("delete", help="remove a credential")
+    delete.add_argument("name")
+    delete.set_defaults(handler=delete_credential)
+
+
+def open_store(ctx: CliContext) -> CredentialStore:
+    from kiosk.services import open_credentials
+
+    return open_credentials(ctx.settings)
+
+
+def _known(name: str) -> str:
+    if name not in KNOWN_NAMES:
+        raise UsageError(
+            f"'{name}' is not a credential the kiosk uses; known names: {', '.join(KNOWN_NAMES)}."
+        )
+    return name
+
+
+def set_credential(ctx: CliContext, args: argparse.Namespace) -> int:
+    name = _known(args.name)
+    store = open_store(ctx)  # before the prompt: no point typing a secret into a broken keyring
+    if args.stdin:
+        value = ctx.read_secret_stdin()
+    else:
+        if not sys.stdin.isatty():
+            raise UsageError("No terminal to prompt on; pipe the value in with --stdin.")
+        value = getpass.getpass(f"Value for {name} (not shown): ")
+    if not value:
+        raise UsageError(f"Empty value; '{name}' was not changed.")
+    store.set(name, value)
+    ctx.emit({"name": name, "set": True, "backend": store.label}, f"{name} stored in {store.label}")
+    return 0
+
+
+def check_credentials(ctx: CliContext, args: argparse.Namespace) -> int:
+    ctx.as_json = ctx.as_json or args.json_here
+    store = open_store(ctx)
+    present = store.present()
+    doc = {
+        "backend": store.label,
+        "demo_only": store.is_demo_only,
+        "credentials": present,
+    }
+    lines = [f"keyring backend: {store.label}" + (" (DEMO ONLY)" if store.is_demo_only else "")]
+    lines += [f"  {'set    ' if ok else 'missing'}  {name}" for name, ok in present.items()]
+    ctx.emit(doc, "\n".join(lines))
+    return 0
+
+
+def delete_credential(ctx: CliContext, args: argparse.Namespace) -> int:
+    name = _known(args.name)
+    store = open_store(ctx)
+    deleted = store.delete(name)
+    text = f"{name} deleted from {store.label}" if deleted else f"{name} was not set"
+    ctx.emit({"name": name, "deleted": deleted, "backend": store.label}, text)
+    return 0 if deleted else 1
