@@ -35,12 +35,8 @@ def with_bad_check_digit(npi: str) -> str:
     return npi[:9] + str((int(npi[9]) + 1) % 10)
 
 
-def individual(
-    npi: str, last: str, first: str = "Pat", state: str = "NY", **kw: Any
-) -> NppesRecord:
-    return NppesRecord(
-        npi=npi, entity_type=1, last_name=last, first_name=first, state=state, **kw
-    )
+def individual(npi: str, last: str, first: str = "Pat", state: str = "NY", **kw: Any) -> NppesRecord:
+    return NppesRecord(npi=npi, entity_type=1, last_name=last, first_name=first, state=state, **kw)
 
 
 def organization(npi: str, name: str, state: str = "TX") -> NppesRecord:
@@ -60,3 +56,26 @@ def build_directory(
     write_nppes_csv(source, records)
     targets = default_shard_paths(tmp / "directory")
     return targets, import_directory(source, targets)
+
+
+def write_bulk(path: Path, count: int, start: int = 150_000_000, state: str = "NY") -> None:
+    """A large NPPES-format file quickly: one template row, only the NPI changes."""
+    import csv
+
+    from core.directory.nppes import nppes_header
+
+    header = nppes_header()
+    template = NppesRecord(
+        npi="",
+        last_name="BULK",
+        first_name="ROW",
+        state=state,
+        extra={"Provider First Line Business Mailing Address": "1 MAIN ST, STE 2"},
+    ).values(header)
+    npi_col = header.index("NPI")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(header)
+        for npi in npis(count, start):
+            template[npi_col] = npi
+            writer.writerow(template)
