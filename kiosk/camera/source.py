@@ -1,0 +1,153 @@
+"""Where frames come from: the `--camera` setting (a device index, a video file or an image).
+
+Opening a device never passes a negative index (`cv2.VideoCapture(-1)` segfaults the whole
+interpreter when no camera exists) and checks `/dev/videoN` first on Linux; elsewhere a
+throw-away subprocess probes the index, so a crashing driver cannot take the kiosk down.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+# The kiosk owns the terminal: OpenCV and FFmpeg must not write to stderr under the Textual
+# screen. Every failure they would print is reported as a scan event instead.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read at first video open
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
+DEFAULT_FPS = 15.0
+
+
+class SourceError(Exception):
+    """The camera setting names nothing usable; `reason` is a Failed reason."""
+
+    def __init__(self, reason: Literal["no_camera", "unreadable"], message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CameraSetting:
+    kind: Literal["device", "video", "image"]
+    index: int = 0
+    path: Path | None = None
+
+    def describe(self) -> str:
+        return f"camera {self.index}" if self.kind == "device" else str(self.path)
+
+
+def parse_camera(value: str | int) -> CameraSetting:
+    """`"0"`, `"2"` -> a device index; anything else is a file (image by its suffix, else video)."""
+    text = str(value).strip()
+    if text.lstrip("+-").isdigit():
+        index = int(text)
+        if index < 0:
+            raise SourceError("no_camera", f"Camera index {index} is not valid: use 0, 1, 2, ...")
+        return CameraSetting("device", index=index)
+    path = Path(text).expanduser()
+    kind: Literal["video", "image"] = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
+    return CameraSetting(kind, path=path)
+
+
+def device_present(index: int, timeout: float = 2.5) -> bool:
+    """Whether camera `index` exists, found without risking this process."""
+    if index < 0:
+        return False
+    if sys.platform.startswith("linux"):
+        return Path(f"/dev/video{index}").exists()
+    probe = (
+        "import sys, cv2; c = cv2.VideoCapture(int(sys.argv[1])); "
+        "sys.exit(0 if c.isOpened() else 1)"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(index)], timeout=timeout, capture_output=True
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return False
+    return done.returncode == 0
+
+
+class FrameSource:
+    """An opened camera setting; `frames()` yields BGR frames, paced like a live camera."""
+
+    def __init__(self, setting: CameraSetting, *, paced: bool = True) -> None:
+        self.setting = setting
+        self.paced = paced
+        self.live = setting.kind == "device"
+        self._cap: cv2.VideoCapture | None = None
+        self._image: np.ndarray | None = None
+        self.fps = DEFAULT_FPS
+        self._open()
+
+    def _open(self) -> None:
+        s = self.setting
+        if s.kind == "device":
+            if not device_present(s.index):
+                raise SourceError("no_camera", f"No camera found at index {s.index}.")
+            cap = cv2.VideoCapture(s.index)
+            if not cap.isOpened():
+                raise SourceError("no_camera", f"Camera {s.index} is present but would not open.")
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # decode the newest frame, not a backlog
+            self._cap = cap
+            return
+        assert s.path is not None
+        if not s.path.is_file():
+            raise SourceError("no_camera", f"There is no file {s.path}.")
+        if s.kind == "image":
+            image = cv2.imread(str(s.path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SourceError("unreadable", f"{s.path} is not an image OpenCV can read.")
+            self._image = image
+            return
+        cap = cv2.VideoCapture(str(s.path))
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok or first is None:
+            cap.release()
+            raise SourceError("unreadable", f"{s.path} is not a video OpenCV can read.")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 240.0 else DEFAULT_FPS
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._cap = cap
+
+    def frames(self) -> Iterator[np.ndarray | None]:
+        """Frames in order; for a device, None marks a failed read (the caller counts them).
+
+        A video file is read no faster than its frame rate when `paced`, because a file
+        standing in for a camera would otherwise be consumed as fast as it decodes.
+        """
+        if self._image is not None:
+            yield self._image
+            return
+        assert self._cap is not None
+        period = 1.0 / self.fps
+        next_at = time.monotonic()
+        while True:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                if self.live:
+                    yield None
+                    continue
+                return
+            if self.paced and not self.live:
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                next_at = max(next_at + period, time.monotonic() - period)
+            yield frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
