@@ -1,0 +1,109 @@
+"""What every kiosk screen shares: the step header, F1 help, Escape back, F10 sign out,
+and running blocking domain calls off the UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from core.enrollment import Enrollment
+from core.errors import KioskError
+from screens.messages import EndSession, StepDone
+from screens.session import KioskSession
+from screens.widgets.step_header import StepHeader
+
+
+class KioskScreen(Screen[None]):
+    """A full screen of the kiosk. Subclasses compose `body()`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "app.help", "Help"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("f10", "sign_out", "Sign out", show=False),
+    ]
+    TITLE_TEXT = "iPrescribe two-factor setup"
+
+    def __init__(self, session: KioskSession) -> None:
+        super().__init__()
+        self.session = session
+
+    @property
+    def enrollment(self) -> Enrollment:
+        assert self.session.enrollment is not None
+        return self.session.enrollment
+
+    def header_step(self) -> tuple[int, str] | None:
+        return None
+
+    def compose(self) -> ComposeResult:
+        who = self.session.username
+        if who and self.session.guided_by:
+            who = f"{who} (with {self.session.guided_by})"
+        yield StepHeader(self.header_step(), who, self.TITLE_TEXT)
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_sign_out(self) -> None:
+        if self.session.signed_in is not None:
+            self.post_message(EndSession("signed_out"))
+
+    def action_back(self) -> None:
+        """Escape: one step back where nothing was written yet; otherwise nothing."""
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
+        text = exc if isinstance(exc, str) else f"{exc.message} {exc.hint}".strip()
+        self.query_one(target, Static).update(text)
+
+    def clear_error(self, target: str = "#error") -> None:
+        self.query_one(target, Static).update("")
+
+    def run_domain(self, call: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[KioskError], None]) -> None:
+        """Run a blocking domain call in a worker thread; report back on the UI thread.
+
+        Only KioskError reaches `failed`; anything else is a bug, shown as a plain message
+        (never a traceback) and the session is kept as it was.
+        """
+
+        def work() -> None:
+            try:
+                result = call()
+            except KioskError as exc:
+                self.app.call_from_thread(failed, exc)
+            except Exception as exc:  # a bug must not crash the kiosk in front of a provider
+                self.app.log.error(f"unexpected error: {type(exc).__name__}")
+                self.app.call_from_thread(
+                    failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
+                )
+            else:
+                self.app.call_from_thread(done, result)
+
+        self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
+
+
+class StepScreen(KioskScreen):
+    """A screen for one enrollment step: the header shows the article's step."""
+
+    def header_step(self) -> tuple[int, str] | None:
+        return self.enrollment.article_step if self.session.enrollment else None
+
+    def step_done(self) -> None:
+        self.post_message(StepDone())
+
+    def action_back(self) -> None:
+        from core.enrollment import BACK
+
+        if self.session.enrollment is not None and self.enrollment.state in BACK:
+            self.enrollment.back()
+            self.step_done()

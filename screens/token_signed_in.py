@@ -1,0 +1,39 @@
+"""After "Using your hardware token": the sign-in worked; sign out to leave the kiosk clean."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
+
+from screens.base import KioskScreen
+from screens.messages import EndSession
+
+
+class TokenSignedInScreen(KioskScreen):
+    TITLE_TEXT = "Using your hardware token"
+
+    def body(self) -> ComposeResult:
+        signed = self.session.signed_in
+        assert signed is not None
+        how = "a backup code" if signed.second_factor == "backup_code" else f"token {signed.second_factor}"
+        left = self.session.system.backup_codes.remaining(signed.account.username)
+        with VerticalScroll(classes="page"):
+            yield Static(f"Signed in as {signed.account.greeting_name} with {how}.", classes="success")
+            if signed.second_factor == "backup_code":
+                yield Static(
+                    f"That backup code is now used up; {left} left. If your token is lost or "
+                    "damaged, contact your IT administrator for a replacement.",
+                    classes="notice",
+                )
+            yield Static("Your token works. Remember: each code can only be used once.", classes="lead")
+            with Horizontal(classes="buttons"):
+                yield Button("Sign out", id="signout", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#signout", Button).focus()
+
+    @on(Button.Pressed, "#signout")
+    def sign_out(self) -> None:
+        self.post_message(EndSession("signed_out"))

@@ -1,0 +1,56 @@
+"""Step 1 (continued): Security Settings > Two-Factor Authentication: what is bound now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, DataTable, Static
+
+from screens.base import KioskScreen
+from screens.messages import EndSession, StepDone
+
+METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": "Code Generator (hardware token)"}
+
+
+class TwoFactorSettingsScreen(KioskScreen):
+    TITLE_TEXT = "Step 1 of 8 · Security Settings › Two-Factor Authentication"
+
+    def body(self) -> ComposeResult:
+        signed = self.session.signed_in
+        assert signed is not None
+        with VerticalScroll(classes="page"):
+            yield Static(f"Security Settings › Two-Factor Authentication", classes="title")
+            yield Static(f"Signed in as {signed.account.greeting_name} ({signed.account.username}).", classes="lead")
+            if signed.factors:
+                yield Static("Authentication methods bound to your account:")
+                table: DataTable[str] = DataTable(id="factors", cursor_type="none", show_cursor=False)
+                table.add_columns("Method", "Serial", "State", "Bound")
+                for f in signed.factors:
+                    bound = datetime.fromtimestamp(f.bound_at, tz=UTC).strftime("%Y-%m-%d") if f.bound_at else "-"
+                    table.add_row(METHOD_NAMES[f.method.value], f.serial, f.state.value, bound)
+                yield table
+            else:
+                yield Static("No two-factor method is bound to your account yet.", id="factors-none")
+            left = self.session.system.backup_codes.remaining(signed.account.username)
+            yield Static(f"Backup codes left: {left}", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Set up a method", id="setup", variant="primary")
+                yield Button("Sign out", id="signout")
+
+    def on_mount(self) -> None:
+        self.query_one("#setup", Button).focus()
+
+    @on(Button.Pressed, "#setup")
+    def setup(self) -> None:
+        self.session.begin_enrollment()
+        self.post_message(StepDone())
+
+    @on(Button.Pressed, "#signout")
+    def sign_out(self) -> None:
+        self.post_message(EndSession("signed_out"))
+
+    def action_back(self) -> None:
+        self.sign_out()
