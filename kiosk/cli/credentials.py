@@ -7,11 +7,12 @@ never printed: `check` says which names are set and which backend holds them, no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
 from typing import Any
 
-from core.credentials import KNOWN_NAMES, CredentialStore
+from core.credentials import KNOWN_NAMES, SERVICE, CredentialStore
 from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
@@ -42,9 +43,7 @@ def open_store(ctx: CliContext) -> CredentialStore:
 
 def _known(name: str) -> str:
     if name not in KNOWN_NAMES:
-        raise UsageError(
-            f"'{name}' is not a credential the kiosk uses; known names: {', '.join(KNOWN_NAMES)}."
-        )
+        raise UsageError(f"'{name}' is not a credential the kiosk uses; known names: {', '.join(KNOWN_NAMES)}.")
     return name
 
 
@@ -64,17 +63,35 @@ def set_credential(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def holders(store: CredentialStore, name: str) -> list[str]:
+    """Which backends hold a name. keyring's chainer merges several (e.g. Secret Service and a
+    plaintext file), so IT staff see where each credential really lives."""
+    parts = getattr(store.backend, "backends", None)
+    if not parts:
+        return [store.label] if store.get(name) is not None else []
+    found = []
+    for backend in parts:
+        with contextlib.suppress(Exception):  # one broken backend must not hide the others
+            if backend.get_password(SERVICE, name) is not None:
+                found.append(f"{type(backend).__module__}.{type(backend).__name__}")
+    return found
+
+
 def check_credentials(ctx: CliContext, args: argparse.Namespace) -> int:
     ctx.as_json = ctx.as_json or args.json_here
     store = open_store(ctx)
     present = store.present()
+    where = {name: holders(store, name) for name, ok in present.items() if ok}
     doc = {
         "backend": store.label,
         "demo_only": store.is_demo_only,
         "credentials": present,
+        "held_by": where,
     }
     lines = [f"keyring backend: {store.label}" + (" (DEMO ONLY)" if store.is_demo_only else "")]
-    lines += [f"  {'set    ' if ok else 'missing'}  {name}" for name, ok in present.items()]
+    for name, ok in present.items():
+        held = f"  ({', '.join(where[name])})" if ok and where.get(name) else ""
+        lines.append(f"  {'set    ' if ok else 'missing'}  {name}{held}")
     ctx.emit(doc, "\n".join(lines))
     return 0
 

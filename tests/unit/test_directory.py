@@ -229,3 +229,19 @@ def test_verification_serialises_for_the_cli(shards: dict[int, Path]) -> None:
     doc = local(shards).verify(DEACTIVATED, "Lee").to_dict()
     assert doc["outcome"] == "deactivated"
     assert doc["answers"]["2"]["record"]["deactivation_date"] == "2021-03-04"
+
+
+def test_a_local_shard_that_hangs_is_a_timeout(shards: dict[int, Path]) -> None:
+    # An exclusive lock makes SQLite readers wait (as a hung disk or NFS mount would).
+    import sqlite3
+
+    holder = sqlite3.connect(shards[3], isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = local(shards, timeout=0.3).verify(ABSENT, "Lee")
+        assert result.outcome is Outcome.UNAVAILABLE
+        assert result.answers[3].status == "timeout"
+        assert result.answers[1].status == "not_found"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
