@@ -172,8 +172,8 @@ class CrontoIssuer:
         issued_at: float | None = None,
     ) -> str:
         """A signed token for `username`; `jti` and `issued_at` exist for tests and tooling."""
-        if expires_in <= timedelta(0):
-            raise ValueError("expires_in must be positive")
+        if expires_in < timedelta(seconds=1):
+            raise ValueError("expires_in must be at least one second")
         if not username.isascii() or not username:
             raise ValueError("the username must be non-empty ASCII")
         iat = int(clock.time() if issued_at is None else issued_at)
@@ -228,11 +228,14 @@ class CrontoVerifier:
     def issuers(self) -> tuple[str, ...]:
         return tuple(self._keys)
 
-    def check(self, payload: str, expected_user: str) -> EnrollmentClaims:
-        """The verified claims, or CrontoRejected; the image stays usable."""
+    def check(self, payload: str, expected_user: str | None) -> EnrollmentClaims:
+        """The verified claims, or CrontoRejected; the image stays usable.
+
+        `expected_user` None skips only the ownership check (`ipkiosk cronto decode`).
+        """
         claims = self._verified_claims(payload)
         self._check_time(claims)
-        if claims.sub != expected_user:
+        if expected_user is not None and claims.sub != expected_user:
             raise refuse("other_user")
         with self.store.connect() as conn:
             seen = conn.execute(
