@@ -12,6 +12,7 @@ import math
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -45,6 +46,7 @@ def fake_token(rng: np.random.Generator, length: int = 283) -> str:
     return f"{text[:a]}.{text[a:b]}.{text[b:]}"
 
 
+@lru_cache(maxsize=64)
 def qr_modules(payload: str) -> np.ndarray:
     """The code's modules as a 0/1 array (1 = dark), without a quiet zone."""
     qr = segno.make_qr(payload, error="m", boost_error=False)
@@ -142,7 +144,7 @@ def _degrade(img: np.ndarray, rng: np.random.Generator, *, blur: float = 0.0, mo
     f = lo + f * ((hi - lo) / 255.0)
     f = f * gain
     if noise > 0:
-        f = f + rng.normal(0, noise, f.shape).astype(np.float32)
+        f = f + rng.standard_normal(f.shape, dtype=np.float32) * np.float32(noise)
     out = np.clip(f, 0, 255).astype(np.uint8)
     if jpeg:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
