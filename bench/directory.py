@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,13 +65,20 @@ def generate(path: Path, rows: int, rng: random.Random) -> list[tuple[str, str]]
     states = sorted(default_region_map().states)
     sample: list[tuple[str, str]] = []
     stem = 100_000_000
+
+    def street() -> str:
+        return f"{rng.randint(1, 9999)} MAIN ST, STE {rng.randint(1, 99)}"  # a comma inside
+
+    def location() -> str:
+        return f"{rng.randint(1, 9999)} OAK AVE" + (' "B"' if rng.random() < 0.02 else "")
+
     extra_cols = [
-        (col["Provider First Line Business Mailing Address"], lambda: f"{rng.randint(1, 9999)} MAIN ST, STE {rng.randint(1, 99)}"),
+        (col["Provider First Line Business Mailing Address"], street),
         (col["Provider Business Mailing Address City Name"], lambda: rng.choice(CITIES)),
         (col["Provider Business Mailing Address Postal Code"], lambda: f"{rng.randint(10000, 99999)}0000"),
-        (col["Provider First Line Business Practice Location Address"], lambda: f'{rng.randint(1, 9999)} OAK AVE' + (' "B"' if rng.random() < 0.02 else "")),
+        (col["Provider First Line Business Practice Location Address"], location),
         (col["Provider Business Practice Location Address City Name"], lambda: rng.choice(CITIES)),
-        (col["Provider Business Practice Location Address Telephone Number"], lambda: f"{rng.randint(2000000000, 9999999999)}"),
+        (col["Provider Business Practice Location Address Telephone Number"], lambda: str(rng.randint(2, 9) * 10**9)),
         (col["Provider Enumeration Date"], lambda: "05/23/2005"),
         (col["Last Update Date"], lambda: "07/08/2007"),
         (col["Healthcare Provider Taxonomy Code_1"], lambda: "207Q00000X"),
@@ -121,25 +129,40 @@ def generate(path: Path, rows: int, rng: random.Random) -> list[tuple[str, str]]
     return sample
 
 
-def time_csv_reader(path: Path) -> float:
-    started = time.perf_counter()
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_csv_reader(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of a bare csv.reader pass (CPU time is steadier on a shared box)."""
+    started, cpu = time.perf_counter(), cpu_self()
     with path.open(encoding="utf-8", newline="") as f:
         for _row in csv.reader(f):
             pass
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_self() - cpu
 
 
-def time_sqlite_shell(path: Path, work: Path) -> float | None:
+def run_child(argv: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one child process, and its stdout."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{argv[0]} failed (status {status})")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.strip()
+
+
+def time_sqlite_shell(path: Path, work: Path) -> tuple[float, float] | None:
     if shutil.which("sqlite3") is None:
         return None
     db = work / "shell.sqlite3"
-    started = time.perf_counter()
-    subprocess.run(
-        ["sqlite3", str(db), ".mode csv", f".import {path} npidata"], check=True, capture_output=True
-    )
-    elapsed = time.perf_counter() - started
+    wall, cpu, _rss, _out = run_child(["sqlite3", str(db), ".mode csv", f".import {path} npidata"])
     db.unlink()
-    return elapsed
+    return wall, cpu
 
 
 IMPORT_CHILD = """
@@ -153,24 +176,14 @@ print(s.rows, s.stored, dict(s.skipped), s.per_region)
 """
 
 
-def time_importer(path: Path, directory: Path) -> tuple[float, int, str]:
-    """Import in a child process: wall time, its peak RSS (KiB), and its summary line."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", IMPORT_CHILD, str(path), str(directory), str(ROOT)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"import failed (status {status})")
-    return elapsed, usage.ru_maxrss, out.strip()
+def time_importer(path: Path, directory: Path) -> tuple[float, float, int, str]:
+    """Import in a child process (interpreter start-up included): wall, CPU, peak RSS, summary."""
+    return run_child([sys.executable, "-c", IMPORT_CHILD, str(path), str(directory), str(ROOT)])
 
 
-def verify_latency(directory: Path, present: list[tuple[str, str]], lookups: int, rng: random.Random) -> tuple[float, float, dict[str, int]]:
+def verify_latency(
+    directory: Path, present: list[tuple[str, str]], lookups: int, rng: random.Random
+) -> tuple[float, float, dict[str, int]]:
     paths = default_shard_paths(directory)
     regional = RegionalDirectory(open_backends({r: (p, None) for r, p in paths.items()}, lambda r: None), timeout=2.0)
     absent = []
@@ -208,22 +221,29 @@ def main() -> None:
         present = generate(source, args.rows, rng)
         size = source.stat().st_size
         print(f"generated {args.rows:,} rows, {size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s")
-        bare = time_csv_reader(source)
-        print(f"(a) bare csv.reader pass:   {bare:7.2f} s  ({args.rows / bare:,.0f} rows/s)")
+        bare, bare_cpu = time_csv_reader(source)
+        print(
+            f"(a) bare csv.reader pass:   {bare:7.2f} s wall, {bare_cpu:6.2f} s CPU  ({args.rows / bare:,.0f} rows/s)"
+        )
         shell = time_sqlite_shell(source, work)
         if shell is None:
             print("(b) sqlite3 shell .import:  skipped (no sqlite3 command)")
         else:
-            print(f"(b) sqlite3 shell .import:  {shell:7.2f} s  ({args.rows / shell:,.0f} rows/s)")
-        ours, rss_kib, summary = time_importer(source, work / "directory")
-        print(f"(c) ipkiosk import:         {ours:7.2f} s  ({args.rows / ours:,.0f} rows/s), peak RSS {rss_kib / 1024:.0f} MB")
+            print(f"(b) sqlite3 shell .import:  {shell[0]:7.2f} s wall, {shell[1]:6.2f} s CPU")
+        ours, ours_cpu, rss_kib, summary = time_importer(source, work / "directory")
+        rate = args.rows / ours
+        print(
+            f"(c) ipkiosk import:         {ours:7.2f} s wall, {ours_cpu:6.2f} s CPU  ({rate:,.0f} rows/s), "
+            f"peak RSS {rss_kib / 1024:.0f} MB"
+        )
         print(f"    summary: {summary}")
-        print(f"ratios: import / csv.reader = {ours / bare:.2f}x", end="")
-        print(f"; sqlite3 shell / import = {shell / ours:.2f}x" if shell else "")
-        national = 9_200_000 / (args.rows / ours)
+        print(f"ratios: import / csv.reader = {ours / bare:.2f}x wall, {ours_cpu / bare_cpu:.2f}x CPU", end="")
+        print(f"; sqlite3 shell / import = {shell[0] / ours:.2f}x wall" if shell else "")
+        national = 9_200_000 / rate
         print(f"extrapolated national import (9.2 M rows): {national / 60:.1f} min")
         p50, p99, outcomes = verify_latency(work / "directory", present, args.lookups, rng)
-        print(f"verify over {args.lookups:,} lookups (half present): p50 {p50 * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms; outcomes {outcomes}")
+        print(f"verify over {args.lookups:,} lookups (half present): p50 {p50 * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms")
+        print(f"    outcomes: { {str(k): v for k, v in outcomes.items()} }")
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)

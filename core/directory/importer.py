@@ -16,14 +16,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
-import functools
 import io
 import json
 import os
-import queue
 import re
 import shutil
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -340,25 +337,9 @@ def _stream(
     progress: Callable[[Progress], None] | None,
     started: float,
 ) -> None:
+    # One thread: a writer thread was measured slower here (GIL hand-offs cost more than the
+    # B-tree work it could overlap on a busy 2-core kiosk).
     writers = build.writers
-    sink = _WriterThread()
-    try:
-        _route(source, writers, sink, summary, regions, old, weekly, progress, started)
-    finally:
-        sink.close()
-
-
-def _route(
-    source: Path,
-    writers: Mapping[int, ShardWriter],
-    sink: _WriterThread,
-    summary: ImportSummary,
-    regions: RegionMap,
-    old: Mapping[int, LocalRegionBackend],
-    weekly: bool,
-    progress: Callable[[Progress], None] | None,
-    started: float,
-) -> None:
     batches: dict[int, list[Row]] = {r: [] for r in writers}
     state_region = {s: regions.get(s) for s in regions.states}
     moved: dict[int, int] = {}  # weekly: npi -> the region it is in now, to delete elsewhere
@@ -367,13 +348,12 @@ def _route(
     def flush(region: int) -> None:
         batch = batches[region]
         batches[region] = []
-        sink.submit(functools.partial(writers[region].insert, batch))
+        writers[region].insert(batch)
         summary.per_region[region] += len(batch)
         summary.stored += len(batch)
 
     def delete_moved() -> None:
-        sink.submit(functools.partial(_delete_elsewhere, dict(moved), writers))
-        moved.clear()
+        _delete_elsewhere(moved, writers)
 
     with open_source(source) as (text, counter, total):
         reader = NppesReader(text)
@@ -384,10 +364,7 @@ def _route(
             row: Row = item  # type: ignore[assignment]
             region = state_region.get(row.state)
             if region is None:
-                if weekly:  # it reads the shards being written: wait for the writes so far
-                    placed = sink.call(functools.partial(_place_weekly, row, writers))
-                else:  # it reads the old shards only: no need to wait for the writer
-                    placed = _place_monthly(row, old)
+                placed = _place_weekly(row, writers) if weekly else _place_monthly(row, old)
                 if placed is None:
                     unlocated = row.deactivated and not row.state
                     reason = nppes.DEACTIVATED_NO_LOCATION if unlocated else nppes.UNKNOWN_STATE
@@ -417,58 +394,6 @@ def _route(
         summary.rows = reader.rows_read
         if progress is not None:
             progress(Progress(reader.rows_read, total, total, time.monotonic() - started))
-
-
-class _WriterThread:
-    """Runs the shard writes on their own thread.
-
-    sqlite3 releases the GIL while SQLite builds its B-trees, so parsing the next rows overlaps
-    with storing the last ones. The queue is short: memory stays constant however far the
-    parser could run ahead.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any] | None] | None]
-        self._jobs = queue.Queue(maxsize=8)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="directory-import-writer")
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            work, reply = job
-            if self._error is not None:  # after a failure, only drain (the build is void)
-                if reply is not None:
-                    reply.put(self._error)
-                continue
-            try:
-                result = work()
-            except BaseException as exc:
-                self._error = exc
-                result = exc
-            if reply is not None:
-                reply.put(result)
-
-    def submit(self, work: Callable[[], Any]) -> None:
-        if self._error is not None:
-            raise self._error
-        self._jobs.put((work, None))
-
-    def call(self, work: Callable[[], Any]) -> Any:
-        """Run `work` after everything submitted so far, and return its result."""
-        reply: queue.Queue[Any] = queue.Queue(maxsize=1)
-        self._jobs.put((work, reply))
-        result = reply.get()
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def _delete_elsewhere(moved: dict[int, int], writers: Mapping[int, ShardWriter]) -> None:

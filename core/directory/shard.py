@@ -52,8 +52,7 @@ class ShardWriter:
         self.path = path
         if fresh:
             path.unlink(missing_ok=True)
-        # Used from the importer's writer thread, one thread at a time.
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(path, isolation_level=None)
         # Nobody reads this file until it is swapped in, and a crash means "rebuild": no journal
         # and no fsync per page, one transaction for the whole build.
         self.conn.execute("PRAGMA journal_mode=OFF")
