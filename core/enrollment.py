@@ -166,13 +166,9 @@ class Enrollment:
         claims = self.system.cronto.check(payload, self.username)
         account = self.signed_in.account
         if account.npi and claims.npi != account.npi:
-            from core.errors import CrontoRejected
+            from core.cronto import refuse
 
-            raise CrontoRejected(
-                "This enrollment image carries a different NPI from the one on your account.",
-                "other_user",
-                "Scan the image issued to you, or contact your administrator about your NPI.",
-            )
+            raise refuse("other_user", "its NPI is not the one on your account")
         verification = self.system.directory.verify(claims.npi, account.last_name)
         outcome = Outcome(str(verification.outcome))
         with self.system.store.begin() as conn:

@@ -151,7 +151,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the lock at BEGIN (no deadlocking lock upgrades between kiosks); readers
+    # use a deferred transaction, which in WAL mode never waits for a writer.
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Store:
@@ -192,7 +195,7 @@ class Store:
     def _migrate(self) -> None:
         import time
 
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             metadata.create_all(conn)
             found = conn.execute(select(schema_version.c.version)).scalars().all()
             newest = max(found, default=0)
@@ -210,8 +213,10 @@ class Store:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One transaction: everything inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield conn
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -1,0 +1,87 @@
+"""A kiosk App on a copy of the demo data, with a manual clock, for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from core.clock import ManualClock
+from kiosk.app import KioskApp, create_app
+from kiosk.config import load_settings
+from kiosk.demo import build_demo
+from kiosk.services import Services, build_services
+from tests.conftest import T0
+
+SIZE = (100, 32)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("demo-template") / "demo"
+    build_demo(d, clock=ManualClock(T0)).close()
+    return d
+
+
+@dataclass
+class Kiosk:
+    app: KioskApp
+    services: Services
+    clock: ManualClock
+    data_dir: Path
+
+    def code(self, serial: str, offset: int = 0) -> str:
+        return self.services.system.tokens.code_now(serial, offset_steps=offset)[0]
+
+
+def make_kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock, **overrides: object) -> Kiosk:
+    data_dir = tmp_path / "demo"
+    shutil.copytree(demo_template, data_dir)
+    settings = load_settings(data_dir, **overrides)
+    services = build_services(settings, clock=clock)
+    return Kiosk(create_app(settings, services), services, clock, data_dir)
+
+
+@pytest.fixture
+def kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[Kiosk]:
+    k = make_kiosk(demo_template, tmp_path, clock)
+    yield k
+    k.services.close()
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Let workers finish and the screen redraw."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = False) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await pilot.press(*text) if text else None
+    if submit:
+        await pilot.press("enter")
+    await settle(pilot)
+
+
+def screen_text(pilot: Pilot[object]) -> str:
+    """Everything the current screen shows, as plain text (what a person reads)."""
+    from textual.widgets import Button, Label, Static
+
+    parts = []
+    for widget in pilot.app.screen.query("*"):
+        if not widget.display:
+            continue
+        if isinstance(widget, Button):
+            parts.append(str(widget.label))
+        elif isinstance(widget, Static | Label):
+            parts.append(str(widget.render()))
+    return "\n".join(parts)
