@@ -145,7 +145,9 @@ def _crop(gray: np.ndarray, quad: Quad, margin: float = 0.08) -> Variant:
 def _rectify(gray: np.ndarray, quad: Quad, side: int) -> Variant:
     """The patch warped onto an upright square, with a little margin kept around it."""
     pad = side * 0.04
-    dst = np.float32([[pad, pad], [side - pad, pad], [side - pad, side - pad], [pad, side - pad]])
+    dst = np.array(
+        [[pad, pad], [side - pad, pad], [side - pad, side - pad], [pad, side - pad]], np.float32
+    )
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     # Enlarging a small code bilinearly smears its ~2 px modules; cubic keeps their edges.
     enlarging = float(np.linalg.norm(quad[1] - quad[0])) < side * 0.9
@@ -166,7 +168,7 @@ def _cleanups(name: str, img: np.ndarray, to_frame: np.ndarray) -> Iterator[Vari
     yield f"{name}+adaptive", adaptive, to_frame
     _, otsu = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     yield f"{name}+denoise", otsu, to_frame
-    stretched = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
+    stretched = cv2.normalize(img, np.empty_like(img), 0, 255, cv2.NORM_MINMAX)
     yield f"{name}+stretch", cv2.createCLAHE(3.0, (4, 4)).apply(stretched), to_frame
 
 

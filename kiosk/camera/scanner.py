@@ -71,7 +71,8 @@ class Scanner:
     `source`: a device index ("0"), a video file or an image file. `timeout`: seconds before
     Failed("timeout"). `accept`: an optional filter; payloads it refuses produce a hint and
     the scan goes on (e.g. a random QR code in view). `engine="opencv"` forces the
-    no-libzbar decoder.
+    no-libzbar decoder. `budget_ms` caps the decoding effort per live frame (the next frame
+    is a fresh chance); tests pass infinity so results do not depend on machine load.
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class Scanner:
         accept: Callable[[str], bool] | None = None,
         engine: str | None = None,
         preview_width: int = PREVIEW_WIDTH,
+        budget_ms: float = 45.0,
     ) -> None:
         self.source = source
         self.on_event = on_event
@@ -90,6 +92,7 @@ class Scanner:
         self.accept = accept
         self.engine = engine
         self.preview_width = preview_width
+        self.budget_ms = budget_ms
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.result: Found | Failed | None = None
@@ -143,7 +146,7 @@ class Scanner:
         setting = parse_camera(self.source)
         source = FrameSource(setting)
         # A still image gets one look, so it may take the whole ladder; live frames keep coming.
-        budget = float("inf") if setting.kind == "image" else 45.0
+        budget = float("inf") if setting.kind == "image" else self.budget_ms
         decoder = Decoder(budget, engine=self.engine)
         if decoder.engine == "opencv" and (ZBAR_MISSING_REASON or self.engine == "opencv"):
             self._emit(Notice(OPENCV_NOTICE))

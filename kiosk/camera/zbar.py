@@ -11,10 +11,10 @@ _QR: Any = None
 ZBAR_MISSING_REASON: str | None = None
 
 try:
-    from pyzbar import pyzbar as _zbar
+    from pyzbar import pyzbar
     from pyzbar.pyzbar import ZBarSymbol
 
-    _QR = [ZBarSymbol.QRCODE]
+    _zbar, _QR = pyzbar, [ZBarSymbol.QRCODE]
 except (ImportError, OSError) as exc:  # the shared library, not the Python package, is missing
     ZBAR_MISSING_REASON = f"libzbar could not be loaded ({exc.__class__.__name__})"
 
