@@ -12,12 +12,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from core.enrollment import Step
+from core.signin import SignedIn
+from kiosk.config import Settings
+from kiosk.scan_service import ScanService
+from kiosk.services import Services
 from screens.authenticator_binding import AuthenticatorBindingScreen
 from screens.base import KioskScreen
 from screens.binding_stopped import BindingStoppedScreen
 from screens.code_generator import CodeGeneratorScreen
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
+from screens.it_base import GUIDING_IT_STAFF
 from screens.messages import EndSession, SignedInFor, Start, StepDone
 from screens.npi_verification import NpiVerificationScreen
 from screens.select_method import SelectMethodScreen
@@ -30,9 +35,6 @@ from screens.test_sign_in import TestSignInScreen
 from screens.token_signed_in import TokenSignedInScreen
 from screens.two_factor_settings import TwoFactorSettingsScreen
 from screens.welcome import WelcomeScreen
-from kiosk.config import Settings
-from kiosk.scan_service import ScanService
-from kiosk.services import Services
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -134,7 +136,12 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @on(EndSession)
     def _end(self, message: EndSession) -> None:
+        # A finished guided setup goes back to the IT staff member who ran it (issue 6).
+        it_staff = self.session.extras.get(GUIDING_IT_STAFF) if message.reason == "finished" else None
         self.end_session(message.reason)
+        if isinstance(it_staff, SignedIn):
+            self.session.signed_in = it_staff
+            self.enter_it_area()
 
     def end_session(self, reason: str) -> None:
         """Wipe everything of the person who was here, and show the welcome screen."""
