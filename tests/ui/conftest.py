@@ -19,6 +19,7 @@ from kiosk.services import Services, build_services
 from tests.conftest import T0
 
 SIZE = (100, 32)
+PASSWORD = "demo-password"
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +63,15 @@ async def settle(pilot: Pilot[object]) -> None:
     await pilot.pause()
 
 
-async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = False) -> None:
+async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
+    """Put `text` in a field (typed key by key with type_it, else set) and maybe press Enter."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
     field.value = ""
-    await pilot.press(*text) if text else None
+    if type_it:
+        await pilot.press(*text)
+    else:
+        field.value = text
     if submit:
         await pilot.press("enter")
     await settle(pilot)
@@ -85,3 +90,25 @@ def screen_text(pilot: Pilot[object]) -> str:
         elif isinstance(widget, Static | Label):
             parts.append(str(widget.render()))
     return "\n".join(parts)
+
+
+async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await pilot.click(f"#{purpose}")
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ == "SignInScreen"
+    await fill(pilot, "#username", username, type_it=True)
+    await fill(pilot, "#password", PASSWORD, submit=True)
+    if code is not None:
+        await fill(pilot, "#code", code, submit=True)
+
+
+async def to_npi_step(pilot, username: str) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(pilot, username)
+    assert type(pilot.app.screen).__name__ == "TwoFactorSettingsScreen"
+    await pilot.click("#setup")
+    await settle(pilot)
+    await pilot.click("#authenticator")
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ == "NpiVerificationScreen"
+    await pilot.click("#read-file")  # the demo offers the provider's own image file
+    await settle(pilot)

@@ -10,38 +10,12 @@ from screens.authenticator_binding import AuthenticatorBindingScreen
 from screens.binding_stopped import BindingStoppedScreen
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
-from screens.npi_verification import NpiVerificationScreen
 from screens.setup_complete import SetupCompleteScreen
-from screens.sign_in import SignInScreen
 from screens.synchronize import SynchronizeScreen
 from screens.token_signed_in import TokenSignedInScreen
 from screens.two_factor_settings import TwoFactorSettingsScreen
 from screens.welcome import WelcomeScreen
-from tests.ui.conftest import SIZE, Kiosk, fill, make_kiosk, screen_text, settle
-
-PASSWORD = "demo-password"
-
-
-async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    await pilot.click(f"#{purpose}")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, SignInScreen)
-    await fill(pilot, "#username", username)
-    await fill(pilot, "#password", PASSWORD, submit=True)
-    if code is not None:
-        await fill(pilot, "#code", code, submit=True)
-
-
-async def to_npi_step(pilot, username: str) -> None:  # type: ignore[no-untyped-def]
-    await sign_in(pilot, username)
-    assert isinstance(pilot.app.screen, TwoFactorSettingsScreen)
-    await pilot.click("#setup")
-    await settle(pilot)
-    await pilot.click("#authenticator")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, NpiVerificationScreen)
-    await pilot.click("#read-file")  # the demo offers the provider's own image file
-    await settle(pilot)
+from tests.ui.conftest import PASSWORD, SIZE, Kiosk, fill, make_kiosk, screen_text, settle, sign_in, to_npi_step
 
 
 async def test_not_found_path_end_to_end(kiosk: Kiosk) -> None:
