@@ -169,6 +169,8 @@ class Scanner:
                     continue
                 last_good = now
                 reading = decoder.read(frame)
+                if self._stop.is_set():  # stopped while decoding: the screen has moved on
+                    return
                 if now - last_preview >= 1.0 / PREVIEW_FPS or reading.payload:
                     self._emit(self._frame_event(frame, reading))
                     last_preview = now
