@@ -19,6 +19,7 @@ import keyring
 import keyring.backend
 import keyring.errors
 from keyring.backends import fail
+from keyring.backends.chainer import ChainerBackend
 
 from core.errors import CredentialMissing, CredentialStoreUnavailable
 
@@ -63,13 +64,30 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
             raise keyring.errors.PasswordDeleteError(username)
 
 
-def _usable(backend: keyring.backend.KeyringBackend) -> bool:
-    if isinstance(backend, fail.Keyring):
+# Backends that would keep secrets in a readable file (keyrings.alt's file keyrings): never
+# chosen for a real kiosk, even when keyring's own discovery would fall back to them.
+_PLAINTEXT_MODULES = ("keyrings.alt.file",)
+
+
+def _secure(backend: keyring.backend.KeyringBackend) -> bool:
+    if isinstance(backend, fail.Keyring | MemoryKeyring):
+        return False
+    if type(backend).__module__.startswith(_PLAINTEXT_MODULES) or type(backend).__module__ == "keyring.backends.null":
         return False
     try:
         return float(backend.priority) > 0  # type: ignore[arg-type]
     except Exception:
         return False
+
+
+def _pick_secure(backend: keyring.backend.KeyringBackend) -> keyring.backend.KeyringBackend | None:
+    """The backend itself if secure; from a chain, its best secure member (the chain would
+    otherwise fall through to a plaintext file on a read that misses)."""
+    members = getattr(backend, "backends", None)
+    if isinstance(backend, ChainerBackend) and members is not None:
+        secure = [b for b in members if _secure(b)]
+        return max(secure, key=lambda b: float(b.priority), default=None)  # type: ignore[arg-type]
+    return backend if _secure(backend) else None
 
 
 class CredentialStore:
@@ -86,9 +104,12 @@ class CredentialStore:
             raise CredentialStoreUnavailable(
                 f"No usable keyring backend for the kiosk's credentials ({exc.__class__.__name__})."
             ) from None
-        if not _usable(backend):
-            raise CredentialStoreUnavailable("No usable keyring backend for the kiosk's credentials.")
-        return cls(backend)
+        chosen = _pick_secure(backend)
+        if chosen is None:
+            raise CredentialStoreUnavailable(
+                f"No secure keyring backend for the kiosk's credentials (found {type(backend).__name__})."
+            )
+        return cls(chosen)
 
     @property
     def is_demo_only(self) -> bool:

@@ -116,11 +116,6 @@ def test_cli_refuses_unknown_names_empty_values_and_no_terminal(
     assert piped.returncode == 2 and "--stdin" in piped.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="foundation: CredentialStore.system() accepts keyrings.alt's PlaintextKeyring "
-    "(priority 0.5) when no Secret Service answers, a silent plaintext fallback",
-)
 def test_no_secret_service_is_a_clear_error_not_a_plaintext_fallback(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

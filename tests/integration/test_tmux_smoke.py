@@ -1,0 +1,61 @@
+"""Run `ipkiosk demo` in a real terminal (tmux) and read the screen as a person would."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+tmux = shutil.which("tmux")
+pytestmark = pytest.mark.skipif(tmux is None, reason="tmux is not installed")
+IPKIOSK = str(Path(sys.executable).with_name("ipkiosk"))
+
+
+def capture(session: str) -> str:
+    return subprocess.run([tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout  # type: ignore[list-item]
+
+
+def wait_for(session: str, text: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = capture(session)
+        if text in screen:
+            return screen
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+
+
+def keys(session: str, *k: str) -> None:
+    subprocess.run([tmux, "send-keys", "-t", session, *k], check=True)  # type: ignore[list-item]
+
+
+def test_demo_in_tmux_shows_welcome_and_signs_in(tmp_path: Path) -> None:
+    session = f"ipk-{uuid.uuid4().hex[:8]}"
+    data = tmp_path / "demo"
+    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "32"], check=True)  # type: ignore[list-item]
+    try:
+        keys(session, f"{IPKIOSK} --data-dir {data} demo", "Enter")
+        guide = wait_for(session, "Press Enter to start the kiosk")
+        assert "demo-password" in guide and "token-sim" in guide
+        keys(session, "Enter")
+        screen = wait_for(session, "Two-factor authentication for iPrescribe")
+        assert "DEMO KIOSK" in screen and "Set up two-factor authentication" in screen
+        keys(session, "C-q")
+        keys(session, "C-c")
+        time.sleep(1)
+        assert "Two-factor authentication for iPrescribe" in capture(session)  # still running
+        keys(session, "Enter")
+        wait_for(session, "Sign in to iPrescribe")
+        keys(session, "dr.okafor", "Enter")
+        time.sleep(0.5)  # a person's pause between fields: focus moves on Enter
+        keys(session, "demo-password", "Enter")
+        screen = wait_for(session, "Security Settings › Two-Factor Authentication")
+        assert "No two-factor method is bound" in screen and "demo-password" not in screen
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], check=False)  # type: ignore[list-item]
