@@ -213,7 +213,8 @@ class Decoder:
         """Everything the frame shows; `payload` is None when no rung decoded a code."""
         start = time.perf_counter()
         gray = to_gray(frame)
-        reading = Reading(brightness=float(gray.mean()), contrast=float(gray.std()))
+        mean, std = cv2.meanStdDev(gray)  # ~0.1 ms; numpy's std takes ~7 ms on 720p
+        reading = Reading(brightness=float(mean[0, 0]), contrast=float(std[0, 0]))
         candidates = locate(gray)
         reading.candidates = candidates
         if candidates:
