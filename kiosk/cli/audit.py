@@ -8,11 +8,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.common import parse_date
+from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
 
 # What EPCS 1311.150's daily review looks for.
 REVIEW_EVENTS = ("sign_in", "test_sign_in", "bind", "revoke", "replace", "assign", "resync", "token_unlock", "account_unlock", "backup_codes_issued")
+
+
+def _date(text: str) -> Any:
+    # argparse turns only ArgumentTypeError into a usage message; a KioskError raised inside a
+    # `type=` callback escaped as a traceback with exit 1.
+    try:
+        return parse_date(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def register(sub: Any) -> None:
@@ -21,11 +30,11 @@ def register(sub: Any) -> None:
     verify = s.add_parser("verify", help="exit 0 when the chain is intact; else name the first bad row")
     verify.set_defaults(handler=verify_chain)
     export = s.add_parser("export", help="write rows as CSV")
-    export.add_argument("--since", type=parse_date, help="YYYY-MM-DD (UTC)")
+    export.add_argument("--since", type=_date, help="YYYY-MM-DD (UTC)")
     export.add_argument("--csv", type=Path, required=True, dest="csv_file")
     export.set_defaults(handler=export_csv)
     report = s.add_parser("report", help="daily review: failed sign-ins, reuse, lock-outs, factor changes")
-    report.add_argument("--since", type=parse_date, required=True)
+    report.add_argument("--since", type=_date, required=True)
     report.set_defaults(handler=review_report)
 
 
