@@ -7,12 +7,19 @@ second on a kiosk.
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Checked against when the username is unknown, so timing does not reveal which accounts exist.
-_DUMMY = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Checked against when the username is unknown, so timing does not reveal which accounts
+    exist. Made on first use, not at import: hashing is deliberately slow."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_secret(secret: str) -> str:
@@ -21,6 +28,6 @@ def hash_secret(secret: str) -> str:
 
 def check_secret(stored: str | None, secret: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY, secret) and stored is not None
+        return _hasher.verify(stored or _dummy(), secret) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
 
 HELP_FILE = Path(__file__).resolve().parents[1] / "assets" / "help.md"
 
@@ -21,6 +20,8 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it is slow to import; only load it here
+
         with VerticalScroll(id="help-body"):
             yield Markdown(HELP_FILE.read_text(encoding="utf-8"))
 

@@ -9,9 +9,10 @@ problem (no retry); a body that is not the expected JSON makes the region unavai
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from core.directory.model import (
     ENTITY_INDIVIDUAL,
@@ -39,6 +40,8 @@ class OnlineRegionBackend:
             self._headers[API_KEY_HEADER] = api_key
 
     async def alookup(self, npi: str) -> DirectoryRecord | None:
+        import httpx  # here, not at module level: kiosks with only local regions never load it
+
         attempt_timeout = httpx.Timeout(self.timeout / ATTEMPTS)
         params = {"version": "2.1", "number": npi}
         last_problem = ""
