@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from core.clock import Clock, utcnow
+from core.errors import StoreError
 from core.store import Store, audit, audit_head
 
 GENESIS = "0" * 64
@@ -85,11 +86,9 @@ class AuditTrail:
         head = conn.execute(
             select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1).with_for_update()
         ).first()
-        if head is None:
-            conn.execute(audit_head.insert().values(id=1, seq=0, mac=GENESIS))
-            prev_seq, prev_mac = 0, GENESIS
-        else:
-            prev_seq, prev_mac = head.seq, head.mac
+        if head is None:  # made by the store's migration; gone only if someone deleted it
+            raise StoreError("The audit trail's head row is missing.", hint="Run `ipkiosk audit verify` and tell your security officer.")
+        prev_seq, prev_mac = head.seq, head.mac
         fields = {
             "seq": prev_seq + 1,
             "at": utcnow(self.clock).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -30,7 +30,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.errors import StoreError
 
@@ -164,7 +164,10 @@ class Store:
         self.url = url
         try:
             self.engine: Engine = self._make_engine(url, password)
-            self._migrate()
+            try:
+                self._migrate()
+            except IntegrityError:
+                self._migrate()  # another kiosk created the same rows first: now they exist
         except SQLAlchemyError as exc:
             raise StoreError(f"Cannot open the kiosk store ({_safe_url(url)}): {exc.__class__.__name__}.") from None
 
@@ -209,6 +212,10 @@ class Store:
                 # Migrations to later versions go here, one function per version, each run
                 # in this same transaction so a failed upgrade leaves the old schema intact.
                 conn.execute(schema_version.insert().values(version=SCHEMA_VERSION, applied_at=time.time()))
+            # The audit head row exists from the start, so appenders on several kiosks always
+            # have a row to lock (a lock on a missing row locks nothing).
+            if conn.execute(select(audit_head.c.id).where(audit_head.c.id == 1)).first() is None:
+                conn.execute(audit_head.insert().values(id=1, seq=0, mac="0" * 64))
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
