@@ -31,6 +31,7 @@ def navigate(kiosk: Kiosk, task: str | None, *steps: tuple[str, str]) -> Any:
         if task is not None:
             pilot.app.screen.query_one(f"#{task}", Button).press()
             await settle(pilot)
+            await settle(pilot)  # screens load their tables in a worker started on resume
         for selector, value in steps:
             if value == "<press>":
                 pilot.app.screen.query_one(selector, Button).press()
