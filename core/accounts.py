@@ -80,9 +80,7 @@ class Accounts:
     ) -> Account:
         username = self.normalize_username(username)
         if not USERNAME_RE.match(username):
-            raise AccountError(
-                "A username is 2-64 characters: lower-case letters, digits, dot, dash or underscore."
-            )
+            raise AccountError("A username is 2-64 characters: lower-case letters, digits, dot, dash or underscore.")
         if "," not in display_name or not display_name.split(",", 1)[0].strip():
             raise AccountError('The name must be written "Last, First", as in the NPI registry.')
         try:
@@ -149,7 +147,9 @@ class Accounts:
 
     def unlock(self, conn: Connection, username: str) -> bool:
         result = conn.execute(
-            update(accounts).where(accounts.c.username == self.normalize_username(username)).values(locked=0, failed_signins=0)
+            update(accounts)
+            .where(accounts.c.username == self.normalize_username(username))
+            .values(locked=0, failed_signins=0)
         )
         return result.rowcount == 1
 
@@ -161,4 +161,6 @@ class Accounts:
         )
 
     def factors_changed(self, conn: Connection, username: str) -> None:
-        conn.execute(update(accounts).where(accounts.c.username == username).values(last_factor_change=self.clock.time()))
+        conn.execute(
+            update(accounts).where(accounts.c.username == username).values(last_factor_change=self.clock.time())
+        )

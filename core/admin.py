@@ -37,8 +37,13 @@ class Administration:
             self.system.tokens.assign(conn, info.serial, account.username)
             self.system.accounts.factors_changed(conn, account.username)
             self.system.audit.record(
-                conn, "assign", actor=self.actor, subject=account.username, outcome="ok",
-                method=info.method.value, serial=info.serial,
+                conn,
+                "assign",
+                actor=self.actor,
+                subject=account.username,
+                outcome="ok",
+                method=info.method.value,
+                serial=info.serial,
             )
             updated = self.system.tokens.get(info.serial, conn)
         assert updated is not None
@@ -51,15 +56,25 @@ class Administration:
             try:
                 updated = self.system.tokens.resync(conn, info.serial, current_code, next_code)
                 self.system.audit.record(
-                    conn, "resync", actor=self.actor, subject=info.owner or "-", outcome="ok",
-                    method=info.method.value, serial=info.serial, detail=f"drift={updated.drift}",
+                    conn,
+                    "resync",
+                    actor=self.actor,
+                    subject=info.owner or "-",
+                    outcome="ok",
+                    method=info.method.value,
+                    serial=info.serial,
+                    detail=f"drift={updated.drift}",
                 )
             except KioskError as exc:
                 error = exc
         if error is not None:
             self.system.audit.log(
-                "resync", actor=self.actor, subject=info.owner or "-", outcome="refused",
-                method=info.method.value, serial=info.serial,
+                "resync",
+                actor=self.actor,
+                subject=info.owner or "-",
+                outcome="refused",
+                method=info.method.value,
+                serial=info.serial,
             )
             raise error
         return updated
@@ -69,8 +84,13 @@ class Administration:
         with self.system.store.begin() as conn:
             updated = self.system.tokens.unlock(conn, info.serial)
             self.system.audit.record(
-                conn, "token_unlock", actor=self.actor, subject=info.owner or "-", outcome="ok",
-                method=info.method.value, serial=info.serial,
+                conn,
+                "token_unlock",
+                actor=self.actor,
+                subject=info.owner or "-",
+                outcome="ok",
+                method=info.method.value,
+                serial=info.serial,
             )
         return updated
 
@@ -86,8 +106,14 @@ class Administration:
             if info.owner:
                 self.system.accounts.factors_changed(conn, info.owner)
             self.system.audit.record(
-                conn, "revoke", actor=self.actor, subject=info.owner or "-", outcome="ok",
-                method=info.method.value, serial=info.serial, detail=f"reason={why.value}",
+                conn,
+                "revoke",
+                actor=self.actor,
+                subject=info.owner or "-",
+                outcome="ok",
+                method=info.method.value,
+                serial=info.serial,
+                detail=f"reason={why.value}",
             )
         return updated
 
@@ -106,8 +132,14 @@ class Administration:
             self.system.tokens.assign(conn, new.serial, old.owner)
             self.system.accounts.factors_changed(conn, old.owner)
             self.system.audit.record(
-                conn, "replace", actor=self.actor, subject=old.owner, outcome="ok",
-                method=new.method.value, serial=new.serial, detail=f"replaces={old.serial}",
+                conn,
+                "replace",
+                actor=self.actor,
+                subject=old.owner,
+                outcome="ok",
+                method=new.method.value,
+                serial=new.serial,
+                detail=f"replaces={old.serial}",
             )
             updated = self.system.tokens.get(new.serial, conn)
         assert updated is not None
@@ -127,6 +159,11 @@ class Administration:
         with self.system.store.begin() as conn:
             codes = self.system.backup_codes.issue(conn, account.username)
             self.system.audit.record(
-                conn, "backup_codes_issued", actor=self.actor, subject=account.username, outcome="ok", detail="10 codes",
+                conn,
+                "backup_codes_issued",
+                actor=self.actor,
+                subject=account.username,
+                outcome="ok",
+                detail="10 codes",
             )
         return codes

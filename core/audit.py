@@ -87,7 +87,10 @@ class AuditTrail:
             select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1).with_for_update()
         ).first()
         if head is None:  # made by the store's migration; gone only if someone deleted it
-            raise StoreError("The audit trail's head row is missing.", hint="Run `ipkiosk audit verify` and tell your security officer.")
+            raise StoreError(
+                "The audit trail's head row is missing.",
+                hint="Run `ipkiosk audit verify` and tell your security officer.",
+            )
         prev_seq, prev_mac = head.seq, head.mac
         fields = {
             "seq": prev_seq + 1,
@@ -106,10 +109,22 @@ class AuditTrail:
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=fields["seq"], mac=mac))
         return AuditRow(**fields, mac=mac)
 
-    def log(self, event: str, **kwargs: str) -> AuditRow:
+    def log(
+        self,
+        event: str,
+        *,
+        actor: str,
+        subject: str,
+        outcome: str,
+        method: str = "",
+        serial: str = "",
+        detail: str = "",
+    ) -> AuditRow:
         """Append in a transaction of its own (for events with no other change)."""
         with self.store.begin() as conn:
-            return self.record(conn, event, **kwargs)  # type: ignore[arg-type]
+            return self.record(
+                conn, event, actor=actor, subject=subject, outcome=outcome, method=method, serial=serial, detail=detail
+            )
 
     def verify(self) -> ChainReport:
         prev = GENESIS

@@ -55,7 +55,13 @@ class BackupCodes:
         conn.execute(
             backup_codes.insert(),
             [
-                {"username": username, "set_id": set_id, "code_hash": hash_secret(normalize(c) or ""), "created_at": now, "invalidated": 0}
+                {
+                    "username": username,
+                    "set_id": set_id,
+                    "code_hash": hash_secret(normalize(c) or ""),
+                    "created_at": now,
+                    "invalidated": 0,
+                }
                 for c in codes
             ],
         )
@@ -89,10 +95,14 @@ class BackupCodes:
         return conn.execute(q).first() is not None
 
     def remaining(self, username: str, conn: Connection | None = None) -> int:
-        q = select(func.count()).select_from(backup_codes).where(
-            backup_codes.c.username == username,
-            backup_codes.c.invalidated == 0,
-            backup_codes.c.used_at.is_(None),
+        q = (
+            select(func.count())
+            .select_from(backup_codes)
+            .where(
+                backup_codes.c.username == username,
+                backup_codes.c.invalidated == 0,
+                backup_codes.c.used_at.is_(None),
+            )
         )
         if conn is not None:
             return int(conn.execute(q).scalar_one())

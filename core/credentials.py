@@ -47,10 +47,10 @@ KNOWN_NAMES: tuple[str, ...] = (
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A keyring that lives only in this process (tests, and the demo's last resort)."""
 
-    priority = 0  # type: ignore[assignment]  # never chosen by keyring's own discovery
+    priority = 0  # never chosen by keyring's own discovery
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._items: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -75,7 +75,7 @@ def _secure(backend: keyring.backend.KeyringBackend) -> bool:
     if type(backend).__module__.startswith(_PLAINTEXT_MODULES) or type(backend).__module__ == "keyring.backends.null":
         return False
     try:
-        return float(backend.priority) > 0  # type: ignore[arg-type]
+        return float(backend.priority) > 0
     except Exception:
         return False
 
@@ -86,7 +86,7 @@ def _pick_secure(backend: keyring.backend.KeyringBackend) -> keyring.backend.Key
     members = getattr(backend, "backends", None)
     if isinstance(backend, ChainerBackend) and members is not None:
         secure = [b for b in members if _secure(b)]
-        return max(secure, key=lambda b: float(b.priority), default=None)  # type: ignore[arg-type]
+        return max(secure, key=lambda b: float(b.priority), default=None)
     return backend if _secure(backend) else None
 
 

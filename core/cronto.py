@@ -78,8 +78,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "other_user": (
         "This enrollment image belongs to a different user.",
-        "Sign in as the provider named on the image, or ask your administrator for your own "
-        "enrollment image.",
+        "Sign in as the provider named on the image, or ask your administrator for your own enrollment image.",
     ),
 }
 
@@ -238,9 +237,7 @@ class CrontoVerifier:
         if expected_user is not None and claims.sub != expected_user:
             raise refuse("other_user")
         with self.store.connect() as conn:
-            seen = conn.execute(
-                select(cronto_jti.c.jti).where(cronto_jti.c.jti == claims.jti)
-            ).first()
+            seen = conn.execute(select(cronto_jti.c.jti).where(cronto_jti.c.jti == claims.jti)).first()
         if seen is not None:
             raise refuse("already_used")
         return claims

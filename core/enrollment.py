@@ -290,7 +290,10 @@ class Enrollment:
             # The failed attempt is audited in its own transaction: the one above rolled back.
             with self.system.store.begin() as conn:
                 self._record(
-                    conn, "bind", f"refused_{type(error).__name__}", method=Method.CODE_GENERATOR.value,
+                    conn,
+                    "bind",
+                    f"refused_{type(error).__name__}",
+                    method=Method.CODE_GENERATOR.value,
                     serial=self.serial,
                 )
             raise error

@@ -83,9 +83,7 @@ class FreshSignInRequired(KioskError):
 
 
 class TokenNotFound(KioskError):
-    hint = (
-        "Check the serial number printed on the back or bottom of your token and type it again."
-    )
+    hint = "Check the serial number printed on the back or bottom of your token and type it again."
 
 
 class TokenUnavailable(KioskError):

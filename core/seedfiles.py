@@ -97,9 +97,7 @@ _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 def _looks_like_seed(value: str) -> bool:
     compact = value.replace(" ", "")
-    return len(compact) >= 26 and bool(
-        _HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper())
-    )
+    return len(compact) >= 26 and bool(_HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper()))
 
 
 def _check_serial(raw: str | None) -> str:
@@ -119,9 +117,7 @@ def _check_serial(raw: str | None) -> str:
 def _check_seed(secret: bytes, serial: str) -> bytes:
     bits = len(secret) * 8
     if len(secret) < MIN_SEED_BYTES:
-        raise _EntryError(
-            f"seed is only {bits} bits; at least {MIN_SEED_BYTES * 8} bits are required", serial
-        )
+        raise _EntryError(f"seed is only {bits} bits; at least {MIN_SEED_BYTES * 8} bits are required", serial)
     if len(secret) > MAX_SEED_BYTES:
         raise _EntryError(f"seed is {bits} bits; at most {MAX_SEED_BYTES * 8} are allowed", serial)
     return secret
@@ -156,9 +152,7 @@ def _check_counter(counter: int, serial: str) -> int:
     return counter
 
 
-def _drop_duplicates(
-    accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]
-) -> list[TokenSpec]:
+def _drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]) -> list[TokenSpec]:
     """A serial twice in one file is ambiguous (which seed is right?): refuse every copy."""
     places: dict[str, list[str]] = {}
     for where, spec in accepted:
@@ -216,9 +210,7 @@ def _csv_row(fields: list[str]) -> TokenSpec:
     secret = _check_seed(_decode_key(fields[1], serial), serial)
     kind = fields[2].strip().lower()
     if kind not in ("totp", "hotp"):
-        raise _EntryError(
-            f"unknown token type {_shown(fields[2].strip())}: use totp or hotp", serial
-        )
+        raise _EntryError(f"unknown token type {_shown(fields[2].strip())}: use totp or hotp", serial)
     digits = _check_digits(_whole_number(fields[3], "digits", serial), serial)
     algorithm = _check_algorithm(fields[5] if len(fields) == 6 else "", serial)
     if kind == "totp":
@@ -272,13 +264,9 @@ def read_oath_csv(text: str) -> SeedFile:
                     serial = None
             rejected.append(Rejected(where, serial, e.reason))
     if not accepted and not rejected:
-        raise ImportRejected(
-            "The seed file holds no tokens (only blank lines, comments or a header)."
-        )
+        raise ImportRejected("The seed file holds no tokens (only blank lines, comments or a header).")
     if not accepted and widest < 5:
-        raise ImportRejected(
-            f"This is not an OATH CSV seed file: no line has the columns {CSV_COLUMNS}."
-        )
+        raise ImportRejected(f"This is not an OATH CSV seed file: no line has the columns {CSV_COLUMNS}.")
     specs = _drop_duplicates(accepted, rejected)
     return SeedFile(specs, _sorted(rejected))
 
@@ -297,9 +285,7 @@ def _children(element: ET.Element, name: str) -> list[ET.Element]:
 def _parse_safely(data: bytes) -> ET.Element:
     """Parse with every DTD refused, so no entity can expand (billion laughs, XXE)."""
     try:
-        root: ET.Element = SafeET.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        root: ET.Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise ImportRejected(
             "The PSKC file contains a DTD or entity declarations, which are refused "
@@ -307,15 +293,11 @@ def _parse_safely(data: bytes) -> ET.Element:
         ) from None
     except ET.ParseError as e:
         line, column = e.position
-        raise ImportRejected(
-            f"The file is not well-formed XML (line {line}, column {column})."
-        ) from None
+        raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
     except Exception as e:  # expat raises odd types for odd encodings; none may escape
         raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
     if _local(root.tag) != "KeyContainer":
-        raise ImportRejected(
-            "The XML file is not a PSKC container: its top element is not <KeyContainer>."
-        )
+        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
     return root
 
 
@@ -376,9 +358,7 @@ def _check_macs(container: PSKC, root: ET.Element, passphrase: str | None) -> No
             algorithm, cipher = _cipher(value)
             expected = _b64(mac.text) if mac is not None else None
         except (binascii.Error, ValueError):
-            raise ImportRejected(
-                "The PSKC file has an encrypted value that is not base64."
-            ) from None
+            raise ImportRejected("The PSKC file has an encrypted value that is not base64.") from None
         if expected is None:
             if algorithm.lower().endswith("-cbc"):
                 raise ImportRejected(
@@ -391,9 +371,7 @@ def _check_macs(container: PSKC, root: ET.Element, passphrase: str | None) -> No
         try:
             actual = container.mac.generate_mac(cipher)
         except DecryptionError:
-            raise ImportRejected(
-                "The PSKC file uses a MAC algorithm the kiosk does not support."
-            ) from None
+            raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
         if not hmac.compare_digest(actual, expected):
             raise ImportRejected(
                 "The PSKC file failed its MAC check: it was changed after the vendor made it, "
@@ -412,9 +390,7 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
         try:
             lengths = algorithm_key_lengths(encryption.algorithm or value_algorithm)
         except DecryptionError:
-            raise ImportRejected(
-                "The PSKC file uses an encryption the kiosk does not support."
-            ) from None
+            raise ImportRejected("The PSKC file uses an encryption the kiosk does not support.") from None
         if len(psk) not in lengths:
             raise ImportRejected(
                 f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "
@@ -423,9 +399,7 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
         encryption.key = psk
     elif derivation.algorithm:
         if passphrase is None:
-            raise ImportRejected(
-                "The PSKC file is protected by a passphrase; give the passphrase to import it."
-            )
+            raise ImportRejected("The PSKC file is protected by a passphrase; give the passphrase to import it.")
         if (derivation.pbkdf2_iterations or 0) > MAX_PBKDF2_ITERATIONS or (
             derivation.pbkdf2_key_length or 0
         ) > MAX_PBKDF2_KEY_BYTES:
@@ -435,9 +409,7 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
         except KeyDerivationError as e:
             raise ImportRejected(f"The PSKC passphrase cannot be applied: {e}.") from None
     else:
-        raise ImportRejected(
-            "The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it."
-        )
+        raise ImportRejected("The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it.")
 
 
 # The profile URI names the kind; some vendors append the hash ("...#totp-sha256") instead of
@@ -452,8 +424,7 @@ def _pskc_key(key: Key) -> TokenSpec:
     if not match:
         name = uri.rsplit(":", 1)[-1].rsplit("#", 1)[-1] or "none"
         raise _EntryError(
-            f"algorithm {_shown(name, 40)} is not supported; only HOTP and TOTP tokens can be "
-            "imported",
+            f"algorithm {_shown(name, 40)} is not supported; only HOTP and TOTP tokens can be imported",
             serial,
         )
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
@@ -483,9 +454,7 @@ def read_pskc(data: bytes, *, passphrase: str | None = None, psk: bytes | None =
     except PSKCError as e:
         raise ImportRejected(f"The PSKC container is not valid: {e}.") from None
     except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
-        raise ImportRejected(
-            f"The PSKC container has a malformed value ({type(e).__name__})."
-        ) from None
+        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
     if not container.keys:
         raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
     _unlock(container, root, passphrase, psk)
@@ -508,11 +477,7 @@ def read_pskc(data: bytes, *, passphrase: str | None = None, psk: bytes | None =
                     ) from None
                 raise ImportRejected(_wrong_key_message(passphrase)) from None
             except Exception as e:  # a value python-pskc could not convert
-                rejected.append(
-                    Rejected(
-                        where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"
-                    )
-                )
+                rejected.append(Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"))
     specs = _drop_duplicates(accepted, rejected)
     return SeedFile(specs, _sorted(rejected))
 
@@ -520,9 +485,7 @@ def read_pskc(data: bytes, *, passphrase: str | None = None, psk: bytes | None =
 # --------------------------------------------------------------------------- sniffing
 
 
-def read_seed_bytes(
-    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None
-) -> SeedFile:
+def read_seed_bytes(data: bytes, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:
     """Read a seed file's content, telling PSKC XML from OATH CSV by its first character."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
@@ -547,9 +510,7 @@ def read_seed_bytes(
     return read_oath_csv(text)
 
 
-def read_seed_file(
-    path: Path, *, passphrase: str | None = None, psk: bytes | None = None
-) -> SeedFile:
+def read_seed_file(path: Path, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:
     """Read a seed file from disk; PSKC or OATH CSV is decided by its content, not its name."""
     try:
         with path.open("rb") as handle:

@@ -114,15 +114,19 @@ class SignInService:
                         else AuthenticationFailed("The username or password is not correct.")
                     )
                 else:
-                    factors = tuple(self.tokens.factors(conn, account.username))
+                    factors: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, account.username))
                     # Once a factor was ever bound, the password alone never suffices again
                     # (rule 22): a revoked token leaves backup codes, not a password-only way in.
-                    enrolled = bool(factors) or self.tokens.ever_owned(conn, account.username) or (
-                        self.backup_codes.ever_issued(conn, account.username)
+                    enrolled = (
+                        bool(factors)
+                        or self.tokens.ever_owned(conn, account.username)
+                        or (self.backup_codes.ever_issued(conn, account.username))
                     )
                     if not enrolled:
                         self.accounts.reset_failures(conn, account.username)
-                        self.audit.record(conn, event, actor=username, subject=username, outcome="ok", detail="no factor bound")
+                        self.audit.record(
+                            conn, event, actor=username, subject=username, outcome="ok", detail="no factor bound"
+                        )
                         result = SignedIn(account, self.clock.time(), None, ())
                     elif not code:
                         self.audit.record(conn, event, actor=username, subject=username, outcome="code_required")
@@ -133,16 +137,25 @@ class SignInService:
                             self.accounts.reset_failures(conn, account.username)
                             method = "backup_code" if used == "backup_code" else self._method_of(used, factors)
                             self.audit.record(
-                                conn, event, actor=username, subject=username, outcome="ok", method=method,
+                                conn,
+                                event,
+                                actor=username,
+                                subject=username,
+                                outcome="ok",
+                                method=method,
                                 serial="" if used == "backup_code" else used,
                             )
-                            refreshed = tuple(self.tokens.factors(conn, account.username))
+                            refreshed: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, account.username))
                             result = SignedIn(account, self.clock.time(), used, refreshed)
                         else:
                             assert check is not None and check.diagnosis is not None
                             self.audit.record(
-                                conn, event, actor=username, subject=username,
-                                outcome=f"refused_{check.diagnosis.value}", serial=check.serial,
+                                conn,
+                                event,
+                                actor=username,
+                                subject=username,
+                                outcome=f"refused_{check.diagnosis.value}",
+                                serial=check.serial,
                                 detail="token locked" if check.locked_now else "",
                             )
                             failure = CodeRefused(

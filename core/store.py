@@ -204,8 +204,7 @@ class Store:
             newest = max(found, default=0)
             if newest > SCHEMA_VERSION:
                 raise StoreError(
-                    f"The store was written by a newer kiosk (schema {newest}, this kiosk knows "
-                    f"{SCHEMA_VERSION}).",
+                    f"The store was written by a newer kiosk (schema {newest}, this kiosk knows {SCHEMA_VERSION}).",
                     hint="Upgrade this kiosk before using the shared store.",
                 )
             if newest < SCHEMA_VERSION:

@@ -8,6 +8,7 @@ Every rule that must hold across kiosks sharing one store is a single conditiona
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 from collections.abc import Iterable
@@ -205,7 +206,7 @@ class TokenInventory:
         with self.store.connect() as conn:
             return [_info(r) for r in conn.execute(q)]
 
-    def factors(self, conn: Connection, username: str) -> list[TokenInfo]:
+    def factors(self, conn: Connection, username: str) -> builtins.list[TokenInfo]:
         """The user's bound factors (a locked one still counts: it must be unlocked, not skipped)."""
         q = select(tokens).where(
             tokens.c.owner == username,
@@ -228,7 +229,9 @@ class TokenInventory:
         if info is None or info.method is not Method.CODE_GENERATOR:
             raise TokenNotFound(f"No token with serial number {cleaned} is in this organization's inventory.")
         if info.state is TokenState.REVOKED:
-            raise TokenUnavailable(f"Token {cleaned} was reported {info.revoked_reason or 'revoked'} and cannot be used.")
+            raise TokenUnavailable(
+                f"Token {cleaned} was reported {info.revoked_reason or 'revoked'} and cannot be used."
+            )
         if info.state is TokenState.LOCKED:
             raise TokenLocked(f"Token {cleaned} is locked.")
         if info.owner is not None:
@@ -288,7 +291,9 @@ class TokenInventory:
         self, info: TokenInfo, seed: bytes, code: str, signin_index: int | None, window: otp.Window
     ) -> Diagnosis:
         if signin_index is not None:  # in the window but not above last_used
-            return Diagnosis.REUSED if signin_index == info.last_used or info.params.kind == "hotp" else Diagnosis.EXPIRED
+            return (
+                Diagnosis.REUSED if signin_index == info.last_used or info.params.kind == "hotp" else Diagnosis.EXPIRED
+            )
         if info.params.kind == "hotp":
             recent = range(max(0, info.last_used - otp.HOTP_LOOKAHEAD), info.last_used + 1)
             if otp.find(info.params, seed, code, recent) is not None:
@@ -448,4 +453,3 @@ class TokenInventory:
 
 def new_app_secret() -> bytes:
     return secrets.token_bytes(APP_SECRET_BYTES)
-

@@ -7,7 +7,7 @@ keeps its own `seed-key` and `audit-key` untouched.
 
 from __future__ import annotations
 
-import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,25 +45,47 @@ class DemoProvider:
 
 
 PROVIDERS: tuple[DemoProvider, ...] = (
-    DemoProvider("dr.rivera", "Rivera, Ana", npi_with_check_digit("123456789"), "NY",
-                 "NPI verified in region 1: binds the iPrescribe Authenticator app"),
-    DemoProvider("dr.okafor", "Okafor, Ben", npi_with_check_digit("199399999"), "TX",
-                 "NPI not found in regions 1-5: redirected to the Code Generator", in_directory=False),
-    DemoProvider("dr.chen", "Chen, Li", npi_with_check_digit("100300012"), "OH",
-                 "NPI deactivated: redirected to the Code Generator", deactivated=True),
-    DemoProvider("dr.patel", "Patel, Raj", npi_with_check_digit("129572356"), "CA",
-                 "enrollment image belongs to dr.rivera: refused", image_for="dr.rivera"),
+    DemoProvider(
+        "dr.rivera",
+        "Rivera, Ana",
+        npi_with_check_digit("123456789"),
+        "NY",
+        "NPI verified in region 1: binds the iPrescribe Authenticator app",
+    ),
+    DemoProvider(
+        "dr.okafor",
+        "Okafor, Ben",
+        npi_with_check_digit("199399999"),
+        "TX",
+        "NPI not found in regions 1-5: redirected to the Code Generator",
+        in_directory=False,
+    ),
+    DemoProvider(
+        "dr.chen",
+        "Chen, Li",
+        npi_with_check_digit("100300012"),
+        "OH",
+        "NPI deactivated: redirected to the Code Generator",
+        deactivated=True,
+    ),
+    DemoProvider(
+        "dr.patel",
+        "Patel, Raj",
+        npi_with_check_digit("129572356"),
+        "CA",
+        "enrollment image belongs to dr.rivera: refused",
+        image_for="dr.rivera",
+    ),
 )
 IT_STAFF = ("it.admin", "Admin, Ivy", "IT staff: guided setup, resyncs, lost tokens, unlocks")
-IT_TOKEN = "DEMO-IT01"
+IT_TOKEN = "DEMO-IT01"  # noqa: S105 - a serial number
 
 
 def demo_token_specs() -> list[TokenSpec]:
-    rng = random.Random()  # seeds must be random even in the demo: they are real secrets here
-    specs = [TokenSpec(f"DEMO-{i:04d}", "totp", rng.randbytes(20)) for i in range(1, 9)]
-    specs.append(TokenSpec("DEMO-H001", "hotp", rng.randbytes(20)))
-    specs.append(TokenSpec("DEMO-S256", "totp", rng.randbytes(32), algorithm="SHA256", digits=8, period=60))
-    specs.append(TokenSpec(IT_TOKEN, "totp", rng.randbytes(20)))
+    specs = [TokenSpec(f"DEMO-{i:04d}", "totp", secrets.token_bytes(20)) for i in range(1, 9)]
+    specs.append(TokenSpec("DEMO-H001", "hotp", secrets.token_bytes(20)))
+    specs.append(TokenSpec("DEMO-S256", "totp", secrets.token_bytes(32), algorithm="SHA256", digits=8, period=60))
+    specs.append(TokenSpec(IT_TOKEN, "totp", secrets.token_bytes(20)))
     return specs
 
 
@@ -74,8 +96,9 @@ def _directory_records() -> list[NppesRecord]:
             continue
         last, first = (s.strip() for s in p.name.split(","))
         records.append(
-            NppesRecord(p.npi, 1, last, first, state=p.state,
-                        deactivation_date=date(2024, 3, 1) if p.deactivated else None)
+            NppesRecord(
+                p.npi, 1, last, first, state=p.state, deactivation_date=date(2024, 3, 1) if p.deactivated else None
+            )
         )
     # Background population so each region has someone in it, an organisation among them.
     states = ["MA", "FL", "IL", "AZ", "WA", "PA", "GA", "MN", "CO", "OR"]
@@ -118,7 +141,9 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     system.tokens.import_specs(specs)
     with system.store.begin() as conn:
         for p in PROVIDERS:
-            system.accounts.add(conn, p.username, display_name=p.name, npi=p.npi, role="provider", password=DEMO_PASSWORD)
+            system.accounts.add(
+                conn, p.username, display_name=p.name, npi=p.npi, role="provider", password=DEMO_PASSWORD
+            )
         username, name, _ = IT_STAFF
         system.accounts.add(conn, username, display_name=name, npi=None, role="it_staff", password=DEMO_PASSWORD)
         system.tokens.assign(conn, IT_TOKEN, username)
@@ -128,8 +153,12 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     images = data_dir / "cronto"
     images.mkdir()
     for p in PROVIDERS:
-        token = issuer.make_token(p.image_for or p.username, p.npi if not p.image_for else _npi_of(p.image_for),
-                                  timedelta(days=365), services.clock)
+        token = issuer.make_token(
+            p.image_for or p.username,
+            p.npi if not p.image_for else _npi_of(p.image_for),
+            timedelta(days=365),
+            services.clock,
+        )
         (images / f"{p.username}.png").write_bytes(make_image(token))
     return services
 

@@ -81,7 +81,9 @@ class Services:
         self.store.dispose()
 
 
-def build_services(settings: Settings, *, clock: Clock | None = None, credentials: CredentialStore | None = None) -> Services:
+def build_services(
+    settings: Settings, *, clock: Clock | None = None, credentials: CredentialStore | None = None
+) -> Services:
     from core.cronto import CrontoVerifier
 
     clock = clock or SystemClock()

@@ -101,7 +101,7 @@ class NpiVerificationScreen(StepScreen):
     def _frame(self, message: ScanFrame) -> None:
         from screens.widgets.camera_preview import CameraPreview
 
-        self.query_one("#preview", CameraPreview).show(message.frame, message.corners)
+        self.query_one("#preview", CameraPreview).show(message.frame, message.corners, decoded=message.decoded)
 
     @on(ScanHint)
     def _hint(self, message: ScanHint) -> None:

@@ -16,10 +16,11 @@ from textual.message import Message
 class ScanFrame(Message):
     """A preview frame (small numpy array) and the code's corners when one was found."""
 
-    def __init__(self, frame: Any, corners: Any = None) -> None:
+    def __init__(self, frame: Any, corners: Any = None, decoded: bool = False) -> None:
         super().__init__()
         self.frame = frame
         self.corners = corners
+        self.decoded = decoded
 
     def can_replace(self, message: Message) -> bool:
         # Frames come faster than a terminal draws: only the newest matters.

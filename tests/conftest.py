@@ -79,11 +79,20 @@ class World:
         return self.system.signin.sign_in(username, PASSWORD, code)
 
 
-def build_world(data_dir: Path, clock: ManualClock, credentials: CredentialStore, *, stop_binding: bool = True) -> World:
+def build_world(
+    data_dir: Path, clock: ManualClock, credentials: CredentialStore, *, stop_binding: bool = True
+) -> World:
     records = [
-        NppesRecord(npi, 1, name.split(",")[0], name.split(",")[1].strip(), state=state,
-                    deactivation_date=date(2023, 1, 2) if deactivated else None)
-        for name, npi, state, present, deactivated in PEOPLE.values() if present
+        NppesRecord(
+            npi,
+            1,
+            name.split(",")[0],
+            name.split(",")[1].strip(),
+            state=state,
+            deactivation_date=date(2023, 1, 2) if deactivated else None,
+        )
+        for name, npi, state, present, deactivated in PEOPLE.values()
+        if present
     ]
     nppes = data_dir / "nppes.csv"
     write_nppes_csv(nppes, records)
@@ -93,16 +102,20 @@ def build_world(data_dir: Path, clock: ManualClock, credentials: CredentialStore
     store = Store.at(data_dir)
     issuer = CrontoIssuer.generate("test-issuer")
     verifier = CrontoVerifier({"test-issuer": issuer.public_key_pem()}, clock, store)
-    system = KioskSystem(store, credentials, clock, directory, verifier, Policy(stop_binding=stop_binding, kiosk_id="test"))
+    system = KioskSystem(
+        store, credentials, clock, directory, verifier, Policy(stop_binding=stop_binding, kiosk_id="test")
+    )
     with store.begin() as conn:
         for username, (name, npi, *_rest) in PEOPLE.items():
             system.accounts.add(conn, username, display_name=name, npi=npi, role="provider", password=PASSWORD)
         system.accounts.add(conn, "ivy", display_name="Admin, Ivy", npi=None, role="it_staff", password=PASSWORD)
-    system.tokens.import_specs([
-        TokenSpec("T1", "totp", TOKEN_SEED),
-        TokenSpec("T2", "totp", TOKEN_SEED[::-1]),
-        TokenSpec("H1", "hotp", TOKEN_SEED),
-    ])
+    system.tokens.import_specs(
+        [
+            TokenSpec("T1", "totp", TOKEN_SEED),
+            TokenSpec("T2", "totp", TOKEN_SEED[::-1]),
+            TokenSpec("H1", "hotp", TOKEN_SEED),
+        ]
+    )
     return World(system, issuer, clock, data_dir)
 
 

@@ -129,9 +129,18 @@ class Shot:
     payload: str
 
 
-def _degrade(img: np.ndarray, rng: np.random.Generator, *, blur: float = 0.0, motion: int = 0,
-             noise: float = 0.0, lo: float = 0.0, hi: float = 255.0, gain: float = 1.0,
-             jpeg: int = 0) -> np.ndarray:
+def _degrade(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    blur: float = 0.0,
+    motion: int = 0,
+    noise: float = 0.0,
+    lo: float = 0.0,
+    hi: float = 255.0,
+    gain: float = 1.0,
+    jpeg: int = 0,
+) -> np.ndarray:
     f = img.astype(np.float32)
     if blur > 0:
         f = cv2.GaussianBlur(f, (0, 0), blur)
@@ -153,8 +162,9 @@ def _degrade(img: np.ndarray, rng: np.random.Generator, *, blur: float = 0.0, mo
     return out
 
 
-def synth_frame(category: str, rng: np.random.Generator, payload: str | None = None,
-                width: int = WIDTH, height: int = HEIGHT) -> Shot:
+def synth_frame(
+    category: str, rng: np.random.Generator, payload: str | None = None, width: int = WIDTH, height: int = HEIGHT
+) -> Shot:
     """One frame of `category` (see CATEGORIES); every frame carries exactly one code."""
     payload = payload or fake_token(rng)
     u = rng.uniform

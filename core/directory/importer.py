@@ -152,19 +152,13 @@ def open_source(path: Path) -> Iterator[tuple[IO[str], _CountingReader, int]]:
             binary = stack.enter_context(path.open("rb"))
             total = path.stat().st_size
         counter = _CountingReader(binary)
-        text = io.TextIOWrapper(
-            io.BufferedReader(counter, 1 << 20), encoding="utf-8", errors="replace", newline=""
-        )
+        text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding="utf-8", errors="replace", newline="")
         yield text, counter, total
 
 
 def _pick_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
     members = [m for m in archive.infolist() if not m.is_dir()]
-    data = [
-        m
-        for m in members
-        if _NPIDATA_MEMBER.search(m.filename) and "fileheader" not in m.filename.lower()
-    ]
+    data = [m for m in members if _NPIDATA_MEMBER.search(m.filename) and "fileheader" not in m.filename.lower()]
     if len(data) == 1:
         return data[0]
     csvs = [m for m in members if m.filename.lower().endswith(".csv")]
@@ -434,9 +428,7 @@ def _place_weekly(row: Row, writers: Mapping[int, ShardWriter]) -> tuple[int, Ro
     for region, writer in writers.items():
         previous = writer.get(row.npi)
         if previous is not None:
-            return region, previous._replace(
-                deactivated=row.deactivated, reactivated=row.reactivated
-            )
+            return region, previous._replace(deactivated=row.deactivated, reactivated=row.reactivated)
     return None
 
 
@@ -474,6 +466,4 @@ def _apply_deactivations(path: Path, build: _Build, summary: ImportSummary) -> N
                 else:
                     summary.deactivations_not_in_directory += 1
         except csv.Error as exc:
-            raise ImportRejected(
-                f"The deactivation report {path} is not valid CSV: {exc}."
-            ) from None
+            raise ImportRejected(f"The deactivation report {path} is not valid CSV: {exc}.") from None

@@ -64,9 +64,7 @@ SKIP_REASONS: Mapping[str, str] = {
     MALFORMED_LINE: "malformed line",
     BAD_DATE: "date not MM/DD/YYYY",
     BAD_ENTITY_TYPE: "entity type not 1 or 2",
-    DEACTIVATED_NO_LOCATION: (
-        "deactivated NPI without a practice location and not in the old directory"
-    ),
+    DEACTIVATED_NO_LOCATION: ("deactivated NPI without a practice location and not in the old directory"),
 }
 
 

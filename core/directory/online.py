@@ -74,8 +74,7 @@ class OnlineRegionBackend:
                 f"{self.timeout:g} s ({ATTEMPTS} attempts)."
             )
         raise DirectoryUnavailable(
-            f"Region {self.region}'s directory at {self.url} failed: {last_problem} "
-            f"({ATTEMPTS} attempts)."
+            f"Region {self.region}'s directory at {self.url} failed: {last_problem} ({ATTEMPTS} attempts)."
         )
 
     def _parse(self, response: httpx.Response, npi: str) -> DirectoryRecord | None:
@@ -86,9 +85,7 @@ class OnlineRegionBackend:
             if doc.get("Errors"):
                 first = doc["Errors"][0]
                 detail = first.get("description", "error") if isinstance(first, dict) else first
-                raise DirectoryUnavailable(
-                    f"Region {self.region}'s directory reported an error: {str(detail)[:200]}."
-                )
+                raise DirectoryUnavailable(f"Region {self.region}'s directory reported an error: {str(detail)[:200]}.")
             results = doc.get("results") or []
             if not isinstance(results, list):
                 raise ValueError("results is not a list")

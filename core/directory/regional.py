@@ -126,10 +126,7 @@ class RegionalDirectory:
     def _complete(self, found: dict[int, RegionAnswer]) -> dict[int, RegionAnswer]:
         """Every region gets an answer; one that gave none in time is a timeout."""
         late = f"did not answer within {self.timeout:g} s."
-        return {
-            r: found.get(r) or RegionAnswer(r, "timeout", f"Region {r} {late}")
-            for r in self.backends
-        }
+        return {r: found.get(r) or RegionAnswer(r, "timeout", f"Region {r} {late}") for r in self.backends}
 
     async def _ask_online(self, region: int, npi: str) -> RegionAnswer:
         backend = self.backends[region]
@@ -137,20 +134,13 @@ class RegionalDirectory:
             async with asyncio.timeout(self.timeout):
                 record = await backend.alookup(npi)
         except TimeoutError:
-            return RegionAnswer(
-                region, "timeout", f"Region {region} did not answer within {self.timeout:g} s."
-            )
+            return RegionAnswer(region, "timeout", f"Region {region} did not answer within {self.timeout:g} s.")
         except Exception as exc:
             return _failure(region, exc)
         return _answer(region, record)
 
-
-    def _decide(
-        self, npi: str, last_name: str | None, answers: dict[int, RegionAnswer]
-    ) -> Verification:
-        def result(
-            outcome: Outcome, region: int | None, message: str, matched: bool | None = None
-        ) -> Verification:
+    def _decide(self, npi: str, last_name: str | None, answers: dict[int, RegionAnswer]) -> Verification:
+        def result(outcome: Outcome, region: int | None, message: str, matched: bool | None = None) -> Verification:
             return Verification(outcome, npi, region, answers, matched, message)
 
         deactivated = [a for a in answers.values() if a.status == "deactivated"]
@@ -230,9 +220,7 @@ class RegionalDirectory:
         )
 
 
-def _ask_local(
-    backends: Mapping[int, LocalRegionBackend], npi: str, found: dict[int, RegionAnswer]
-) -> None:
+def _ask_local(backends: Mapping[int, LocalRegionBackend], npi: str, found: dict[int, RegionAnswer]) -> None:
     """Look the NPI up in each local shard in turn, filling `found` as answers come.
 
     Local lookups take microseconds; one thread for all of them keeps a verification to one
@@ -286,9 +274,7 @@ def open_backends(
     backends: dict[int, RegionBackend] = {}
     for region, (path, url) in sorted(region_sources.items()):
         if url:
-            backends[region] = OnlineRegionBackend(
-                region, url, api_key=api_key_for(region), timeout=timeout
-            )
+            backends[region] = OnlineRegionBackend(region, url, api_key=api_key_for(region), timeout=timeout)
         elif path is not None:
             finish_pending_swap(path.parent)
             backends[region] = LocalRegionBackend(region, path)

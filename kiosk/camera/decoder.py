@@ -145,9 +145,7 @@ def _crop(gray: np.ndarray, quad: Quad, margin: float = 0.08) -> Variant:
 def _rectify(gray: np.ndarray, quad: Quad, side: int) -> Variant:
     """The patch warped onto an upright square, with a little margin kept around it."""
     pad = side * 0.04
-    dst = np.array(
-        [[pad, pad], [side - pad, pad], [side - pad, side - pad], [pad, side - pad]], np.float32
-    )
+    dst = np.array([[pad, pad], [side - pad, pad], [side - pad, side - pad], [pad, side - pad]], np.float32)
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     # Enlarging a small code bilinearly smears its ~2 px modules; cubic keeps their edges.
     enlarging = float(np.linalg.norm(quad[1] - quad[0])) < side * 0.9
@@ -162,9 +160,7 @@ def _cleanups(name: str, img: np.ndarray, to_frame: np.ndarray) -> Iterator[Vari
     soft = cv2.GaussianBlur(img, (0, 0), 4.0)
     yield f"{name}+sharpen", cv2.addWeighted(img, 4.0, soft, -3.0, 0), to_frame
     smooth = cv2.GaussianBlur(img, (0, 0), 1.2)
-    adaptive = cv2.adaptiveThreshold(
-        smooth, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 41, 2
-    )
+    adaptive = cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 41, 2)
     yield f"{name}+adaptive", adaptive, to_frame
     _, otsu = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     yield f"{name}+denoise", otsu, to_frame

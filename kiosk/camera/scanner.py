@@ -32,9 +32,7 @@ HINT_AFTER = 3.0  # seconds without a decode before the first hint
 HINT_EVERY = 2.5
 UNPLUGGED_AFTER = 2.0  # seconds of failed reads from a live camera
 
-NOT_OURS_HINT = (
-    "That QR code is not an enrollment image. Hold up the image your administrator gave you."
-)
+NOT_OURS_HINT = "That QR code is not an enrollment image. Hold up the image your administrator gave you."
 OPENCV_NOTICE = (
     "The camera reads codes with OpenCV because the zbar library is not installed; reading "
     "may be slower. IT staff: install libzbar0."

@@ -66,14 +66,9 @@ def device_present(index: int, timeout: float = 2.5) -> bool:
         return False
     if sys.platform.startswith("linux"):
         return Path(f"/dev/video{index}").exists()
-    probe = (
-        "import sys, cv2; c = cv2.VideoCapture(int(sys.argv[1])); "
-        "sys.exit(0 if c.isOpened() else 1)"
-    )
+    probe = "import sys, cv2; c = cv2.VideoCapture(int(sys.argv[1])); sys.exit(0 if c.isOpened() else 1)"
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", probe, str(index)], timeout=timeout, capture_output=True
-        )
+        done = subprocess.run([sys.executable, "-c", probe, str(index)], timeout=timeout, capture_output=True)
     except (subprocess.TimeoutExpired, OSError):
         return False
     return done.returncode == 0

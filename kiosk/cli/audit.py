@@ -12,7 +12,18 @@ from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
 
 # What EPCS 1311.150's daily review looks for.
-REVIEW_EVENTS = ("sign_in", "test_sign_in", "bind", "revoke", "replace", "assign", "resync", "token_unlock", "account_unlock", "backup_codes_issued")
+REVIEW_EVENTS = (
+    "sign_in",
+    "test_sign_in",
+    "bind",
+    "revoke",
+    "replace",
+    "assign",
+    "resync",
+    "token_unlock",
+    "account_unlock",
+    "backup_codes_issued",
+)
 
 
 def _date(text: str) -> Any:
@@ -41,8 +52,12 @@ def register(sub: Any) -> None:
 def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
     r = ctx.services.system.audit.verify()
     doc = {
-        "intact": r.intact, "rows": r.rows, "head_seq": r.head_seq, "head_mac": r.head_mac,
-        "first_bad_seq": r.first_bad_seq, "problem": r.problem,
+        "intact": r.intact,
+        "rows": r.rows,
+        "head_seq": r.head_seq,
+        "head_mac": r.head_mac,
+        "first_bad_seq": r.first_bad_seq,
+        "problem": r.problem,
     }
     text = (
         f"audit chain intact: {r.rows} rows, head {r.head_seq} {r.head_mac[:16]}"
@@ -69,7 +84,9 @@ def review_report(ctx: CliContext, args: argparse.Namespace) -> int:
     rows = list(ctx.services.system.audit.rows(since=args.since, events=REVIEW_EVENTS))
     failed = [r for r in rows if r.event in ("sign_in", "test_sign_in") and r.outcome not in ("ok", "code_required")]
     reuse = [r for r in rows if r.outcome == "refused_reused"]
-    lockouts = [r for r in rows if r.outcome == "account_locked" or "token locked" in r.detail or r.outcome == "refused_locked"]
+    lockouts = [
+        r for r in rows if r.outcome == "account_locked" or "token locked" in r.detail or r.outcome == "refused_locked"
+    ]
     changes = [r for r in rows if r.event not in ("sign_in", "test_sign_in") and r.outcome == "ok"]
     doc = {
         "since": args.since.isoformat(),

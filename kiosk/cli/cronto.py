@@ -42,10 +42,12 @@ def register(subparsers: Any) -> None:
     make.add_argument("--user", required=True, help="the provider's kiosk username")
     make.add_argument("--npi", required=True, help="the provider's 10-digit NPI")
     make.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    make.add_argument("--expires-in", type=float, default=30.0, metavar="DAYS",
-                      help="days until the image expires (default 30)")
-    make.add_argument("--create-key", action="store_true",
-                      help="create this kiosk's issuer key in the keyring if it has none")
+    make.add_argument(
+        "--expires-in", type=float, default=30.0, metavar="DAYS", help="days until the image expires (default 30)"
+    )
+    make.add_argument(
+        "--create-key", action="store_true", help="create this kiosk's issuer key in the keyring if it has none"
+    )
     make.set_defaults(handler=make_cmd)
 
     decode = sub.add_parser("decode", help="read and verify the enrollment image in a file")
@@ -90,8 +92,11 @@ def make_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
     verifier = CrontoVerifier({issuer.name: issuer.public_key_pem()}, ctx.services.clock, ctx.services.store)
     claims = verifier.check(token, args.user)
     doc = {"out": str(out), "token_ref": token_ref(token), **claims.as_dict()}
-    ctx.emit(doc, f"Wrote the enrollment image for {claims.sub} (NPI {claims.npi}) to {out}; "
-                  f"issuer {claims.iss}, expires at {claims.exp} (Unix time).")
+    ctx.emit(
+        doc,
+        f"Wrote the enrollment image for {claims.sub} (NPI {claims.npi}) to {out}; "
+        f"issuer {claims.iss}, expires at {claims.exp} (Unix time).",
+    )
     return 0
 
 
@@ -114,8 +119,11 @@ def decode_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
         raise ScanFailed(f"No QR code could be read in {args.file}.", "unreadable")
     claims = _verifier(ctx).check(payload, args.user)  # never consumes: the image stays usable
     doc = {"valid": True, "token_ref": token_ref(payload), "claims": claims.as_dict()}
-    ctx.emit(doc, f"Valid enrollment image: user {claims.sub}, NPI {claims.npi}, issuer "
-                  f"{claims.iss}, expires at {claims.exp} (Unix time), id {claims.jti}.")
+    ctx.emit(
+        doc,
+        f"Valid enrollment image: user {claims.sub}, NPI {claims.npi}, issuer "
+        f"{claims.iss}, expires at {claims.exp} (Unix time), id {claims.jti}.",
+    )
     return 0
 
 

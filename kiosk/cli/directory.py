@@ -39,9 +39,7 @@ def register(sub: Any) -> None:
     )
     imp.add_argument("file", type=Path, nargs="?", help="NPPES data dissemination CSV or zip")
     imp.add_argument("--weekly", action="store_true", help="apply a weekly update on top")
-    imp.add_argument(
-        "--deactivations", type=Path, metavar="FILE", help="NPPES deactivation report (CSV)"
-    )
+    imp.add_argument("--deactivations", type=Path, metavar="FILE", help="NPPES deactivation report (CSV)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     imp.set_defaults(handler=import_file)
 

@@ -60,7 +60,8 @@ def register(sub: Any) -> None:
 def _line(t: TokenInfo) -> str:
     kind = f"{t.params.kind.upper()}/{t.params.algorithm}/{t.params.digits}"
     extra = f" failures={t.failures}" if t.failures else ""
-    return f"{t.serial:<14} {t.method.value:<15} {kind:<14} {t.state.value:<10} {t.owner or '-':<16} drift={t.drift}{extra}"
+    owner = t.owner or "-"
+    return f"{t.serial:<14} {t.method.value:<15} {kind:<14} {t.state.value:<10} {owner:<16} drift={t.drift}{extra}"
 
 
 def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -77,8 +78,14 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     system = ctx.services.system
     report = system.tokens.import_specs(seed_file.specs, seed_file.rejected)
     system.audit.log(
-        "tokens_import", actor=cli_actor(), subject="-", outcome="ok",
-        detail=f"file={args.file.name} added={len(report.added)} duplicates={len(report.duplicates)} rejected={len(report.rejected)}",
+        "tokens_import",
+        actor=cli_actor(),
+        subject="-",
+        outcome="ok",
+        detail=(
+            f"file={args.file.name} added={len(report.added)} "
+            f"duplicates={len(report.duplicates)} rejected={len(report.rejected)}"
+        ),
     )
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
@@ -105,7 +112,12 @@ def assign_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def resync_token(ctx: CliContext, args: argparse.Namespace) -> int:
     t = _admin(ctx).resync(args.serial, args.code1, args.code2)
-    ctx.emit(t.as_dict(), f"resynchronized {t.serial} (drift {t.drift} steps)" if t.params.kind == "totp" else f"resynchronized {t.serial}")
+    ctx.emit(
+        t.as_dict(),
+        f"resynchronized {t.serial} (drift {t.drift} steps)"
+        if t.params.kind == "totp"
+        else f"resynchronized {t.serial}",
+    )
     return 0
 
 

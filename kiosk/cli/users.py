@@ -39,8 +39,18 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
         account = system.accounts.add(
             conn, args.username, display_name=args.name, npi=args.npi, role=args.role, password=password
         )
-        system.audit.record(conn, "account_created", actor=cli_actor(), subject=account.username, outcome="ok", detail=f"role={account.role.value}")
-    ctx.emit({"username": account.username, "role": account.role.value, "npi": account.npi}, f"added {account.username} ({account.role.value})")
+        system.audit.record(
+            conn,
+            "account_created",
+            actor=cli_actor(),
+            subject=account.username,
+            outcome="ok",
+            detail=f"role={account.role.value}",
+        )
+    ctx.emit(
+        {"username": account.username, "role": account.role.value, "npi": account.npi},
+        f"added {account.username} ({account.role.value})",
+    )
     return 0
 
 

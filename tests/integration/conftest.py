@@ -161,10 +161,10 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except KeyError:
             unavailable("running as root and there is no 'postgres' user to run the server as")
         os.chown(base, pg.pw_uid, pg.pw_gid)
-        os.chmod(base, 0o755)
+        os.chmod(base, 0o755)  # noqa: S103 - the server user must enter its own data dir
         for parent in base.parents:  # the server user must reach its data dir
             if str(parent).startswith(tempfile_root()):
-                os.chmod(parent, os.stat(parent).st_mode | 0o755)
+                os.chmod(parent, os.stat(parent).st_mode | 0o755)  # noqa: S103
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)  # noqa: E731

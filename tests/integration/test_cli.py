@@ -17,7 +17,10 @@ PY = sys.executable
 def ipk(data_dir: Path, *args: str, stdin: str = "", check: bool = False) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args],
-        input=stdin, capture_output=True, text=True, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -41,11 +44,35 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_users_add_and_list(demo: Path) -> None:
-    rc, doc = jdoc(demo, "users", "add", "dr.new", "--name", "Nguyen, Tam", "--npi", "1234567893",
-                   "--role", "provider", "--password-stdin", stdin="a long password\n")
+    rc, doc = jdoc(
+        demo,
+        "users",
+        "add",
+        "dr.new",
+        "--name",
+        "Nguyen, Tam",
+        "--npi",
+        "1234567893",
+        "--role",
+        "provider",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
     assert rc == 0 and doc == {"username": "dr.new", "role": "provider", "npi": "1234567893"}
-    rc, doc = jdoc(demo, "users", "add", "dr.bad", "--name", "Bad, Npi", "--npi", "1234567890",
-                   "--role", "provider", "--password-stdin", stdin="a long password\n")
+    rc, doc = jdoc(
+        demo,
+        "users",
+        "add",
+        "dr.bad",
+        "--name",
+        "Bad, Npi",
+        "--npi",
+        "1234567890",
+        "--role",
+        "provider",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
     assert rc == 2 and doc["error"] == "InvalidNPI" and doc["rule"] == "check_digit"  # type: ignore[index]
     rc, doc = jdoc(demo, "users", "list")
     assert "dr.new" in [u["username"] for u in doc]  # type: ignore[attr-defined]
@@ -63,8 +90,19 @@ def test_import_assign_resync_and_auth_check(demo: Path, tmp_path: Path) -> None
     csv.write_text(f"serial,key,type,digits,period_or_counter\nCLI-1,{seed.hex()},totp,6,30\nCLI-2,zz,totp,6,30\n")
     rc, doc = jdoc(demo, "tokens", "import", str(csv))
     assert rc == 0 and doc["added"] == ["CLI-1"] and len(doc["rejected"]) == 1  # type: ignore[index]
-    ipk(demo, "users", "add", "dr.cli", "--name", "Line, Cli", "--npi", "1993999998", "--password-stdin",
-        stdin="cli password 1\n", check=True)
+    ipk(
+        demo,
+        "users",
+        "add",
+        "dr.cli",
+        "--name",
+        "Line, Cli",
+        "--npi",
+        "1993999998",
+        "--password-stdin",
+        stdin="cli password 1\n",
+        check=True,
+    )
     ipk(demo, "tokens", "assign", "CLI-1", "dr.cli", check=True)
 
     import time

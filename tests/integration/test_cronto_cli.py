@@ -23,7 +23,9 @@ PY = sys.executable
 def ipk(data_dir: Path, *args: str) -> tuple[int, dict, str]:
     r = subprocess.run(
         [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), "--json", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return r.returncode, json.loads(r.stdout), r.stdout + r.stderr
 
@@ -31,8 +33,12 @@ def ipk(data_dir: Path, *args: str) -> tuple[int, dict, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("cronto-cli") / "demo"
-    r = subprocess.run([PY, "-m", "kiosk.cli", "--data-dir", str(d), "demo", "--build-only"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [PY, "-m", "kiosk.cli", "--data-dir", str(d), "demo", "--build-only"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return d
 
@@ -40,8 +46,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def made(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
     out = tmp_path_factory.mktemp("images") / "drsmith.png"
-    rc, doc, text = ipk(demo, "cronto", "make", "--user", "drsmith", "--npi", "1234567893",
-                        "--out", str(out), "--expires-in", "7")
+    rc, doc, text = ipk(
+        demo, "cronto", "make", "--user", "drsmith", "--npi", "1234567893", "--out", str(out), "--expires-in", "7"
+    )
     assert rc == 0, text
     return out, doc, text
 
@@ -105,7 +112,6 @@ def test_decode_without_a_code_or_a_file(demo, tmp_path) -> None:
 
 
 def test_make_refuses_an_invalid_npi(demo, tmp_path) -> None:
-    rc, doc, _ = ipk(demo, "cronto", "make", "--user", "x", "--npi", "1234567890",
-                     "--out", str(tmp_path / "x.png"))
+    rc, doc, _ = ipk(demo, "cronto", "make", "--user", "x", "--npi", "1234567890", "--out", str(tmp_path / "x.png"))
     assert rc == 2 and doc["error"] == "InvalidNPI"
     assert not (tmp_path / "x.png").exists()

@@ -45,8 +45,9 @@ def setup_token(store: Store, clock: ManualClock) -> TokenInventory:
     keys = CredentialStore(MemoryKeyring())
     inv = TokenInventory(store, SeedBox(keys.key("seed-key", create=True)), clock)
     with store.begin() as conn:
-        Accounts(store, clock).add(conn, "ben", display_name="Okafor, Ben", npi="1993999998", role="provider",
-                                   password="a long password")
+        Accounts(store, clock).add(
+            conn, "ben", display_name="Okafor, Ben", npi="1993999998", role="provider", password="a long password"
+        )
         inv.add(conn, TokenSpec("PG-1", "totp", SEED))
         inv.resync(conn, "PG-1", code(clock, -2), code(clock, -1))
         inv.assign(conn, "PG-1", "ben")

@@ -76,9 +76,7 @@ def test_code_appearing_after_empty_frames_is_found_and_verifies(tmp_path) -> No
     assert frames[0].preview.ndim == 3 and frames[0].preview.shape[2] == 3
     assert events.items[-1] == result and len(events.of(Found)) == 1
     store = Store.at(tmp_path / "store")
-    claims = CrontoVerifier({"clinic-it": ISSUER.public_key_pem()}, CLOCK, store).check(
-        result.payload, "drsmith"
-    )
+    claims = CrontoVerifier({"clinic-it": ISSUER.public_key_pem()}, CLOCK, store).check(result.payload, "drsmith")
     assert claims.jti == "scan-test"
     store.dispose()
 
@@ -86,8 +84,14 @@ def test_code_appearing_after_empty_frames_is_found_and_verifies(tmp_path) -> No
 @pytest.mark.parametrize("category", ["perspective", "small", "blur", "dark", "rotation"])
 def test_hard_frames_at_720p_are_read(tmp_path, category) -> None:
     video = video_with_code(
-        tmp_path / f"{category}.avi", TOKEN, empty=3, showing=8, category=category,
-        size=(1280, 720), fps=30, seed=11,
+        tmp_path / f"{category}.avi",
+        TOKEN,
+        empty=3,
+        showing=8,
+        category=category,
+        size=(1280, 720),
+        fps=30,
+        seed=11,
     )
     result, _ = scan(video)
     assert result == Found(TOKEN)

@@ -178,9 +178,24 @@ def journeys(k: Kiosk) -> dict[str, Step]:
 
 
 SCREENS = [
-    "welcome", "sign_in", "sign_in_code", "two_factor_settings", "select_method", "npi_not_found",
-    "npi_other_user", "authenticator_binding", "binding_stopped", "code_generator", "serial_number",
-    "synchronize", "synchronize_failed", "confirm", "test_sign_in", "setup_complete", "token_signed_in", "help",
+    "welcome",
+    "sign_in",
+    "sign_in_code",
+    "two_factor_settings",
+    "select_method",
+    "npi_not_found",
+    "npi_other_user",
+    "authenticator_binding",
+    "binding_stopped",
+    "code_generator",
+    "serial_number",
+    "synchronize",
+    "synchronize_failed",
+    "confirm",
+    "test_sign_in",
+    "setup_complete",
+    "token_signed_in",
+    "help",
 ]
 
 

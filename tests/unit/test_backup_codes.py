@@ -14,8 +14,17 @@ from core.store import Store, accounts, backup_codes
 
 def setup(store: Store, clock: ManualClock) -> BackupCodes:
     with store.begin() as conn:
-        conn.execute(accounts.insert().values(username="ben", display_name="Okafor, Ben", role="provider",
-                                              password_hash="x", failed_signins=0, locked=0, created_at=0))
+        conn.execute(
+            accounts.insert().values(
+                username="ben",
+                display_name="Okafor, Ben",
+                role="provider",
+                password_hash="x",
+                failed_signins=0,
+                locked=0,
+                created_at=0,
+            )
+        )
     return BackupCodes(store, clock)
 
 

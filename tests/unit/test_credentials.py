@@ -35,7 +35,7 @@ def test_chain_keeps_only_secure_members(monkeypatch: pytest.MonkeyPatch) -> Non
             pass
 
     class Chain(ChainerBackend):
-        backends = [PlaintextKeyring(), Vault()]  # type: ignore[assignment]
+        backends = [PlaintextKeyring(), Vault()]  # type: ignore[assignment]  # noqa: RUF012
 
     monkeypatch.setattr(cred.keyring, "get_keyring", lambda: Chain())
     chosen = CredentialStore.system().backend

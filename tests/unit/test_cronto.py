@@ -264,8 +264,14 @@ def test_a_token_from_the_older_eddsa_name_is_accepted(issuer, verifier, clock) 
     from joserfc.errors import SecurityWarning
 
     body = json.dumps(
-        {"iss": "clinic-it", "sub": "drsmith", "npi": NPI, "jti": "legacy-1",
-         "iat": int(clock.time()), "exp": int(clock.time()) + 600}
+        {
+            "iss": "clinic-it",
+            "sub": "drsmith",
+            "npi": NPI,
+            "jti": "legacy-1",
+            "iat": int(clock.time()),
+            "exp": int(clock.time()) + 600,
+        }
     ).encode()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecurityWarning)
@@ -277,8 +283,10 @@ def test_verifier_refuses_a_non_ed25519_issuer_key(clock, store) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     with pytest.raises(ValueError):
         CrontoVerifier({"x": pem}, clock, store)

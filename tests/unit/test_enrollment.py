@@ -76,7 +76,7 @@ def test_stop_binding_holds_even_when_core_is_called_directly(world: World) -> N
     e.choose_method("authenticator")
     e.verify_npi(world.image("ben"))
     e.state = e.state.__class__.APP_BINDING  # a buggy or hostile screen jumping ahead
-    with pytest.raises(BindingStopped, match="IP-Auth-Stop-Binding-2.0"):
+    with pytest.raises(BindingStopped, match=r"IP-Auth-Stop-Binding-2\.0"):
         e.begin_app_binding()
     with pytest.raises(BindingStopped):
         e.confirm_app_binding("123456")

@@ -29,9 +29,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_core_source_has_no_forbidden_import() -> None:
-    offenders = {
-        str(p.relative_to(ROOT)): sorted(_imports(p) & set(FORBIDDEN)) for p in ROOT.rglob("*.py")
-    }
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & set(FORBIDDEN)) for p in ROOT.rglob("*.py")}
     assert {k: v for k, v in offenders.items() if v} == {}
 
 

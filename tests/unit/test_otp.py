@@ -58,7 +58,9 @@ def test_codes_match_oath_toolkit() -> None:
         ours = otp.code_at(params, seed, otp.step_at(params, t))
         theirs = subprocess.run(
             [oathtool, f"--totp={algorithm}", "-d", str(digits), "-s", str(period), "-N", f"@{t}", seed.hex()],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         assert ours == theirs, (algorithm, digits, period, t)
         counter = rng.randrange(0, 10**6)
@@ -66,7 +68,9 @@ def test_codes_match_oath_toolkit() -> None:
         if algorithm == "SHA1":  # oathtool's HOTP mode is SHA-1 only
             theirs = subprocess.run(
                 [oathtool, "--hotp", "-d", str(digits), "-c", str(counter), seed.hex()],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
             assert otp.code_at(hparams, seed, counter) == theirs
 

@@ -391,9 +391,7 @@ def test_duplicate_serial_in_csv_rejects_every_copy() -> None:
     result = read_oath_csv(text)
     assert [s.serial for s in result.specs] == ["D2"]
     assert [(r.where, r.serial) for r in result.rejected] == [("line 1", "D1"), ("line 3", "D1")]
-    assert all(
-        "appears more than once in this file (line 1, line 3)" in r.reason for r in result.rejected
-    )
+    assert all("appears more than once in this file (line 1, line 3)" in r.reason for r in result.rejected)
 
 
 def test_read_seed_file_reads_csv(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ HOTP = OtpParams("hotp")
 def inventory(store: Store, credentials: CredentialStore, clock: ManualClock) -> TokenInventory:
     inv = TokenInventory(store, SeedBox(credentials.key("seed-key", create=True)), clock)
     with store.begin() as conn:
-        Accounts(store, clock).add(conn, "alice", display_name="Smith, Alice", npi="1234567893", role=Role.PROVIDER, password="correct horse")
+        Accounts(store, clock).add(
+            conn, "alice", display_name="Smith, Alice", npi="1234567893", role=Role.PROVIDER, password="correct horse"
+        )
         inv.add(conn, TokenSpec("T1", "totp", SEED))
         inv.add(conn, TokenSpec("H1", "hotp", SEED, counter=5))
     return inv
@@ -117,7 +119,11 @@ def test_eight_threads_same_code_one_success(store: Store, inventory: TokenInven
 
 
 def test_two_stores_on_one_file_share_replay_protection(
-    store: Store, inventory: TokenInventory, clock: ManualClock, data_dir, credentials: CredentialStore  # type: ignore[no-untyped-def]
+    store: Store,
+    inventory: TokenInventory,
+    clock: ManualClock,
+    data_dir,
+    credentials: CredentialStore,  # type: ignore[no-untyped-def]
 ) -> None:
     """Two kiosks (two engines) on one store: the second submission of a code fails."""
     bind(store, inventory, "T1", code(TOTP, step(clock, -2)), code(TOTP, step(clock, -1)))
@@ -177,7 +183,11 @@ def test_totp_resync_refuses_outside_24h(store: Store, inventory: TokenInventory
     radius = 24 * 3600 // 30
     window = {code(TOTP, step(clock, d)) for d in range(-radius, radius + 1)}
     # the first pair beyond the window whose codes do not happen to recur inside it
-    far = next(f for f in range(radius + 1, radius + 50) if not {code(TOTP, step(clock, f)), code(TOTP, step(clock, f + 1))} & window)
+    far = next(
+        f
+        for f in range(radius + 1, radius + 50)
+        if not {code(TOTP, step(clock, f)), code(TOTP, step(clock, f + 1))} & window
+    )
     with pytest.raises(SyncFailed) as err, store.begin() as conn:
         inventory.resync(conn, "T1", code(TOTP, step(clock, far)), code(TOTP, step(clock, far + 1)))
     assert err.value.wrong_field is None
