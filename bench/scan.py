@@ -103,8 +103,12 @@ def table(results: dict[str, dict[str, object]], categories: tuple[str, ...]) ->
         cells = "".join(f"{results[n]['rate'][c]:.0%}".rjust(width) for n in names)  # type: ignore[index]
         lines.append(c.ljust(14) + cells)
     lines.append("-" * len(lines[0]))
-    rows = (("overall", "overall", "{:.1%}"), ("median ms", "median_ms", "{:.1f}"),
-            ("p95 ms", "p95_ms", "{:.1f}"), ("wrong reads", "wrong", "{}"))
+    rows = (
+        ("overall", "overall", "{:.1%}"),
+        ("median ms", "median_ms", "{:.1f}"),
+        ("p95 ms", "p95_ms", "{:.1f}"),
+        ("wrong reads", "wrong", "{}"),
+    )
     for label, key, fmt in rows:
         lines.append(label.ljust(14) + "".join(fmt.format(results[n][key]).rjust(width) for n in names))
     return "\n".join(lines)
@@ -119,8 +123,10 @@ def main() -> int:
     cv2.setNumThreads(1)  # per-frame latency on one core, as the capture thread sees it
     t0 = time.perf_counter()
     frames = list(shots(args.per_category, args.seed))
-    print(f"{len(frames)} frames 1280x720, seed {args.seed}, generated in "
-          f"{time.perf_counter() - t0:.1f} s; OpenCV {cv2.__version__}, 1 thread")
+    print(
+        f"{len(frames)} frames 1280x720, seed {args.seed}, generated in "
+        f"{time.perf_counter() - t0:.1f} s; OpenCV {cv2.__version__}, 1 thread"
+    )
     results = {name: run(frames, read) for name, read in readers().items()}
     print(table(results, CATEGORIES))
     print(GOALS)

@@ -69,7 +69,9 @@ class KioskScreen(Screen[None]):
     def clear_error(self, target: str = "#error") -> None:
         self.query_one(target, Static).update("")
 
-    def run_domain(self, call: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[KioskError], None]) -> None:
+    def run_domain(
+        self, call: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[KioskError], None]
+    ) -> None:
         """Run a blocking domain call in a worker thread; report back on the UI thread.
 
         Only KioskError reaches `failed`; anything else is a bug, shown as a plain message

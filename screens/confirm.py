@@ -13,9 +13,11 @@ from screens.base import StepScreen
 class ConfirmScreen(StepScreen):
     def body(self) -> ComposeResult:
         e = self.enrollment
-        what = "iPrescribe Authenticator is now bound to your account." if (
-            e.method is not None and e.method.value == "authenticator"
-        ) else f"Your hardware token {e.serial} is now active."
+        what = (
+            "iPrescribe Authenticator is now bound to your account."
+            if (e.method is not None and e.method.value == "authenticator")
+            else f"Your hardware token {e.serial} is now active."
+        )
         codes = e.backup_codes
         with VerticalScroll(classes="page"):
             yield Static(what, classes="success")

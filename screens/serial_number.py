@@ -17,8 +17,7 @@ class SerialNumberScreen(StepScreen):
         with VerticalScroll(classes="page"):
             yield Static("Enter the token serial number", classes="title")
             yield Static(
-                "Locate the serial number on your hardware token device - usually printed on the "
-                "back or bottom.",
+                "Locate the serial number on your hardware token device - usually printed on the back or bottom.",
                 classes="lead",
             )
             yield Label("Serial number", classes="field-label")

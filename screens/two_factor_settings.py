@@ -22,7 +22,7 @@ class TwoFactorSettingsScreen(KioskScreen):
         signed = self.session.signed_in
         assert signed is not None
         with VerticalScroll(classes="page"):
-            yield Static(f"Security Settings › Two-Factor Authentication", classes="title")
+            yield Static("Security Settings › Two-Factor Authentication", classes="title")
             yield Static(f"Signed in as {signed.account.greeting_name} ({signed.account.username}).", classes="lead")
             if signed.factors:
                 yield Static("Authentication methods bound to your account:")

@@ -16,7 +16,10 @@ def qr_lines(data: str, border: int = 2) -> list[str]:
     rows = [[bool(m) for m in row] for row in qr.matrix_iter(border=border)]
     if len(rows) % 2:
         rows.append([False] * len(rows[0]))
-    return ["".join(_CELLS[(a, b)] for a, b in zip(top, bottom, strict=True)) for top, bottom in zip(rows[::2], rows[1::2], strict=True)]
+    return [
+        "".join(_CELLS[(a, b)] for a, b in zip(top, bottom, strict=True))
+        for top, bottom in zip(rows[::2], rows[1::2], strict=True)
+    ]
 
 
 class QrCode(Widget):

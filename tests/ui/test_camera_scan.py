@@ -1,0 +1,72 @@
+"""The NPI step with a camera: a generated video stands in for the webcam (paced to its frame
+rate by the scanner), the code appears after some empty frames, and the kiosk verifies it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from core.credentials import ISSUER_KEY
+from core.cronto import CrontoIssuer
+from screens.npi_verification import NpiVerificationScreen
+from screens.welcome import WelcomeScreen
+from tests.frames import video_with_code
+from tests.ui.conftest import SIZE, make_kiosk, screen_text, settle, sign_in
+
+
+def enrollment_video(k, tmp_path: Path, username: str, npi: str) -> Path:  # type: ignore[no-untyped-def]
+    issuer = CrontoIssuer(k.services.settings.issuer_name, k.services.credentials.require(ISSUER_KEY).encode())
+    token = issuer.make_token(username, npi, timedelta(days=30), k.clock)
+    return video_with_code(tmp_path / "camera.avi", token, empty=8, showing=20, fps=15.0)
+
+
+async def wait_until(pilot, predicate, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.2)):
+        if predicate():
+            return
+        await pilot.pause(0.2)
+        await settle(pilot)
+    raise AssertionError(screen_text(pilot))
+
+
+async def test_camera_scan_verifies_the_npi(demo_template: Path, tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    probe = make_kiosk(demo_template, tmp_path / "probe", clock)
+    video = enrollment_video(probe, tmp_path, "dr.okafor", "1993999998")
+    probe.services.close()
+    k = make_kiosk(demo_template, tmp_path / "k", clock, camera=str(video))
+    async with k.app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "dr.okafor")
+        await pilot.click("#setup")
+        await settle(pilot)
+        await pilot.click("#authenticator")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, NpiVerificationScreen)
+        assert pilot.app.screen.query("#preview")
+        await wait_until(pilot, lambda: "not found in the iPrescribe system" in screen_text(pilot))
+        assert pilot.app.screen.query_one("#regions").row_count == 5  # type: ignore[attr-defined]
+    k.services.close()
+
+
+async def test_leaving_the_step_stops_the_capture_thread(demo_template: Path, tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from tests.frames import empty_frame, write_video
+
+    rng = np.random.default_rng(3)
+    video = write_video(tmp_path / "empty.avi", [empty_frame(rng, 320, 180) for _ in range(300)], fps=15.0)
+    k = make_kiosk(demo_template, tmp_path / "k", clock, camera=str(video))
+    async with k.app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "dr.okafor")
+        await pilot.click("#setup")
+        await settle(pilot)
+        await pilot.click("#authenticator")
+        await settle(pilot)
+        await pilot.pause(0.5)
+        scanner = pilot.app.scanner._scanner  # type: ignore[attr-defined]
+        assert scanner is not None and scanner.running
+        await pilot.press("f10")  # sign out
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, WelcomeScreen)
+        scanner.wait(5.0)
+        assert not scanner.running
+    k.services.close()
