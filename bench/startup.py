@@ -1,7 +1,10 @@
 """Start-up of the kiosk against a bare Textual app: time to the first screen drawn, peak RSS.
 
 Each run is a fresh process (imports included, as a kiosk start is), timed from just before the
-process is spawned to the App's Ready event (the first frame is on screen), in headless mode.
+process is spawned to the App's Ready event (the first frame is on screen), in headless mode. The
+kiosk is started the way `ipkiosk run` starts it: settings read, then the App, which opens the
+store, keyring and directory in a worker after its first frame. The same child also reports the
+time until those are open ("ready to sign in").
 Prints the median of --runs for both and the ratios. Goal (issue 3): ratio <= 1.5.
 
     .venv/bin/python bench/startup.py [--runs 7]
@@ -37,16 +40,28 @@ else:
     from pathlib import Path
     from kiosk.app import create_app
     from kiosk.config import load_settings
-    from kiosk.services import build_services
-
     settings = load_settings(Path(sys.argv[3]))
-    app = create_app(settings, build_services(settings))
+    app = create_app(settings)  # as `ipkiosk run` does: the store opens after the first frame
 
 def ready(event):
-    elapsed = time.time() - start
+    first = time.time() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "rss_mb": rss}))
-    app.exit()
+    session = getattr(app, "session", None)
+
+    def finish():
+        usable = (time.time() - start) if session is not None else first
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"seconds": first, "rss_mb": rss, "usable_s": usable, "peak_rss_mb": peak}))
+        app.call_from_thread(app.exit)
+
+    import threading
+
+    def wait_ready():
+        if session is not None:
+            session.ready.wait(60)
+        finish()
+
+    threading.Thread(target=wait_ready, daemon=True).start()
 
 app._on_ready_bench = ready
 original = app.on_event
@@ -63,7 +78,11 @@ def one(kind: str, data_dir: Path) -> dict[str, float]:
     start = time.time()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, kind, repr(start), str(data_dir)],
-        capture_output=True, text=True, cwd=ROOT, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("{"))
     return json.loads(line)  # type: ignore[no-any-return]
@@ -75,20 +94,28 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "demo"
-        subprocess.run([sys.executable, "-m", "kiosk.cli", "--data-dir", str(data_dir), "demo", "--build-only"],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "--data-dir", str(data_dir), "demo", "--build-only"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         results: dict[str, list[dict[str, float]]] = {"bare": [], "kiosk": []}
         for _ in range(args.runs):  # interleaved, so load changes hit both alike
             for kind in results:
                 results[kind].append(one(kind, data_dir))
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "rss_mb")} for k, v in results.items()}
-    print(f"start-up to first screen (median of {args.runs}, headless 100x32)")
-    print(f"{'':<8}{'seconds':>10}{'peak RSS MB':>14}")
+    metrics = ("seconds", "rss_mb", "usable_s", "peak_rss_mb")
+    med = {k: {m: statistics.median(r[m] for r in v) for m in metrics} for k, v in results.items()}
+    print(f"start-up (median of {args.runs}, headless 100x32)")
+    print(f"{'':<8}{'first screen s':>16}{'RSS MB then':>13}{'ready to sign in s':>20}{'peak RSS MB':>13}")
     for kind in ("bare", "kiosk"):
-        print(f"{kind:<8}{med[kind]['seconds']:>10.3f}{med[kind]['rss_mb']:>14.1f}")
-    t_ratio = med["kiosk"]["seconds"] / med["bare"]["seconds"]
-    m_ratio = med["kiosk"]["rss_mb"] / med["bare"]["rss_mb"]
-    print(f"{'ratio':<8}{t_ratio:>10.2f}{m_ratio:>14.2f}   (goal <= 1.5)")
+        m = med[kind]
+        print(f"{kind:<8}{m['seconds']:>16.3f}{m['rss_mb']:>13.1f}{m['usable_s']:>20.3f}{m['peak_rss_mb']:>13.1f}")
+    ratios = {m: med["kiosk"][m] / med["bare"][m] for m in metrics}
+    print(
+        f"{'ratio':<8}{ratios['seconds']:>16.2f}{ratios['rss_mb']:>13.2f}{ratios['usable_s']:>20.2f}"
+        f"{ratios['peak_rss_mb']:>13.2f}   (goal: first screen and RSS <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

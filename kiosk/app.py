@@ -5,50 +5,51 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from core.enrollment import Step
-from core.signin import SignedIn
 from kiosk.config import Settings
 from kiosk.scan_service import ScanService
-from kiosk.services import Services
-from screens.authenticator_binding import AuthenticatorBindingScreen
 from screens.base import KioskScreen
-from screens.binding_stopped import BindingStoppedScreen
-from screens.code_generator import CodeGeneratorScreen
-from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
-from screens.it_base import GUIDING_IT_STAFF
 from screens.messages import EndSession, SignedInFor, Start, StepDone
-from screens.npi_verification import NpiVerificationScreen
-from screens.select_method import SelectMethodScreen
-from screens.serial_number import SerialNumberScreen
 from screens.session import KioskSession
-from screens.setup_complete import SetupCompleteScreen
-from screens.sign_in import SignInScreen
-from screens.synchronize import SynchronizeScreen
-from screens.test_sign_in import TestSignInScreen
-from screens.token_signed_in import TokenSignedInScreen
-from screens.two_factor_settings import TwoFactorSettingsScreen
+from screens.startup_failed import StartupFailedScreen
 from screens.welcome import WelcomeScreen
+
+if TYPE_CHECKING:
+    from kiosk.services import Services
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
-STEP_SCREENS: dict[Step, type[KioskScreen]] = {
-    Step.SELECT_METHOD: SelectMethodScreen,
-    Step.APP_BINDING: AuthenticatorBindingScreen,
-    Step.REDIRECTED: BindingStoppedScreen,
-    Step.CODE_GENERATOR: CodeGeneratorScreen,
-    Step.SERIAL_NUMBER: SerialNumberScreen,
-    Step.SYNCHRONIZE: SynchronizeScreen,
-    Step.CONFIRM: ConfirmScreen,
-    Step.TEST_SIGN_IN: TestSignInScreen,
-    Step.DONE: SetupCompleteScreen,
-}
+
+def step_screens() -> dict[str, type[KioskScreen]]:
+    """The screen for each enrollment step. Imported on first use, not at start-up: they pull
+    in the domain (SQLAlchemy, cryptography), which the welcome screen does not need."""
+    from screens.authenticator_binding import AuthenticatorBindingScreen
+    from screens.binding_stopped import BindingStoppedScreen
+    from screens.code_generator import CodeGeneratorScreen
+    from screens.confirm import ConfirmScreen
+    from screens.select_method import SelectMethodScreen
+    from screens.serial_number import SerialNumberScreen
+    from screens.setup_complete import SetupCompleteScreen
+    from screens.synchronize import SynchronizeScreen
+    from screens.test_sign_in import TestSignInScreen
+
+    return {
+        "select_method": SelectMethodScreen,
+        "app_binding": AuthenticatorBindingScreen,
+        "redirected": BindingStoppedScreen,
+        "code_generator": CodeGeneratorScreen,
+        "serial_number": SerialNumberScreen,
+        "synchronize": SynchronizeScreen,
+        "confirm": ConfirmScreen,
+        "test_sign_in": TestSignInScreen,
+        "done": SetupCompleteScreen,
+    }
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -69,6 +70,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self._last_input = time.monotonic()
         self._warned = False
         self.allow_exit = False  # set only inside the IT staff area
+        self.services: Services | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -76,8 +78,31 @@ class KioskApp(App[int], inherit_bindings=False):
         self.push_screen(WelcomeScreen(self.session))
         self.set_interval(1.0, self._check_idle)
 
+    def on_ready(self) -> None:
+        # After the first frame: opening the store and keyring (and importing SQLAlchemy and
+        # cryptography for it) would otherwise hold the welcome screen back.
+        if not self.session.ready.is_set():
+            self.run_worker(self._open_services, thread=True, exit_on_error=False, name="open-services")
+
+    def _open_services(self) -> None:
+        """Open the store, keyring and directory after the first screen is drawn; a sign-in
+        started meanwhile waits for them (KioskSession.system)."""
+        from core.errors import KioskError
+        from kiosk.services import build_services
+
+        try:
+            services = build_services(self.settings)
+        except KioskError as exc:
+            self.session.fail(exc)
+            self.call_from_thread(self.show, StartupFailedScreen(self.session, exc))
+            return
+        self.services = services
+        self.session.attach(services.system)
+
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste):
+        if isinstance(
+            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste
+        ):
             self._last_input = time.monotonic()
             self._warned = False
         await super().on_event(event)
@@ -109,24 +134,34 @@ class KioskApp(App[int], inherit_bindings=False):
     def show_step(self) -> None:
         enrollment = self.session.enrollment
         if enrollment is None:
+            from screens.two_factor_settings import TwoFactorSettingsScreen
+
             self.show(TwoFactorSettingsScreen(self.session))
             return
-        if enrollment.state is Step.NPI_VERIFICATION:
+        if enrollment.state == "npi_verification":
+            from screens.npi_verification import NpiVerificationScreen
+
             self.show(NpiVerificationScreen(self.session, self.scanner))
         else:
-            self.show(STEP_SCREENS[enrollment.state](self.session))
+            self.show(step_screens()[enrollment.state.value](self.session))
 
     @on(Start)
     def _start(self, message: Start) -> None:
+        from screens.sign_in import SignInScreen
+
         self.show(SignInScreen(self.session, message.purpose))
 
     @on(SignedInFor)
     def _signed_in(self, message: SignedInFor) -> None:
         if message.purpose == "token":
+            from screens.token_signed_in import TokenSignedInScreen
+
             self.show(TokenSignedInScreen(self.session))
         elif message.purpose == "it":
             self.enter_it_area()
         else:
+            from screens.two_factor_settings import TwoFactorSettingsScreen
+
             self.session.enrollment = None
             self.show(TwoFactorSettingsScreen(self.session))
 
@@ -137,6 +172,9 @@ class KioskApp(App[int], inherit_bindings=False):
     @on(EndSession)
     def _end(self, message: EndSession) -> None:
         # A finished guided setup goes back to the IT staff member who ran it (issue 6).
+        from core.signin import SignedIn
+        from screens.it_base import GUIDING_IT_STAFF
+
         it_staff = self.session.extras.get(GUIDING_IT_STAFF) if message.reason == "finished" else None
         self.end_session(message.reason)
         if isinstance(it_staff, SignedIn):
@@ -180,16 +218,20 @@ class KioskApp(App[int], inherit_bindings=False):
             self.exit(0)
 
 
-def create_app(settings: Settings, services: Services) -> KioskApp:
+def create_app(settings: Settings, services: Services | None = None) -> KioskApp:
+    """The App for `settings`. With `services` (tests, the demo builder) it is ready at once;
+    without, it opens them in the background after drawing the welcome screen."""
     demo_images = settings.data_dir / "cronto" if settings.demo else None
-    note = ""
-    if services.credentials.is_demo_only:
-        note = "Keys are in a demo-only keyring file inside the demo folder."
-    session = KioskSession(services.system, demo=settings.demo, demo_images=demo_images, keyring_note=note)
+    note = "Keys are in a demo-only keyring file inside the demo folder." if settings.keyring != "system" else ""
+    session = KioskSession(demo=settings.demo, demo_images=demo_images, keyring_note=note)
+    if services is not None:
+        session.attach(services.system)
     camera = None if settings.camera in ("", "none") else settings.camera
     if settings.demo and settings.camera == "0":
         camera = _camera_if_present()
-    return KioskApp(session, settings, ScanService(camera, settings.scan_timeout))
+    app = KioskApp(session, settings, ScanService(camera, settings.scan_timeout))
+    app.services = services
+    return app
 
 
 def _camera_if_present() -> str | None:

@@ -4,18 +4,20 @@ and running blocking domain calls off the UI thread."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.enrollment import Enrollment
 from core.errors import KioskError
 from screens.messages import EndSession, StepDone
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
+
+if TYPE_CHECKING:
+    from core.enrollment import Enrollment
 
 
 class KioskScreen(Screen[None]):

@@ -1,21 +1,29 @@
 """What one person at the kiosk has going: who signed in, and their enrollment.
 
-The App holds exactly one; `wipe()` forgets it all (idle timeout, sign-out, finish).
+The App holds exactly one; `wipe()` forgets it all (idle timeout, sign-out, finish). The domain
+(`system`) is attached once the App has opened the store and keyring, which it does after the
+first screen is drawn; code on worker threads that needs it waits for it.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.enrollment import Enrollment
-from core.signin import SignedIn
-from core.system import KioskSystem
+from core.errors import KioskError
+
+if TYPE_CHECKING:
+    from core.enrollment import Enrollment
+    from core.signin import SignedIn
+    from core.system import KioskSystem
+
+STARTUP_WAIT_SECONDS = 60.0
 
 
 @dataclass
 class KioskSession:
-    system: KioskSystem
     demo: bool = False
     demo_images: Path | None = None  # the demo's cronto images, offered when there is no camera
     keyring_note: str = ""  # shown on screen when the keyring is a demo-only one
@@ -23,6 +31,24 @@ class KioskSession:
     enrollment: Enrollment | None = None
     guided_by: str | None = None  # IT staff running guided setup for the provider
     extras: dict[str, object] = field(default_factory=dict)
+    ready: threading.Event = field(default_factory=threading.Event)
+    _system: KioskSystem | None = None
+    _failure: KioskError | None = None
+
+    def attach(self, system: KioskSystem) -> None:
+        self._system = system
+        self.ready.set()
+
+    def fail(self, error: KioskError) -> None:
+        self._failure = error
+        self.ready.set()
+
+    @property
+    def system(self) -> KioskSystem:
+        """The domain; blocks (on a worker thread) until the App has opened it."""
+        if not self.ready.wait(STARTUP_WAIT_SECONDS) or self._system is None:
+            raise self._failure or KioskError("The kiosk is still starting.", "Try again in a moment.")
+        return self._system
 
     @property
     def username(self) -> str | None:

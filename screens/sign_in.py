@@ -82,8 +82,8 @@ class SignInScreen(KioskScreen):
             return
         self.clear_error()
         self.query_one("#submit", Button).disabled = True
-        system = self.session.system
-        self.run_domain(lambda: system.signin.sign_in(username, password, code), self._signed_in, self._refused)
+        session = self.session  # its `system` may still be opening: the worker waits for it
+        self.run_domain(lambda: session.system.signin.sign_in(username, password, code), self._signed_in, self._refused)
 
     def _signed_in(self, signed: SignedIn) -> None:
         self._forget_secrets()

@@ -23,6 +23,11 @@ def run_kiosk(ctx: CliContext, args: argparse.Namespace) -> int:
 def launch(ctx: CliContext) -> int:
     from kiosk.app import create_app
 
-    app = create_app(ctx.settings, ctx.services)
-    app.run()
+    # The App opens the store and keyring itself, after the first screen is drawn.
+    app = create_app(ctx.settings)
+    try:
+        app.run()
+    finally:
+        if app.services is not None:
+            app.services.close()
     return int(app.return_code or 0)
