@@ -34,4 +34,4 @@ class StartupFailedScreen(KioskScreen):
             yield Static("IT staff: press Ctrl+Q to leave, fix the problem, and start the kiosk again.", classes="hint")
 
     def action_leave(self) -> None:
-        self.app.exit(2)
+        self.app.exit(return_code=2)

@@ -197,3 +197,25 @@ async def test_escape_goes_back_where_safe(kiosk: Kiosk) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert "Select an authentication method" in screen_text(pilot)
+
+
+async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Services open after the first frame; a failure is shown plainly and IT can leave."""
+    from kiosk.app import create_app
+    from kiosk.config import load_settings
+    from screens.startup_failed import StartupFailedScreen
+
+    settings = load_settings(tmp_path, keyring="memory", database_url="postgresql://kiosk@127.0.0.1:1/nowhere")
+    app = create_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await settle(pilot)
+            if isinstance(pilot.app.screen, StartupFailedScreen):
+                break
+            await pilot.pause(0.1)
+        assert isinstance(pilot.app.screen, StartupFailedScreen)
+        assert "Cannot open the kiosk store" in screen_text(pilot)
+        assert "password" not in screen_text(pilot).lower()
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    assert app.return_code == 2
