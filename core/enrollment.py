@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core import otp
 from core.directory.model import Outcome
@@ -156,7 +157,7 @@ class Enrollment:
 
     # -- step 3 ----------------------------------------------------------------------------
 
-    def verify_npi(self, payload: str) -> VerificationLike:
+    def verify_npi(self, payload: str, on_answer: Callable[[Any], object] | None = None) -> VerificationLike:
         """Check the scanned cronto image and look its NPI up in regions 1-5.
 
         A refused image (core.errors.CrontoRejected) leaves the step where it is, to scan
@@ -169,7 +170,7 @@ class Enrollment:
             from core.cronto import refuse
 
             raise refuse("other_user", "its NPI is not the one on your account")
-        verification = self.system.directory.verify(claims.npi, account.last_name)
+        verification = self.system.directory.verify(claims.npi, account.last_name, on_answer)
         outcome = Outcome(str(verification.outcome))
         with self.system.store.begin() as conn:
             self.system.cronto.consume(claims, conn)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.accounts import Accounts
 from core.audit import AuditTrail
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 
 
 class NpiDirectory(Protocol):
-    def verify(self, npi: str, last_name: str | None) -> VerificationLike: ...
+    def verify(
+        self, npi: str, last_name: str | None, on_answer: Callable[[Any], object] | None = None
+    ) -> VerificationLike: ...
 
 
 class EnrollmentImages(Protocol):

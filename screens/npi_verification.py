@@ -10,7 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
 
-from core.directory import Verification
+from textual.message import Message
+
+from core.directory import RegionAnswer, Verification
+from core.regions import default_region_map
 from core.errors import KioskError
 from screens.base import StepScreen
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
@@ -29,6 +32,14 @@ OUTCOME_TEXT = {
     "deactivated": "Your NPI is deactivated in the iPrescribe system.",
     "unavailable": "A regional directory did not answer, so your NPI could not be verified now.",
 }
+
+
+class RegionAnswered(Message):
+    """One region's answer, posted from the lookup thread as it arrives."""
+
+    def __init__(self, answer: RegionAnswer) -> None:
+        super().__init__()
+        self.answer = answer
 
 
 class NpiVerificationScreen(StepScreen):
@@ -76,7 +87,9 @@ class NpiVerificationScreen(StepScreen):
         self.query_one("#regions").display = False
         self.query_one("#continue").display = False
         table = self.query_one("#regions", DataTable)
-        table.add_columns("Region", "Answer", "Detail")
+        table.add_column("Region", key="region")
+        table.add_column("Answer", key="answer")
+        table.add_column("Detail", key="detail")
         self._start_scan()
         (self.query_one("#image-path") if self._camera else self.query_one("#read-file")).focus()
 
@@ -143,12 +156,32 @@ class NpiVerificationScreen(StepScreen):
     def _verify_with(self, read: object) -> None:
         def read_then_verify() -> Verification:
             payload = read()  # type: ignore[operator]
-            return self.enrollment.verify_npi(payload)  # type: ignore[return-value]
+            return self.enrollment.verify_npi(payload, self._answered)  # type: ignore[return-value]
 
         self._run(read_then_verify)
 
     def _verify(self, payload: str) -> None:
-        self._run(lambda: self.enrollment.verify_npi(payload))
+        self._run(lambda: self.enrollment.verify_npi(payload, self._answered))
+
+    def _answered(self, answer: RegionAnswer) -> None:
+        self.post_message(RegionAnswered(answer))  # thread safe, never blocks the lookup
+
+    def _show_checking(self) -> None:
+        names = default_region_map().names
+        table = self.query_one("#regions", DataTable)
+        table.clear()
+        for region in range(1, 6):
+            table.add_row(f"{region} {names.get(region, '')}", "checking...", "", key=str(region))
+        table.display = True
+
+    @on(RegionAnswered)
+    def _region_answered(self, message: RegionAnswered) -> None:
+        table = self.query_one("#regions", DataTable)
+        key = str(message.answer.region)
+        if key in table.rows:
+            status = REGION_STATUS.get(message.answer.status, message.answer.status)
+            table.update_cell(key, "answer", status)
+            table.update_cell(key, "detail", message.answer.reason or "")
 
     def _run(self, call: object) -> None:
         if self._busy:
@@ -156,17 +189,15 @@ class NpiVerificationScreen(StepScreen):
         self._busy = True
         self.clear_error()
         self.query_one("#checking").display = True
+        self._show_checking()
         self.query_one("#outcome", Static).update("Checking your NPI in regions 1-5...")
         self.run_domain(call, self._verified, self._refused)  # type: ignore[arg-type]
 
     def _verified(self, verification: Verification) -> None:
         self._busy = False
         self.query_one("#checking").display = False
-        table = self.query_one("#regions", DataTable)
-        table.clear()
-        for region, answer in sorted(verification.answers.items()):
-            table.add_row(str(region), REGION_STATUS.get(answer.status, answer.status), answer.reason or "")
-        table.display = True
+        for answer in verification.answers.values():  # the final word, also for late regions
+            self._region_answered(RegionAnswered(answer))
         outcome = str(verification.outcome)
         self.query_one("#outcome", Static).update(OUTCOME_TEXT.get(outcome, outcome))
         button = self.query_one("#continue", Button)
@@ -176,6 +207,7 @@ class NpiVerificationScreen(StepScreen):
     def _refused(self, exc: KioskError) -> None:
         self._busy = False
         self.query_one("#checking").display = False
+        self.query_one("#regions").display = False
         self.query_one("#outcome", Static).update("")
         self.show_error(exc)
         self._start_scan()

@@ -64,7 +64,9 @@ class RegionalDirectory:
                 backend.timeout = timeout
         self.region_map = region_map or default_region_map()
 
-    async def averify(self, npi: str, last_name: str | None) -> Verification:
+    async def averify(
+        self, npi: str, last_name: str | None, on_answer: Callable[[RegionAnswer], object] | None = None
+    ) -> Verification:
         """Verify an NPI for the account whose last name is given.
 
         `last_name=None` skips the name check (IT staff's plain lookup); enrollment always passes
@@ -72,38 +74,44 @@ class RegionalDirectory:
         """
         npi = validate_npi(npi)
         local, online = self._split()
-        online_tasks = [asyncio.ensure_future(self._ask_online(r, npi)) for r in online]
+        online_tasks = [asyncio.ensure_future(self._ask_online(r, npi, on_answer)) for r in online]
         found: dict[int, RegionAnswer] = {}
         if local:
             loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(lookup_threads(), _ask_local, local, npi, found)
+            job = loop.run_in_executor(lookup_threads(), _ask_local, local, npi, found, on_answer)
             await asyncio.wait({job}, timeout=self.timeout)
         for region, answer in zip(online, await asyncio.gather(*online_tasks), strict=True):
             found[region] = answer
         return self._decide(npi, last_name, self._complete(found))
 
-    def verify(self, npi: str, last_name: str | None) -> Verification:
-        """Blocking form of `averify`, for threads and the command line."""
+    def verify(
+        self, npi: str, last_name: str | None, on_answer: Callable[[RegionAnswer], object] | None = None
+    ) -> Verification:
+        """Blocking form of `averify`, for threads and the command line.
+
+        `on_answer` is called with each region's answer as it arrives (from a lookup thread or
+        the event loop), so a screen can show the regions answering one by one.
+        """
         local, online = self._split()
         if not online:
             # All local: one hand-off to a lookup thread, no event loop to build (p99 matters).
             npi = validate_npi(npi)
             found: dict[int, RegionAnswer] = {}
-            job = lookup_threads().submit(_ask_local, local, npi, found)
+            job = lookup_threads().submit(_ask_local, local, npi, found, on_answer)
             with contextlib.suppress(concurrent.futures.TimeoutError):
                 job.result(timeout=self.timeout)
             return self._decide(npi, last_name, self._complete(dict(found)))
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.averify(npi, last_name))
+            return asyncio.run(self.averify(npi, last_name, on_answer))
         # Called from inside a running loop's thread: asyncio.run would refuse, so run it on a
         # helper thread and wait (the caller chose to block).
         box: list[Verification | BaseException] = []
 
         def run() -> None:
             try:
-                box.append(asyncio.run(self.averify(npi, last_name)))
+                box.append(asyncio.run(self.averify(npi, last_name, on_answer)))
             except BaseException as exc:  # handed back to the caller below
                 box.append(exc)
 
@@ -128,7 +136,15 @@ class RegionalDirectory:
         late = f"did not answer within {self.timeout:g} s."
         return {r: found.get(r) or RegionAnswer(r, "timeout", f"Region {r} {late}") for r in self.backends}
 
-    async def _ask_online(self, region: int, npi: str) -> RegionAnswer:
+    async def _ask_online(
+        self, region: int, npi: str, on_answer: Callable[[RegionAnswer], object] | None = None
+    ) -> RegionAnswer:
+        answer = await self._lookup_online(region, npi)
+        if on_answer is not None:
+            on_answer(answer)
+        return answer
+
+    async def _lookup_online(self, region: int, npi: str) -> RegionAnswer:
         backend = self.backends[region]
         try:
             async with asyncio.timeout(self.timeout):
@@ -220,7 +236,12 @@ class RegionalDirectory:
         )
 
 
-def _ask_local(backends: Mapping[int, LocalRegionBackend], npi: str, found: dict[int, RegionAnswer]) -> None:
+def _ask_local(
+    backends: Mapping[int, LocalRegionBackend],
+    npi: str,
+    found: dict[int, RegionAnswer],
+    on_answer: Callable[[RegionAnswer], object] | None = None,
+) -> None:
     """Look the NPI up in each local shard in turn, filling `found` as answers come.
 
     Local lookups take microseconds; one thread for all of them keeps a verification to one
@@ -232,6 +253,8 @@ def _ask_local(backends: Mapping[int, LocalRegionBackend], npi: str, found: dict
             found[region] = _answer(region, backend.lookup(npi))
         except Exception as exc:
             found[region] = _failure(region, exc)
+        if on_answer is not None:
+            on_answer(found[region])
 
 
 def _answer(region: int, record: DirectoryRecord | None) -> RegionAnswer:

@@ -218,3 +218,12 @@ def test_wipe_forgets_secrets(world: World) -> None:
     e.begin_app_binding()
     e.wipe()
     assert e._app_secret is None and e._backup_codes is None
+
+
+def test_each_region_answer_is_reported_as_it_comes(world: World) -> None:
+    e = start(world, "ana")
+    e.choose_method("authenticator")
+    seen: list[tuple[int, str]] = []
+    v = e.verify_npi(world.image("ana"), lambda a: seen.append((a.region, a.status)))
+    assert sorted(seen) == [(1, "found"), (2, "not_found"), (3, "not_found"), (4, "not_found"), (5, "not_found")]
+    assert v.outcome == "verified"
