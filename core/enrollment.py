@@ -17,9 +17,9 @@ so a crash leaves a token bound or not, never half (security rule 25).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core import otp

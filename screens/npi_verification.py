@@ -8,13 +8,12 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
 
-from textual.message import Message
-
 from core.directory import RegionAnswer, Verification
-from core.regions import default_region_map
 from core.errors import KioskError
+from core.regions import default_region_map
 from screens.base import StepScreen
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
