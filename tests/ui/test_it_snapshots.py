@@ -32,6 +32,15 @@ def navigate(kiosk: Kiosk, task: str | None, *steps: tuple[str, str]) -> Any:
             pilot.app.screen.query_one(f"#{task}", Button).press()
             await settle(pilot)
             await settle(pilot)  # screens load their tables in a worker started on resume
+            if task == "inventory":  # under load the worker may start late: wait for its rows
+                from textual.widgets import DataTable
+
+                for _ in range(50):
+                    tables = list(pilot.app.screen.query(DataTable))
+                    if tables and all(t.row_count for t in tables):
+                        break
+                    await pilot.pause(0.1)
+                    await settle(pilot)
         for selector, value in steps:
             if value == "<press>":
                 pilot.app.screen.query_one(selector, Button).press()
