@@ -101,6 +101,9 @@ class Administration:
             why = RevokeReason(reason)
         except ValueError:
             raise AdminError("The reason must be lost, damaged or stolen.") from None
+        if info.state is TokenState.REVOKED:
+            # Keep the first reason: it is what the audit trail and the owner were told.
+            raise TokenUnavailable(f"Token {info.serial} was already revoked ({info.revoked_reason}).")
         with self.system.store.begin() as conn:
             updated = self.system.tokens.revoke(conn, info.serial, why)
             if info.owner:

@@ -144,3 +144,14 @@ def test_revoked_token_leaves_backup_codes_not_password_only(bound: World) -> No
         bound.sign_in("ben")
     codes = Administration(bound.system, "ivy").issue_backup_codes("ben")
     assert bound.sign_in("ben", codes[0]).second_factor == "backup_code"
+
+
+def test_revoking_twice_keeps_the_first_reason(bound: World) -> None:
+    from core.admin import Administration
+    from core.errors import TokenUnavailable
+
+    admin = Administration(bound.system, "ivy")
+    admin.revoke("T1", "stolen")
+    with pytest.raises(TokenUnavailable, match="already revoked"):
+        admin.revoke("T1", "lost")
+    assert bound.system.tokens.get("T1").revoked_reason == "stolen"  # type: ignore[union-attr]
