@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from core.errors import KioskError, TokenNotFound, TokenUnavailable
 from core.system import KioskSystem
 from core.tokens import RevokeReason, TokenInfo, TokenState
@@ -22,76 +24,78 @@ class Administration:
     system: KioskSystem
     actor: str
 
+    # -- helpers ---------------------------------------------------------------------------
+
     def _token(self, serial: str) -> TokenInfo:
         info = self.system.tokens.get(serial)
         if info is None:
             raise TokenNotFound(f"No token with serial number {serial.strip().upper()}.")
         return info
 
-    def assign(self, serial: str, username: str) -> TokenInfo:
+    def _account(self, username: str) -> str:
         account = self.system.accounts.get(username)
         if account is None:
             raise AdminError(f"No account named '{username}'.")
-        with self.system.store.begin() as conn:
-            info = self.system.tokens.check_available(conn, serial)
-            self.system.tokens.assign(conn, info.serial, account.username)
-            self.system.accounts.factors_changed(conn, account.username)
-            self.system.audit.record(
-                conn,
-                "assign",
-                actor=self.actor,
-                subject=account.username,
-                outcome="ok",
-                method=info.method.value,
-                serial=info.serial,
-            )
-            updated = self.system.tokens.get(info.serial, conn)
-        assert updated is not None
+        return account.username
+
+    def _audit(
+        self,
+        conn: Connection | None,
+        event: str,
+        subject: str | None,
+        token: TokenInfo | None = None,
+        *,
+        outcome: str = "ok",
+        detail: str = "",
+    ) -> None:
+        """One audit row with this IT staff member as actor; in `conn`'s transaction, or in
+        one of its own when the change it describes was rolled back (conn None)."""
+        fields = {
+            "actor": self.actor,
+            "subject": subject or "-",
+            "outcome": outcome,
+            "method": token.method.value if token else "",
+            "serial": token.serial if token else "",
+            "detail": detail,
+        }
+        if conn is None:
+            self.system.audit.log(event, **fields)
+        else:
+            self.system.audit.record(conn, event, **fields)
+
+    def _now(self, conn: Connection, serial: str) -> TokenInfo:
+        updated = self.system.tokens.get(serial, conn)
+        assert updated is not None  # read inside the transaction that just wrote it
         return updated
 
-    def resync(self, serial: str, current_code: str, next_code: str) -> TokenInfo:
-        info = self._token(serial)
-        error: KioskError | None = None
+    # -- operations ------------------------------------------------------------------------
+
+    def assign(self, serial: str, username: str) -> TokenInfo:
+        owner = self._account(username)
         with self.system.store.begin() as conn:
-            try:
+            info = self.system.tokens.check_available(conn, serial)
+            self.system.tokens.assign(conn, info.serial, owner)
+            self.system.accounts.factors_changed(conn, owner)
+            self._audit(conn, "assign", owner, info)
+            return self._now(conn, info.serial)
+
+    def resync(self, serial: str, current_code: str, next_code: str) -> TokenInfo:
+        """The article's "Contact IT support to resync your token": two consecutive codes."""
+        info = self._token(serial)
+        try:
+            with self.system.store.begin() as conn:
                 updated = self.system.tokens.resync(conn, info.serial, current_code, next_code)
-                self.system.audit.record(
-                    conn,
-                    "resync",
-                    actor=self.actor,
-                    subject=info.owner or "-",
-                    outcome="ok",
-                    method=info.method.value,
-                    serial=info.serial,
-                    detail=f"drift={updated.drift}",
-                )
-            except KioskError as exc:
-                error = exc
-        if error is not None:
-            self.system.audit.log(
-                "resync",
-                actor=self.actor,
-                subject=info.owner or "-",
-                outcome="refused",
-                method=info.method.value,
-                serial=info.serial,
-            )
-            raise error
+                self._audit(conn, "resync", info.owner, info, detail=f"drift={updated.drift}")
+        except KioskError:
+            self._audit(None, "resync", info.owner, info, outcome="refused")
+            raise
         return updated
 
     def unlock_token(self, serial: str) -> TokenInfo:
         info = self._token(serial)
         with self.system.store.begin() as conn:
             updated = self.system.tokens.unlock(conn, info.serial)
-            self.system.audit.record(
-                conn,
-                "token_unlock",
-                actor=self.actor,
-                subject=info.owner or "-",
-                outcome="ok",
-                method=info.method.value,
-                serial=info.serial,
-            )
+            self._audit(conn, "token_unlock", info.owner, info)
         return updated
 
     def revoke(self, serial: str, reason: RevokeReason | str) -> TokenInfo:
@@ -108,16 +112,7 @@ class Administration:
             updated = self.system.tokens.revoke(conn, info.serial, why)
             if info.owner:
                 self.system.accounts.factors_changed(conn, info.owner)
-            self.system.audit.record(
-                conn,
-                "revoke",
-                actor=self.actor,
-                subject=info.owner or "-",
-                outcome="ok",
-                method=info.method.value,
-                serial=info.serial,
-                detail=f"reason={why.value}",
-            )
+            self._audit(conn, "revoke", info.owner, info, detail=f"reason={why.value}")
         return updated
 
     def replace(self, old_serial: str, new_serial: str, codes: tuple[str, str] | None = None) -> TokenInfo:
@@ -134,39 +129,19 @@ class Administration:
                 self.system.tokens.resync(conn, new.serial, *codes)
             self.system.tokens.assign(conn, new.serial, old.owner)
             self.system.accounts.factors_changed(conn, old.owner)
-            self.system.audit.record(
-                conn,
-                "replace",
-                actor=self.actor,
-                subject=old.owner,
-                outcome="ok",
-                method=new.method.value,
-                serial=new.serial,
-                detail=f"replaces={old.serial}",
-            )
-            updated = self.system.tokens.get(new.serial, conn)
-        assert updated is not None
-        return updated
+            self._audit(conn, "replace", old.owner, new, detail=f"replaces={old.serial}")
+            return self._now(conn, new.serial)
 
     def unlock_account(self, username: str) -> None:
         with self.system.store.begin() as conn:
             if not self.system.accounts.unlock(conn, username):
                 raise AdminError(f"No account named '{username}'.")
-            self.system.audit.record(conn, "account_unlock", actor=self.actor, subject=username, outcome="ok")
+            self._audit(conn, "account_unlock", username)
 
     def issue_backup_codes(self, username: str) -> list[str]:
         """A new set (the old one stops working), e.g. while a lost token is replaced."""
-        account = self.system.accounts.get(username)
-        if account is None:
-            raise AdminError(f"No account named '{username}'.")
+        owner = self._account(username)
         with self.system.store.begin() as conn:
-            codes = self.system.backup_codes.issue(conn, account.username)
-            self.system.audit.record(
-                conn,
-                "backup_codes_issued",
-                actor=self.actor,
-                subject=account.username,
-                outcome="ok",
-                detail="10 codes",
-            )
+            codes = self.system.backup_codes.issue(conn, owner)
+            self._audit(conn, "backup_codes_issued", owner, detail="10 codes")
         return codes
