@@ -227,3 +227,24 @@ def test_each_region_answer_is_reported_as_it_comes(world: World) -> None:
     v = e.verify_npi(world.image("ana"), lambda a: seen.append((a.region, a.status)))
     assert sorted(seen) == [(1, "found"), (2, "not_found"), (3, "not_found"), (4, "not_found"), (5, "not_found")]
     assert v.outcome == "verified"
+
+
+def test_a_failure_mid_binding_leaves_the_token_unbound(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 25: the sync, the assignment, the backup codes and the audit row commit together."""
+    e = start(world, "ben")
+    e.choose_method("code_generator")
+    e.add_new_device()
+    e.enter_serial("T1")
+
+    def power_cut(*_args: object) -> list[str]:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(world.system.backup_codes, "issue", power_cut)
+    with pytest.raises(OSError):
+        e.synchronize(t1(world, -1), t1(world))
+    info = world.system.tokens.get("T1")
+    assert info is not None and info.owner is None and info.state is TokenState.AVAILABLE and info.last_used == -1
+    assert list(world.system.audit.rows(event="bind")) == []
+    monkeypatch.undo()
+    e.synchronize(t1(world, -1), t1(world))  # nothing half-done blocks a retry
+    assert world.system.tokens.get("T1").owner == "ben"  # type: ignore[union-attr]
