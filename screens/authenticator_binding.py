@@ -16,17 +16,18 @@ from screens.widgets.qr_code import QrCode
 class AuthenticatorBindingScreen(StepScreen):
     def body(self) -> ComposeResult:
         offer: AppOffer = self.enrollment.begin_app_binding()
-        with VerticalScroll(classes="page"):
-            yield Static("Bind iPrescribe Authenticator", classes="title")
-            if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":
-                yield Static(
-                    "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
-                    "bound although your NPI was not verified.",
-                    classes="notice",
-                )
+        # No title or top padding here: the whole QR code must fit on an 80x24 screen, since a
+        # phone cannot scan half of one. The header already names the step.
+        with VerticalScroll(classes="page", id="binding-page"):
             with Horizontal(id="qr-row"):
                 yield QrCode(offer.uri, id="qr")
                 with Vertical(id="qr-side"):
+                    if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":
+                        yield Static(
+                            "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
+                            "bound although your NPI was not verified.",
+                            classes="notice",
+                        )
                     yield Static(
                         "1. Open iPrescribe Authenticator on your phone.\n"
                         "2. Add an account and scan this QR code.\n"
