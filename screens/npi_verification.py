@@ -202,6 +202,8 @@ class NpiVerificationScreen(StepScreen):
         button = self.query_one("#continue", Button)
         button.display = True
         button.focus()
+        # On a small screen the outcome is below the fold: bring it into view once laid out.
+        self.call_after_refresh(button.scroll_visible)
 
     def _refused(self, exc: KioskError) -> None:
         self._busy = False
