@@ -18,29 +18,28 @@ class AuthenticatorBindingScreen(StepScreen):
         offer: AppOffer = self.enrollment.begin_app_binding()
         # No title or top padding here: the whole QR code must fit on an 80x24 screen, since a
         # phone cannot scan half of one. The header already names the step.
-        with VerticalScroll(classes="page", id="binding-page"):
-            with Horizontal(id="qr-row"):
-                yield QrCode(offer.uri, id="qr")
-                with Vertical(id="qr-side"):
-                    if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":
-                        yield Static(
-                            "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
-                            "bound although your NPI was not verified.",
-                            classes="notice",
-                        )
+        with VerticalScroll(classes="page", id="binding-page"), Horizontal(id="qr-row"):
+            yield QrCode(offer.uri, id="qr")
+            with Vertical(id="qr-side"):
+                if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":
                     yield Static(
-                        "1. Open iPrescribe Authenticator on your phone.\n"
-                        "2. Add an account and scan this QR code.\n"
-                        "3. Enter the 6-digit code the app shows.",
-                        classes="lead",
+                        "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
+                        "bound although your NPI was not verified.",
+                        classes="notice",
                     )
-                    yield Static("Can't scan? Enter this key in the app:", classes="hint")
-                    yield Static(offer.manual_key, id="manual-key")
-                    yield Label("Code from the app", classes="field-label")
-                    yield Input(id="code", max_length=7, placeholder="6 digits", restrict=r"[0-9 ]*")
-                    yield Static("", classes="error", id="error")
-                    with Horizontal(classes="buttons"):
-                        yield Button("Confirm", id="confirm", variant="primary")
+                yield Static(
+                    "1. Open iPrescribe Authenticator on your phone.\n"
+                    "2. Add an account and scan this QR code.\n"
+                    "3. Enter the 6-digit code the app shows.",
+                    classes="lead",
+                )
+                yield Static("Can't scan? Enter this key in the app:", classes="hint")
+                yield Static(offer.manual_key, id="manual-key")
+                yield Label("Code from the app", classes="field-label")
+                yield Input(id="code", max_length=7, placeholder="6 digits", restrict=r"[0-9 ]*")
+                yield Static("", classes="error", id="error")
+                with Horizontal(classes="buttons"):
+                    yield Button("Confirm", id="confirm", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
