@@ -163,13 +163,21 @@ class Enrollment:
         A refused image (core.errors.CrontoRejected) leaves the step where it is, to scan
         again. The image's single-use id is spent only when the lookup ran.
         """
-        self._expect(Step.NPI_VERIFICATION)
-        claims = self.system.cronto.check(payload, self.username)
-        account = self.signed_in.account
-        if account.npi and claims.npi != account.npi:
-            from core.cronto import refuse
+        from core.cronto import refuse
+        from core.errors import CrontoRejected
 
-            raise refuse("other_user", "its NPI is not the one on your account")
+        self._expect(Step.NPI_VERIFICATION)
+        account = self.signed_in.account
+        try:
+            claims = self.system.cronto.check(payload, self.username)
+            if account.npi and claims.npi != account.npi:
+                raise refuse("other_user", "its NPI is not the one on your account")
+        except CrontoRejected as exc:
+            # Someone else's or a forged image is worth a look in the daily review.
+            self.system.audit.log(
+                "npi_verification", actor=self.actor, subject=self.username, outcome=f"refused_{exc.reason}"
+            )
+            raise
         verification = self.system.directory.verify(claims.npi, account.last_name, on_answer)
         outcome = Outcome(str(verification.outcome))
         with self.system.store.begin() as conn:

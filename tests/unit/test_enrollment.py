@@ -139,6 +139,8 @@ def test_someone_elses_image_is_refused(world: World) -> None:
         e.verify_npi(world.image("raj", npi="1234567893"))
     assert err.value.reason == "other_user"
     assert e.state == "npi_verification"  # can scan again
+    outcomes = [r.outcome for r in world.system.audit.rows(event="npi_verification")]
+    assert outcomes == ["refused_other_user", "refused_other_user"]
 
 
 def test_an_image_is_used_once(world: World) -> None:
