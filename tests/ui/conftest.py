@@ -102,13 +102,18 @@ async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | Non
         await fill(pilot, "#code", code, submit=True)
 
 
-async def to_npi_step(pilot, username: str) -> None:  # type: ignore[no-untyped-def]
+async def choose_method(pilot, username: str, method: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in for setup, open Security Settings > Set up a method, and choose `method`."""
     await sign_in(pilot, username)
     assert type(pilot.app.screen).__name__ == "TwoFactorSettingsScreen"
     await pilot.click("#setup")
     await settle(pilot)
-    await pilot.click("#authenticator")
+    await pilot.click(f"#{method}")
     await settle(pilot)
+
+
+async def to_npi_step(pilot, username: str) -> None:  # type: ignore[no-untyped-def]
+    await choose_method(pilot, username, "authenticator")
     assert type(pilot.app.screen).__name__ == "NpiVerificationScreen"
     await pilot.click("#read-file")  # the demo offers the provider's own image file
     await settle(pilot)

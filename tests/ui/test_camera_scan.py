@@ -11,7 +11,7 @@ from core.cronto import CrontoIssuer
 from screens.npi_verification import NpiVerificationScreen
 from screens.welcome import WelcomeScreen
 from tests.frames import video_with_code
-from tests.ui.conftest import SIZE, make_kiosk, screen_text, settle, sign_in
+from tests.ui.conftest import SIZE, choose_method, make_kiosk, screen_text, settle
 
 
 def enrollment_video(k, tmp_path: Path, username: str, npi: str) -> Path:  # type: ignore[no-untyped-def]
@@ -35,11 +35,7 @@ async def test_camera_scan_verifies_the_npi(demo_template: Path, tmp_path: Path,
     probe.services.close()
     k = make_kiosk(demo_template, tmp_path / "k", clock, camera=str(video))
     async with k.app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot, "dr.okafor")
-        await pilot.click("#setup")
-        await settle(pilot)
-        await pilot.click("#authenticator")
-        await settle(pilot)
+        await choose_method(pilot, "dr.okafor", "authenticator")
         assert isinstance(pilot.app.screen, NpiVerificationScreen)
         assert pilot.app.screen.query("#preview")
         await wait_until(pilot, lambda: "not found in the iPrescribe system" in screen_text(pilot))
@@ -56,11 +52,7 @@ async def test_leaving_the_step_stops_the_capture_thread(demo_template: Path, tm
     video = write_video(tmp_path / "empty.avi", [empty_frame(rng, 320, 180) for _ in range(300)], fps=15.0)
     k = make_kiosk(demo_template, tmp_path / "k", clock, camera=str(video))
     async with k.app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot, "dr.okafor")
-        await pilot.click("#setup")
-        await settle(pilot)
-        await pilot.click("#authenticator")
-        await settle(pilot)
+        await choose_method(pilot, "dr.okafor", "authenticator")
         await pilot.pause(0.5)
         scanner = pilot.app.scanner._scanner  # type: ignore[attr-defined]
         assert scanner is not None and scanner.running

@@ -135,7 +135,14 @@ async def test_inventory_search_shows_state_owner_last_use_drift_failures(kiosk:
         await put(pilot, "#search", "rivera", submit=True)
         assert table.row_count == 1
         assert table.get_row_at(0) == [
-            "DEMO-0003", "token", "TOTP 6", "assigned", "dr.rivera", "2023-11-14 22:13", "0", "1",
+            "DEMO-0003",
+            "token",
+            "TOTP 6",
+            "assigned",
+            "dr.rivera",
+            "2023-11-14 22:13",
+            "0",
+            "1",
         ]
         await put(pilot, "#search", "it01", submit=True)
         assert [table.get_row_at(0)[i] for i in (0, 4)] == ["DEMO-IT01", "it.admin"]
@@ -305,7 +312,8 @@ async def test_unlock_a_locked_token_and_a_locked_account(kiosk: Kiosk) -> None:
         await open_task(pilot, kiosk, "unlock")
         table = kiosk.app.screen.query_one("#locked", DataTable)
         assert [table.get_row_at(i)[:2] for i in range(table.row_count)] == [
-            ["token", "DEMO-0008"], ["account", "dr.chen"],
+            ["token", "DEMO-0008"],
+            ["account", "dr.chen"],
         ]
         table.focus()
         await pilot.press("enter")  # the first row: the token
@@ -322,7 +330,8 @@ async def test_unlock_a_locked_token_and_a_locked_account(kiosk: Kiosk) -> None:
     assert token is not None and (token.state, token.failures) == (TokenState.ASSIGNED, 0)
     assert not system.accounts.get("dr.chen").locked  # type: ignore[union-attr]
     assert (last_audit(kiosk, "token_unlock").actor, last_audit(kiosk, "account_unlock").subject) == (
-        "it.admin", "dr.chen",
+        "it.admin",
+        "dr.chen",
     )
 
 
@@ -450,7 +459,10 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         assert kiosk.app.allow_exit
     bind_row = last_audit(kiosk, "bind")
     assert (bind_row.actor, bind_row.subject, bind_row.serial, bind_row.outcome) == (
-        "it.admin", "dr.okafor", "DEMO-0002", "ok",
+        "it.admin",
+        "dr.okafor",
+        "DEMO-0002",
+        "ok",
     )
     assert last_audit(kiosk, "backup_codes_issued").actor == "it.admin"
     # The provider's own sign-ins stay theirs.

@@ -86,6 +86,7 @@ def test_import_summary_snapshot(snap_compare: Any, kiosk: Kiosk, tmp_path: Path
     )
     # The temporary path differs per run: clear the field once the summary is up.
     assert snap_compare(
-        kiosk.app, terminal_size=SIZE,
+        kiosk.app,
+        terminal_size=SIZE,
         run_before=navigate(kiosk, "import", ("#path", str(seeds)), ("#import", "<press>"), ("#path", "")),
     )

@@ -15,7 +15,18 @@ from screens.synchronize import SynchronizeScreen
 from screens.token_signed_in import TokenSignedInScreen
 from screens.two_factor_settings import TwoFactorSettingsScreen
 from screens.welcome import WelcomeScreen
-from tests.ui.conftest import PASSWORD, SIZE, Kiosk, fill, make_kiosk, screen_text, settle, sign_in, to_npi_step
+from tests.ui.conftest import (
+    PASSWORD,
+    SIZE,
+    Kiosk,
+    choose_method,
+    fill,
+    make_kiosk,
+    screen_text,
+    settle,
+    sign_in,
+    to_npi_step,
+)
 
 
 async def test_not_found_path_end_to_end(kiosk: Kiosk) -> None:
@@ -184,11 +195,7 @@ async def test_f1_opens_help_everywhere(kiosk: Kiosk) -> None:
 
 async def test_escape_goes_back_where_safe(kiosk: Kiosk) -> None:
     async with kiosk.app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot, "dr.okafor")
-        await pilot.click("#setup")
-        await settle(pilot)
-        await pilot.click("#code_generator")
-        await settle(pilot)
+        await choose_method(pilot, "dr.okafor", "code_generator")
         await pilot.click("#add")
         await settle(pilot)
         await pilot.press("escape")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Input
 
-from tests.ui.conftest import SIZE, Kiosk, fill, make_kiosk, settle, sign_in, to_npi_step
+from tests.ui.conftest import SIZE, Kiosk, choose_method, fill, make_kiosk, settle, sign_in, to_npi_step
 
 Step = Callable[[object], Awaitable[None]]
 
@@ -42,11 +42,7 @@ async def _hide_path(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 async def to_sync(pilot, k: Kiosk) -> None:  # type: ignore[no-untyped-def]
-    await sign_in(pilot, "dr.okafor")
-    await pilot.click("#setup")
-    await settle(pilot)
-    await pilot.click("#code_generator")
-    await settle(pilot)
+    await choose_method(pilot, "dr.okafor", "code_generator")
     await pilot.click("#add")
     await settle(pilot)
     await fill(pilot, "#serial", "DEMO-0002", submit=True)
@@ -115,11 +111,7 @@ def journeys(k: Kiosk) -> dict[str, Step]:
         await pilot.pause()
 
     async def code_generator(pilot):  # type: ignore[no-untyped-def]
-        await sign_in(pilot, "dr.okafor")
-        await pilot.click("#setup")
-        await settle(pilot)
-        await pilot.click("#code_generator")
-        await settle(pilot)
+        await choose_method(pilot, "dr.okafor", "code_generator")
 
     async def serial(pilot):  # type: ignore[no-untyped-def]
         await code_generator(pilot)
