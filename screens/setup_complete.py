@@ -16,7 +16,7 @@ class SetupCompleteScreen(StepScreen):
         with VerticalScroll(classes="page"):
             yield Static("Setup complete: your test sign-in worked.", classes="success")
             yield Static(
-                "You will need your token every time you log in to iPrescribe. Codes are "
+                f"You will need {self._factor()} every time you log in to iPrescribe. Codes are "
                 "time-sensitive and each code can only be used once.\n\n"
                 "Protect your token: store it securely, do not share it, and report a lost or "
                 "stolen token to your IT administrator immediately.",
@@ -24,6 +24,12 @@ class SetupCompleteScreen(StepScreen):
             )
             with Horizontal(classes="buttons"):
                 yield Button("Finish and sign out", id="finish", variant="primary")
+
+    def _factor(self) -> str:
+        method = self.enrollment.method
+        if method is not None and method.value == "authenticator":
+            return "the iPrescribe Authenticator app on your phone"
+        return "your token"
 
     def on_mount(self) -> None:
         self.query_one("#finish", Button).focus()
