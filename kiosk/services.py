@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, SystemClock
 from core.credentials import DB_PASSWORD, ISSUER_KEY, CredentialStore, MemoryKeyring, region_api_key
@@ -12,6 +13,9 @@ from core.errors import ConfigError
 from core.store import Store, sqlite_url
 from core.system import KioskSystem, Policy
 from kiosk.config import Settings
+
+if TYPE_CHECKING:
+    from core.directory import RegionalDirectory
 
 DEMO_KEYRING_FILE = "demo-only-keyring.cfg"
 
@@ -50,18 +54,24 @@ def issuer_keys(settings: Settings, credentials: CredentialStore) -> dict[str, b
     return keys
 
 
-def open_directory(settings: Settings, credentials: CredentialStore | None) -> Any:
+def open_directory(settings: Settings, credentials: Callable[[], CredentialStore]) -> RegionalDirectory:
+    """Regions 1-5 as configured. `credentials` is called only when an online region needs its
+    API key, so a purely local directory works without a keyring (e.g. `directory verify`)."""
     from core.directory import RegionalDirectory, open_backends
 
     sources = {}
     for region in range(1, 6):
         src = settings.region_source(region)
         sources[region] = (src.path, src.url)
+    opened: list[CredentialStore] = []
 
     def api_key_for(region: int) -> str | None:
-        return credentials.get(region_api_key(region)) if credentials is not None else None
+        if not opened:
+            opened.append(credentials())
+        return opened[0].get(region_api_key(region))
 
-    return RegionalDirectory(open_backends(sources, api_key_for), timeout=settings.region_timeout)
+    backends = open_backends(sources, api_key_for, timeout=settings.region_timeout)
+    return RegionalDirectory(backends, timeout=settings.region_timeout)
 
 
 @dataclass
@@ -89,7 +99,7 @@ def build_services(
     clock = clock or SystemClock()
     credentials = credentials or open_credentials(settings)
     store = open_store(settings, credentials)
-    directory = open_directory(settings, credentials)
+    directory = open_directory(settings, lambda: credentials)
     cronto = CrontoVerifier(issuer_keys(settings, credentials), clock, store)
     policy = Policy(stop_binding=settings.stop_binding, kiosk_id=settings.kiosk_id)
     system = KioskSystem(store, credentials, clock, directory, cronto, policy)

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.credentials import region_api_key
-from core.directory import RegionalDirectory, open_backends
+from core.directory import RegionalDirectory
 from core.directory.importer import ImportSummary, Progress, import_directory
 from core.directory.nppes import SKIP_REASONS
 from core.directory.shard import LocalRegionBackend, shard_name
@@ -65,23 +64,9 @@ def shard_targets(settings: Settings) -> dict[int, Path]:
 
 
 def build_directory(settings: Settings) -> RegionalDirectory:
-    sources = {}
-    for region in REGIONS:
-        source = settings.region_source(region)
-        sources[region] = (source.path, source.url)
-    credentials: list[Any] = []
+    from kiosk.services import open_credentials, open_directory
 
-    def api_key_for(region: int) -> str | None:
-        # Only online regions ask, so a purely local directory never needs a keyring.
-        if not credentials:
-            from kiosk.services import open_credentials
-
-            credentials.append(open_credentials(settings))
-        value: str | None = credentials[0].get(region_api_key(region))
-        return value
-
-    backends = open_backends(sources, api_key_for, timeout=settings.region_timeout)
-    return RegionalDirectory(backends, timeout=settings.region_timeout)
+    return open_directory(settings, lambda: open_credentials(settings))
 
 
 def load_directory(ctx: CliContext, args: argparse.Namespace) -> int:
