@@ -111,7 +111,8 @@ def test_import_assign_resync_and_auth_check(demo: Path, tmp_path: Path) -> None
     now = otp.step_at(params, time.time())
     c1, c2 = (otp.code_at(params, seed, now + d) for d in (-1, 0))
     rc, doc = jdoc(demo, "tokens", "resync", "CLI-1", c1, c2)
-    assert rc == 0 and doc["drift"] == 0  # type: ignore[index]
+    # 0, or -1 if a 30 s step began while the subprocess started: the server time moved on.
+    assert rc == 0 and doc["drift"] in (0, -1)  # type: ignore[index]
 
     rc, doc = jdoc(demo, "auth", "check", "dr.cli", "--password-stdin", stdin="cli password 1\n")
     assert rc == 1 and doc["diagnosis"] == "code_required"  # type: ignore[index]

@@ -20,15 +20,16 @@ def capture(session: str) -> str:
     return subprocess.run([tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout  # type: ignore[list-item]
 
 
-def wait_for(session: str, text: str, timeout: float = 30.0) -> str:
+def wait_for(session: str, *texts: str, timeout: float = 30.0) -> str:
+    """The screen once all `texts` are on it (a terminal draws a screen over a few frames)."""
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
         screen = capture(session)
-        if text in screen:
+        if all(t in screen for t in texts):
             return screen
         time.sleep(0.3)
-    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+    raise AssertionError(f"{texts!r} never all appeared; screen was:\n{screen}")
 
 
 def keys(session: str, *k: str) -> None:
@@ -44,18 +45,19 @@ def test_demo_in_tmux_shows_welcome_and_signs_in(tmp_path: Path) -> None:
         guide = wait_for(session, "Press Enter to start the kiosk")
         assert "demo-password" in guide and "token-sim" in guide
         keys(session, "Enter")
-        screen = wait_for(session, "Two-factor authentication for iPrescribe")
-        assert "DEMO KIOSK" in screen and "Set up two-factor authentication" in screen
+        screen = wait_for(session, "Two-factor authentication for iPrescribe", "Set up two-factor authentication")
+        assert "DEMO KIOSK" in screen
         keys(session, "C-q")
         keys(session, "C-c")
         time.sleep(1)
         assert "Two-factor authentication for iPrescribe" in capture(session)  # still running
         keys(session, "Enter")
-        wait_for(session, "Sign in to iPrescribe")
+        wait_for(session, "Sign in to iPrescribe", "Password")
+        time.sleep(0.5)  # as a person would: look, then type
         keys(session, "dr.okafor", "Enter")
         time.sleep(0.5)  # a person's pause between fields: focus moves on Enter
         keys(session, "demo-password", "Enter")
-        screen = wait_for(session, "Security Settings › Two-Factor Authentication")
-        assert "No two-factor method is bound" in screen and "demo-password" not in screen
+        screen = wait_for(session, "Security Settings › Two-Factor Authentication", "No two-factor method is bound")
+        assert "demo-password" not in screen
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], check=False)  # type: ignore[list-item]
