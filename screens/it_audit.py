@@ -18,9 +18,13 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from core.audit import AuditRow, ChainReport
 from core.errors import KioskError
 from screens.it_base import ItScreen
+from screens.widgets.tables import refill
 
 SHOWN = 200  # newest rows on screen; the export has them all
 EXPORT_FIELDS = [f.name for f in dataclasses.fields(AuditRow)]
+
+
+COLUMNS = ("#", "Time (UTC)", "Event", "Actor", "Subject", "Serial", "Outcome", "Detail")
 
 
 class AuditFilterError(KioskError):
@@ -61,7 +65,7 @@ class ItAuditScreen(ItScreen):
             yield Static("", classes="error", id="error")
             yield Static("", id="chain")
             table: DataTable[str] = DataTable(id="rows", cursor_type="row", zebra_stripes=True)
-            table.add_columns("#", "Time (UTC)", "Event", "Actor", "Subject", "Serial", "Outcome", "Detail")
+            refill(table, COLUMNS)
             yield table
             yield Label("Export the filtered rows as CSV to", classes="field-label")
             with Horizontal(classes="it-row"):
@@ -100,11 +104,18 @@ class ItAuditScreen(ItScreen):
     def _show(self, rows: list[AuditRow]) -> None:
         self.clear_error()
         table = self.query_one("#rows", DataTable)
-        table.clear()
+        refill(table, COLUMNS)
         for r in rows:
             table.add_row(
-                str(r.seq), r.at.replace("T", " ").rstrip("Z"), r.event, r.actor, r.subject,
-                r.serial or "-", r.outcome, r.detail or "-", key=str(r.seq),
+                str(r.seq),
+                r.at.replace("T", " ").rstrip("Z"),
+                r.event,
+                r.actor,
+                r.subject,
+                r.serial or "-",
+                r.outcome,
+                r.detail or "-",
+                key=str(r.seq),
             )
         more = " (newest shown; export for all)" if len(rows) == SHOWN else ""
         self.query_one("#count", Static).update(f"{len(rows)} row{'s' if len(rows) != 1 else ''}{more}")

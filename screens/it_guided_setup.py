@@ -67,8 +67,12 @@ class ItGuidedSetupScreen(ItScreen):
         table = self.query_one("#providers", DataTable)
         for account, bound in rows:
             table.add_row(
-                account.username, account.display_name, account.npi or "-", bound,
-                "LOCKED" if account.locked else "ok", key=account.username,
+                account.username,
+                account.display_name,
+                account.npi or "-",
+                bound,
+                "LOCKED" if account.locked else "ok",
+                key=account.username,
             )
         table.focus()
 

@@ -90,7 +90,10 @@ class ItImportScreen(ItScreen):
             system = self.session.system
             report = system.tokens.import_specs(self._counted(seed_file.specs, total), seed_file.rejected)
             system.audit.log(
-                "tokens_import", actor=self.it_user, subject="-", outcome="ok",
+                "tokens_import",
+                actor=self.it_user,
+                subject="-",
+                outcome="ok",
                 detail=f"file={path.name} added={len(report.added)} duplicates={len(report.duplicates)} "
                 f"rejected={len(report.rejected)}",
             )

@@ -178,9 +178,7 @@ class ItLostTokenScreen(ItScreen):
         self._clear_codes()
         self.query_one("#replace", Button).disabled = True
         assert self.token is not None
-        self._done(
-            f"Token {token.serial} now belongs to {token.owner} and is in sync; {self.token.serial} is revoked."
-        )
+        self._done(f"Token {token.serial} now belongs to {token.owner} and is in sync; {self.token.serial} is revoked.")
         self.query_one("#back", Button).focus()
 
     def _replace_failed(self, exc: KioskError) -> None:

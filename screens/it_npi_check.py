@@ -16,6 +16,7 @@ from core.errors import KioskError
 from core.npi import validate_npi
 from screens.it_base import ItScreen
 from screens.session import KioskSession
+from screens.widgets.tables import refill
 
 STATUS_WORDS = {
     "found": "found",
@@ -24,6 +25,9 @@ STATUS_WORDS = {
     "error": "error",
     "timeout": "no answer in time",
 }
+
+
+COLUMNS = ("Region", "Answer", "Name in registry", "State", "Detail")
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class ItNpiCheckScreen(ItScreen):
             yield Static("", classes="error", id="error")
             yield Static("", id="outcome")
             table: DataTable[str] = DataTable(id="answers", cursor_type="none")
-            table.add_columns("Region", "Answer", "Name in registry", "State", "Detail")
+            refill(table, COLUMNS)
             yield table
 
     def on_mount(self) -> None:
@@ -101,7 +105,10 @@ class ItNpiCheckScreen(ItScreen):
             verification = system.directory.verify(checked, last_name)
             assert isinstance(verification, Verification)
             system.audit.log(
-                "npi_check", actor=actor, subject=subject, outcome=str(verification.outcome),
+                "npi_check",
+                actor=actor,
+                subject=subject,
+                outcome=str(verification.outcome),
                 detail=f"npi={checked} region={verification.region or '-'}",
             )
             return NpiCheck(subject, verification)
@@ -114,7 +121,7 @@ class ItNpiCheckScreen(ItScreen):
         v = result.verification
         self.query_one("#outcome", Static).update(f"Result: {v.outcome}. {v.message}")
         table = self.query_one("#answers", DataTable)
-        table.clear()
+        refill(table, COLUMNS)
         for region in sorted(v.answers):
             table.add_row(*_row(v.answers[region]))
         table.display = True

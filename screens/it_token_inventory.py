@@ -13,8 +13,12 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from core.tokens import TokenInfo
 from screens.it_base import ItScreen, when
 from screens.session import KioskSession
+from screens.widgets.tables import refill
 
 METHOD = {"authenticator": "app", "code_generator": "token"}
+
+
+COLUMNS = ("Serial", "Kind", "Type", "State", "Owner", "Last use (UTC)", "Drift", "Failures")
 
 
 class ItTokenInventoryScreen(ItScreen):
@@ -34,7 +38,7 @@ class ItTokenInventoryScreen(ItScreen):
                 yield Button("Search", id="find")
             yield Static("", id="count", classes="hint")
             table: DataTable[str] = DataTable(id="tokens", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Serial", "Kind", "Type", "State", "Owner", "Last use (UTC)", "Drift", "Failures")
+            refill(table, COLUMNS)
             yield table
             yield Static("", id="selected", classes="hint")
             with Horizontal(classes="buttons"):
@@ -63,12 +67,18 @@ class ItTokenInventoryScreen(ItScreen):
         self.found = found
         self.clear_error()
         table = self.query_one("#tokens", DataTable)
-        table.clear()
+        refill(table, COLUMNS)
         for t in found:
             kind = f"{t.params.kind.upper()} {t.params.digits}"
             table.add_row(
-                t.serial, METHOD[t.method.value], kind, t.state.value, t.owner or "-",
-                when(t.last_used_at), str(t.drift) if t.params.kind == "totp" else "-", str(t.failures),
+                t.serial,
+                METHOD[t.method.value],
+                kind,
+                t.state.value,
+                t.owner or "-",
+                when(t.last_used_at),
+                str(t.drift) if t.params.kind == "totp" else "-",
+                str(t.failures),
                 key=t.serial,
             )
         self.query_one("#count", Static).update(f"{len(found)} token{'s' if len(found) != 1 else ''}")
@@ -81,10 +91,14 @@ class ItTokenInventoryScreen(ItScreen):
 
     def _select(self, token: TokenInfo | None) -> None:
         self.selected = token
-        text = "" if token is None else (
-            f"{token.serial}: {token.state.value}"
-            + (f", bound to {token.owner}" if token.owner else "")
-            + (f", revoked ({token.revoked_reason})" if token.revoked_reason else "")
+        text = (
+            ""
+            if token is None
+            else (
+                f"{token.serial}: {token.state.value}"
+                + (f", bound to {token.owner}" if token.owner else "")
+                + (f", revoked ({token.revoked_reason})" if token.revoked_reason else "")
+            )
         )
         self.query_one("#selected", Static).update(text)
         usable = token is not None and token.state.value != "revoked"

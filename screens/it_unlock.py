@@ -14,6 +14,9 @@ from core.errors import KioskError
 from core.tokens import TokenState
 from screens.it_base import ItScreen
 from screens.session import KioskSession
+from screens.widgets.tables import refill
+
+COLUMNS = ("What", "Serial / username", "Provider", "Failures")
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class ItUnlockScreen(ItScreen):
             yield Static("Unlock a token or account", classes="title")
             yield Static("Locked now (select one to unlock it):", classes="lead")
             table: DataTable[str] = DataTable(id="locked", cursor_type="row")
-            table.add_columns("What", "Serial / username", "Provider", "Failures")
+            refill(table, COLUMNS)
             yield table
             yield Static("", id="none-locked", classes="hint")
             yield Label("Token serial number", classes="field-label")
@@ -70,7 +73,7 @@ class ItUnlockScreen(ItScreen):
 
     def _show_locked(self, locked: list[Locked]) -> None:
         table = self.query_one("#locked", DataTable)
-        table.clear()
+        refill(table, COLUMNS)
         for item in locked:
             table.add_row(item.kind, item.name, item.owner, str(item.failures), key=f"{item.kind}:{item.name}")
         table.display = bool(locked)

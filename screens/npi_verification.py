@@ -17,7 +17,9 @@ from core.regions import default_region_map
 from screens.base import StepScreen
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
+from screens.widgets.tables import refill
 
+REGION_COLUMNS = {"region": "Region", "answer": "Answer", "detail": "Detail"}
 REGION_STATUS = {
     "found": "found",
     "not_found": "not found",
@@ -66,7 +68,9 @@ class NpiVerificationScreen(StepScreen):
             yield Label("Or read the image from a file:", classes="field-label")
             yield Input(id="image-path", value=self._default_image(), placeholder="path to the image")
             yield LoadingIndicator(id="checking")
-            yield DataTable(id="regions", cursor_type="none", show_cursor=False)
+            table: DataTable[str] = DataTable(id="regions", cursor_type="none", show_cursor=False)
+            refill(table, REGION_COLUMNS)
+            yield table
             yield Static("", id="outcome")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
@@ -85,10 +89,6 @@ class NpiVerificationScreen(StepScreen):
         self.query_one("#checking").display = False
         self.query_one("#regions").display = False
         self.query_one("#continue").display = False
-        table = self.query_one("#regions", DataTable)
-        table.add_column("Region", key="region")
-        table.add_column("Answer", key="answer")
-        table.add_column("Detail", key="detail")
         self._start_scan()
         (self.query_one("#image-path") if self._camera else self.query_one("#read-file")).focus()
 
@@ -168,7 +168,7 @@ class NpiVerificationScreen(StepScreen):
     def _show_checking(self) -> None:
         names = default_region_map().names
         table = self.query_one("#regions", DataTable)
-        table.clear()
+        refill(table, REGION_COLUMNS)
         for region in range(1, 6):
             table.add_row(f"{region} {names.get(region, '')}", "checking...", "", key=str(region))
         table.display = True

@@ -56,11 +56,19 @@ def kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[K
 
 
 async def settle(pilot: Pilot[object]) -> None:
-    """Let workers finish and the screen redraw."""
+    """Let workers finish and the screen redraw, tables included."""
+    from textual.widgets import DataTable
+
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    # A DataTable measures its columns on its next idle and draws its header with the old widths
+    # until then (a private flag: nothing public says "columns measured").
+    for _ in range(20):
+        if not any(t._require_update_dimensions for t in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.05)
 
 
 async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
