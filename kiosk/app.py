@@ -92,9 +92,16 @@ class KioskApp(App[int], inherit_bindings=False):
 
         try:
             services = build_services(self.settings)
-        except KioskError as exc:
-            self.session.fail(exc)
-            self.call_from_thread(self.show, StartupFailedScreen(self.session, exc))
+        except Exception as exc:  # whatever it is, say it on screen rather than hang the kiosk
+            error = (
+                exc
+                if isinstance(exc, KioskError)
+                else KioskError(
+                    f"The kiosk could not start ({type(exc).__name__}).", "Ask IT staff to check the kiosk's setup."
+                )
+            )
+            self.session.fail(error)
+            self.call_from_thread(self.show, StartupFailedScreen(self.session, error))
             return
         self.services = services
         self.session.attach(services.system)
@@ -108,8 +115,8 @@ class KioskApp(App[int], inherit_bindings=False):
         await super().on_event(event)
 
     def _check_idle(self) -> None:
-        if self.session.signed_in is None and isinstance(self.screen, WelcomeScreen):
-            return
+        if self.session.failed or (self.session.signed_in is None and isinstance(self.screen, WelcomeScreen)):
+            return  # nobody's session to wipe (and a start-up failure must stay on screen)
         idle = time.monotonic() - self._last_input
         if idle >= self.idle_timeout:
             self.end_session("timeout")

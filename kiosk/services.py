@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.clock import Clock, SystemClock
 from core.credentials import DB_PASSWORD, ISSUER_KEY, CredentialStore, MemoryKeyring, region_api_key
@@ -81,7 +81,6 @@ class Services:
     store: Store
     clock: Clock
     system: KioskSystem
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:

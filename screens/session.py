@@ -44,6 +44,10 @@ class KioskSession:
         self.ready.set()
 
     @property
+    def failed(self) -> bool:
+        return self._failure is not None
+
+    @property
     def system(self) -> KioskSystem:
         """The domain; blocks (on a worker thread) until the App has opened it."""
         if not self.ready.wait(STARTUP_WAIT_SECONDS) or self._system is None:

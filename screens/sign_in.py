@@ -6,8 +6,6 @@ The same screen serves "Using your hardware token" (purpose "token") and the IT 
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -128,6 +126,3 @@ class SignInScreen(KioskScreen):
 
     def action_back(self) -> None:
         self.cancel()
-
-    def values(self) -> dict[str, Any]:
-        return {"username": self.query_one("#username", Input).value}

@@ -15,13 +15,13 @@ from kiosk.services import Services, build_services
 
 class CliContext:
     def __init__(self, data_dir: Path | None, as_json: bool) -> None:
-        self._data_dir = data_dir
+        self.data_dir = data_dir  # as given with --data-dir (None: from config/env/default)
         self.as_json = as_json
         self._services: Services | None = None
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self._data_dir)
+        return load_settings(self.data_dir)
 
     @property
     def services(self) -> Services:

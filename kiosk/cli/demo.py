@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 def run_demo(ctx: CliContext, args: argparse.Namespace) -> int:
     from kiosk.demo import build_demo, demo_guide
 
-    data_dir = Path(ctx._data_dir) if ctx._data_dir else Path(tempfile.mkdtemp(prefix="ipkiosk-demo-"))
+    data_dir = ctx.data_dir or Path(tempfile.mkdtemp(prefix="ipkiosk-demo-"))
     services = build_demo(data_dir)
     services.close()
     guide = demo_guide(data_dir)

@@ -212,7 +212,9 @@ async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path) -> None:  #
     from kiosk.config import load_settings
     from screens.startup_failed import StartupFailedScreen
 
-    settings = load_settings(tmp_path, keyring="memory", database_url="postgresql://kiosk@127.0.0.1:1/nowhere")
+    settings = load_settings(
+        tmp_path, keyring="memory", database_url="postgresql://kiosk@127.0.0.1:1/nowhere", idle_timeout=1.0
+    )
     app = create_app(settings)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(50):
@@ -223,6 +225,8 @@ async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path) -> None:  #
         assert isinstance(pilot.app.screen, StartupFailedScreen)
         assert "Cannot open the kiosk store" in screen_text(pilot)
         assert "password" not in screen_text(pilot).lower()
+        await pilot.pause(2.5)  # past the idle timeout: the failure stays on screen
+        assert isinstance(pilot.app.screen, StartupFailedScreen)
         await pilot.press("ctrl+q")
         await settle(pilot)
     assert app.return_code == 2
