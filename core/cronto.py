@@ -93,6 +93,18 @@ def refuse(reason: str, detail: str | None = None) -> CrontoRejected:
     return CrontoRejected(message, reason, hint)
 
 
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def looks_like_enrollment_token(payload: str) -> bool:
+    """Cheap shape check (three base64url parts) so a camera can ignore other QR codes in view
+    without a refusal for each; the real checks are CrontoVerifier's."""
+    if not payload.isascii() or len(payload) > MAX_PAYLOAD:
+        return False
+    parts = payload.strip().split(".")
+    return len(parts) == 3 and all(p and set(p) <= _B64URL for p in parts)
+
+
 def token_ref(payload: str) -> str:
     """A short reference safe for logs: a hash prefix, never token text."""
     return "sha256:" + hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:12]

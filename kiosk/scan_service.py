@@ -29,6 +29,7 @@ class ScanService:
     def start(self, post: Callable[[Any], object]) -> None:
         if self.source is None:
             return
+        from core.cronto import looks_like_enrollment_token
         from kiosk.camera import Failed, Found, Frame, Hint, Notice, Scanner
         from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint
 
@@ -48,7 +49,7 @@ class ScanService:
 
         with self._lock:
             self._stop_locked()
-            self._scanner = Scanner(self.source, on_event, timeout=self.timeout)
+            self._scanner = Scanner(self.source, on_event, timeout=self.timeout, accept=looks_like_enrollment_token)
             self._scanner.start()
 
     def stop(self) -> None:

@@ -210,8 +210,9 @@ class NpiVerificationScreen(StepScreen):
         self.query_one("#checking").display = False
         self.query_one("#regions").display = False
         self.query_one("#outcome", Static).update("")
+        # No automatic rescan: the same refused image would be refused (and audited) again
+        # every second. "Scan again" starts a new scan.
         self.show_error(exc)
-        self._start_scan()
 
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:

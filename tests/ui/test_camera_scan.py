@@ -62,3 +62,16 @@ async def test_leaving_the_step_stops_the_capture_thread(demo_template: Path, tm
         scanner.wait(5.0)
         assert not scanner.running
     k.services.close()
+
+
+async def test_other_qr_codes_in_view_are_ignored_not_refused(demo_template: Path, tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    """A poster's QR code in front of the camera gets a hint, not a refusal and an audit row."""
+    from kiosk.camera.scanner import NOT_OURS_HINT
+
+    video = video_with_code(tmp_path / "poster.avi", "https://example.org/menu", empty=2, showing=40, fps=15.0)
+    k = make_kiosk(demo_template, tmp_path / "k", clock, camera=str(video))
+    async with k.app.run_test(size=SIZE) as pilot:
+        await choose_method(pilot, "dr.okafor", "authenticator")
+        await wait_until(pilot, lambda: NOT_OURS_HINT in screen_text(pilot))
+        assert not list(k.services.system.audit.rows(event="npi_verification"))
+    k.services.close()

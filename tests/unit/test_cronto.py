@@ -323,3 +323,11 @@ def test_token_ref_is_short_and_reveals_nothing(issuer, clock) -> None:
     ref = token_ref(token)
     assert ref.startswith("sha256:") and len(ref) < 24
     assert not any(part[:8] in ref for part in token.split("."))
+
+
+def test_shape_check_lets_only_token_shaped_payloads_through() -> None:
+    from core.cronto import looks_like_enrollment_token
+
+    assert looks_like_enrollment_token("eyJhbGciOiJFZDI1NTE5In0.eyJzdWIiOiJ4In0.c2ln")
+    for other in ("https://example.org/menu", "a.b", "a..c", "a.b.c d", "ä.b.c", "x" * 5000):
+        assert not looks_like_enrollment_token(other)
