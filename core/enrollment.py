@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core import otp
+from core.cronto import refuse
 from core.directory.model import Outcome
-from core.errors import BindingStopped, FreshSignInRequired, KioskError, StepOutOfOrder
+from core.errors import BindingStopped, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
 from core.otp import OtpParams
 from core.signin import CodeRefused, SignedIn
 from core.tokens import Method, TokenInfo, new_app_secret
@@ -163,9 +164,6 @@ class Enrollment:
         A refused image (core.errors.CrontoRejected) leaves the step where it is, to scan
         again. The image's single-use id is spent only when the lookup ran.
         """
-        from core.cronto import refuse
-        from core.errors import CrontoRejected
-
         self._expect(Step.NPI_VERIFICATION)
         account = self.signed_in.account
         try:
