@@ -34,6 +34,7 @@ from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
 from pskc.key import Key
 
 from core.errors import ImportRejected
+from core.serials import SERIAL_RULE, is_serial, normalize_serial
 
 Kind = Literal["totp", "hotp"]
 Algorithm = Literal["SHA1", "SHA256", "SHA512"]
@@ -84,11 +85,9 @@ class _EntryError(Exception):
 # --------------------------------------------------------------------------- shared checks
 
 
-def _shown(value: str, limit: int = 8) -> str:
-    """Quote a short field for a message; longer ones might be a misplaced seed, so hide them."""
-    if len(value) <= limit and value.isprintable():
-        return repr(value)
-    return f"({len(value)} characters, not shown)"
+def _number(value: int) -> str:
+    """A number for a message; a long one might be a misplaced (decimal-looking) seed."""
+    return str(value) if abs(value) < 100_000 else "a value that is not allowed"
 
 
 _HEX = re.compile(r"[0-9A-Fa-f]+")
@@ -101,6 +100,7 @@ def _looks_like_seed(value: str) -> bool:
 
 
 def _check_serial(raw: str | None) -> str:
+    """The serial as the inventory stores it (security rule 19: a rejected one is never shown)."""
     serial = (raw or "").strip()
     if not serial:
         raise _EntryError("no serial number")
@@ -111,7 +111,17 @@ def _check_serial(raw: str | None) -> str:
     if _looks_like_seed(serial):
         # Columns swapped? Then this is a seed, and it must not be shown as a serial.
         raise _EntryError("serial number looks like a seed; check the column order")
-    return serial
+    if not is_serial(serial):
+        # Step 6 could never find it, so it would sit in the inventory unassignable.
+        raise _EntryError(f"serial number has characters a provider cannot enter: use only {SERIAL_RULE}")
+    return normalize_serial(serial)
+
+
+def _serial_or_none(raw: str | None) -> str | None:
+    try:
+        return _check_serial(raw)
+    except _EntryError:
+        return None
 
 
 def _check_seed(secret: bytes, serial: str) -> bytes:
@@ -131,18 +141,18 @@ def _check_algorithm(raw: str, serial: str) -> Algorithm:
         return "SHA256"
     if name == "SHA512":
         return "SHA512"
-    raise _EntryError(f"algorithm {_shown(raw.strip(), 12)} is not SHA1, SHA256 or SHA512", serial)
+    raise _EntryError("algorithm is not SHA1, SHA256 or SHA512", serial)
 
 
 def _check_digits(digits: int, serial: str) -> int:
     if digits not in (6, 8):
-        raise _EntryError(f"digits must be 6 or 8, not {digits}", serial)
+        raise _EntryError(f"digits must be 6 or 8, not {_number(digits)}", serial)
     return digits
 
 
 def _check_period(period: int, serial: str) -> int:
     if period not in (30, 60):
-        raise _EntryError(f"TOTP time step must be 30 or 60 seconds, not {period}", serial)
+        raise _EntryError(f"TOTP time step must be 30 or 60 seconds, not {_number(period)}", serial)
     return period
 
 
@@ -197,7 +207,7 @@ def _decode_key(raw: str, serial: str) -> bytes:
 def _whole_number(raw: str, what: str, serial: str) -> int:
     value = raw.strip()
     if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
-        raise _EntryError(f"{what} {_shown(value)} is not a whole number", serial)
+        raise _EntryError(f"{what} is not a whole number", serial)
     return int(value)
 
 
@@ -210,7 +220,7 @@ def _csv_row(fields: list[str]) -> TokenSpec:
     secret = _check_seed(_decode_key(fields[1], serial), serial)
     kind = fields[2].strip().lower()
     if kind not in ("totp", "hotp"):
-        raise _EntryError(f"unknown token type {_shown(fields[2].strip())}: use totp or hotp", serial)
+        raise _EntryError("unknown token type: use totp or hotp", serial)
     digits = _check_digits(_whole_number(fields[3], "digits", serial), serial)
     algorithm = _check_algorithm(fields[5] if len(fields) == 6 else "", serial)
     if kind == "totp":
@@ -256,12 +266,11 @@ def read_oath_csv(text: str) -> SeedFile:
         try:
             accepted.append((where, _csv_row(fields)))
         except _EntryError as e:
+            # With the wrong number of fields (a ';' or space delimiter) the first field may be
+            # the whole row, seed included: the row is then named by its line number only.
             serial = e.serial
-            if serial is None and fields:
-                try:
-                    serial = _check_serial(fields[0])
-                except _EntryError:
-                    serial = None
+            if serial is None and len(fields) in (5, 6):
+                serial = _serial_or_none(fields[0])
             rejected.append(Rejected(where, serial, e.reason))
     if not accepted and not rejected:
         raise ImportRejected("The seed file holds no tokens (only blank lines, comments or a header).")
@@ -414,7 +423,18 @@ def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: byte
 
 # The profile URI names the kind; some vendors append the hash ("...#totp-sha256") instead of
 # giving a <Suite>, so both places are read.
-_KIND = re.compile(r"[:#](hotp|totp)(?:[-_:]?(sha1|sha256|sha512))?$", re.IGNORECASE)
+# A bare "HOTP" is the draft container format's name for the same profile.
+_KIND = re.compile(r"(?:^|[:#])(hotp|totp)(?:[-_:]?(sha1|sha256|sha512))?$", re.IGNORECASE)
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9._-]{1,40}")
+
+
+def _profile(uri: str) -> str:
+    """The profile a provider or IT person would recognise, from a URI such as
+    `urn:...:pskc:ocra-1:HOTP-SHA512:C-QN08` (an OCRA suite, not a profile named 'C-QN08')."""
+    if "ocra" in uri.lower():
+        return "OCRA (challenge-response)"
+    name = re.split(r"[:#/]", uri.rstrip(":#/"))[-1] if uri else ""
+    return repr(name) if _PROFILE_NAME.fullmatch(name) and not _looks_like_seed(name) else "unnamed"
 
 
 def _pskc_key(key: Key) -> TokenSpec:
@@ -422,9 +442,8 @@ def _pskc_key(key: Key) -> TokenSpec:
     uri = key.algorithm or ""
     match = _KIND.search(uri)
     if not match:
-        name = uri.rsplit(":", 1)[-1].rsplit("#", 1)[-1] or "none"
         raise _EntryError(
-            f"algorithm {_shown(name, 40)} is not supported; only HOTP and TOTP tokens can be imported",
+            f"the key's algorithm {_profile(uri)} is not supported; only HOTP and TOTP tokens can be imported",
             serial,
         )
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"

@@ -9,7 +9,6 @@ Every rule that must hold across kiosks sharing one store is a single conditiona
 from __future__ import annotations
 
 import builtins
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,9 +22,9 @@ from core.errors import SyncFailed, TokenLocked, TokenNotFound, TokenUnavailable
 from core.otp import Diagnosis, OtpParams
 from core.seedfiles import Rejected, TokenSpec
 from core.seeds import SeedBox
+from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store, tokens
 
-SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (security rule 13)
 
 
@@ -104,10 +103,6 @@ class ImportReport:
         }
 
 
-def normalize_serial(serial: str) -> str:
-    return serial.strip().replace(" ", "").upper()
-
-
 def _info(row: object) -> TokenInfo:
     r = row
     return TokenInfo(
@@ -167,24 +162,32 @@ class TokenInventory:
         )
         return serial
 
-    def import_specs(self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected] = ()) -> ImportReport:
-        """Add every new token in one transaction; serials already present are reported as
-        duplicates and left untouched."""
+    def import_specs(
+        self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected] = (), *, conn: Connection | None = None
+    ) -> ImportReport:
+        """Add every new token in one transaction: the caller's `conn` (core.admin writes the
+        audit row in it) or one of its own. Serials already present are reported as duplicates
+        and left untouched."""
+        if conn is None:
+            with self.store.begin() as own:
+                return self.import_specs(specs, rejected, conn=own)
         report = ImportReport(rejected=list(rejected))
-        with self.store.begin() as conn:
-            existing = set(conn.execute(select(tokens.c.serial)).scalars())
-            for spec in specs:
-                serial = normalize_serial(spec.serial)
-                if serial in existing:
-                    report.duplicates.append(serial)
-                    continue
-                try:
-                    self.add(conn, spec)
-                except ValueError as exc:
-                    report.rejected.append(Rejected(where=f"serial {serial}", serial=serial, reason=str(exc)))
-                    continue
-                existing.add(serial)
-                report.added.append(serial)
+        existing = set(conn.execute(select(tokens.c.serial)).scalars())
+        for spec in specs:
+            serial = normalize_serial(spec.serial)
+            if serial in existing:
+                report.duplicates.append(serial)
+                continue
+            try:
+                self.add(conn, spec)
+            except ValueError:
+                # OtpParams refused the parameters; the reason names no value of the file.
+                report.rejected.append(
+                    Rejected(where=f"serial {serial}", serial=serial, reason="token parameters are not supported")
+                )
+                continue
+            existing.add(serial)
+            report.added.append(serial)
         return report
 
     def get(self, serial: str, conn: Connection | None = None) -> TokenInfo | None:

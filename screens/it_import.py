@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
+from core.admin import Administration
 from core.errors import ImportRejected, KioskError
 from core.seedfiles import TokenSpec, read_seed_file
 from core.tokens import ImportReport
@@ -87,16 +88,8 @@ class ItImportScreen(ItScreen):
             seed_file = read_seed_file(path, passphrase=passphrase, psk=psk)
             total = len(seed_file.specs)
             self.app.call_from_thread(self._adding, total)
-            system = self.session.system
-            report = system.tokens.import_specs(self._counted(seed_file.specs, total), seed_file.rejected)
-            system.audit.log(
-                "tokens_import",
-                actor=self.it_user,
-                subject="-",
-                outcome="ok",
-                detail=f"file={path.name} added={len(report.added)} duplicates={len(report.duplicates)} "
-                f"rejected={len(report.rejected)}",
-            )
+            admin = Administration(self.session.system, self.it_user)
+            report = admin.import_tokens(self._counted(seed_file.specs, total), seed_file.rejected, path.name)
         except KioskError as exc:
             self.app.call_from_thread(self._failed, exc)
         except Exception as exc:  # a bug must not crash the kiosk; never show the file's content

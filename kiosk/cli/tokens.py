@@ -75,18 +75,7 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise UsageError(f"No file at {args.file}.")
     seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk)
-    system = ctx.services.system
-    report = system.tokens.import_specs(seed_file.specs, seed_file.rejected)
-    system.audit.log(
-        "tokens_import",
-        actor=cli_actor(),
-        subject="-",
-        outcome="ok",
-        detail=(
-            f"file={args.file.name} added={len(report.added)} "
-            f"duplicates={len(report.duplicates)} rejected={len(report.rejected)}"
-        ),
-    )
+    report = _admin(ctx).import_tokens(seed_file.specs, seed_file.rejected, args.file.name)
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
     lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]

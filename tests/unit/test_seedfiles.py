@@ -345,20 +345,22 @@ def test_seed_never_appears_in_repr() -> None:
         ("B2,,totp,6,30", "B2", "key is empty"),
         (f"B3,{SEED_HEX[:24]},totp,6,30", "B3", "seed is only 96 bits; at least 128 bits"),
         (f"B4,{bytes(129).hex()},totp,6,30", "B4", "at most 1024"),
-        (f"B5,{SEED_HEX},motp,6,30", "B5", "unknown token type 'motp': use totp or hotp"),
+        (f"B5,{SEED_HEX},motp,6,30", "B5", "unknown token type: use totp or hotp"),
         (f"B6,{SEED_HEX},totp,7,30", "B6", "digits must be 6 or 8, not 7"),
-        (f"B7,{SEED_HEX},totp,six,30", "B7", "digits 'six' is not a whole number"),
+        (f"B7,{SEED_HEX},totp,six,30", "B7", "digits is not a whole number"),
         (f"B8,{SEED_HEX},totp,6,45", "B8", "time step must be 30 or 60 seconds, not 45"),
         (f"B9,{SEED_HEX},hotp,6,-1", "B9", "counter must not be negative"),
-        (f"B10,{SEED_HEX},hotp,6,1.5", "B10", "counter '1.5' is not a whole number"),
-        (f"B11,{SEED_HEX},totp,6,30,MD5", "B11", "algorithm 'MD5' is not SHA1, SHA256 or SHA512"),
-        (f"B12,{SEED_HEX},totp,6", "B12", "missing fields"),
-        (f"B13,{SEED_HEX},totp,6,30,SHA1,extra", "B13", "too many fields"),
+        (f"B10,{SEED_HEX},hotp,6,1.5", "B10", "counter is not a whole number"),
+        (f"B11,{SEED_HEX},totp,6,30,MD5", "B11", "algorithm is not SHA1, SHA256 or SHA512"),
+        (f"B12,{SEED_HEX},totp,6", None, "missing fields"),
+        (f"B13,{SEED_HEX},totp,6,30,SHA1,extra", None, "too many fields"),
         (f"B\x0714,{SEED_HEX},totp,6,30", None, "unprintable characters"),
         (f"{'S' * 65},{SEED_HEX},totp,6,30", None, "longer than 64 characters"),
         (f",{SEED_HEX},totp,6,30", None, "no serial number"),
         (f"{SEED_HEX},B17,totp,6,30", None, "serial number looks like a seed"),
         (f'B18,"{SEED_HEX},totp,6,30', None, "not a valid CSV line"),
+        (f"B/19,{SEED_HEX},totp,6,30", None, "characters a provider cannot enter"),
+        (f"B20,{SEED_HEX},totp,123456789012,30", "B20", "digits must be 6 or 8, not a value that is not allowed"),
     ],
 )
 def test_every_csv_rejection_reason(row: str, serial: str | None, reason: str) -> None:
@@ -384,6 +386,40 @@ def test_secret_in_the_wrong_column_is_never_echoed() -> None:
         result = read_oath_csv(row)
         assert result.specs == []
         assert_no_secret(result.rejected[0].reason, SEED, SEED[:10])
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        f"T-2;{SEED_B32},totp,6,30",
+        f"T-2;{SEED_HEX};totp;6;30",
+        f"T-2 {SEED_B32} totp 6 30",
+        f"T-2\t{SEED_HEX}\ttotp\t6\t30",
+        f"T-2|{SEED_B32}|totp|6|30",
+        f"T-2, {SEED_B32[:16]} {SEED_B32[16:]} ,totp;6;30",
+        f"T-2;{SEED_B32},totp,6,30,SHA1,x",
+    ],
+)
+def test_a_row_with_the_wrong_delimiter_is_named_by_line_only(row: str) -> None:
+    """The first field then holds the whole row, seed included: neither serial nor reason echoes it."""
+    result = read_oath_csv(f"GOOD,{SEED_HEX},totp,6,30\n{row}\n")
+    [rejected] = result.rejected
+    assert rejected.where == "line 2"
+    assert rejected.serial in (None, "T-2")
+    text = f"{rejected.where} {rejected.serial} {rejected.reason}"
+    assert_no_secret(text, SEED, SEED[:10], SEED[10:])
+
+
+def test_a_serial_is_stored_normalized() -> None:
+    assert [s.serial for s in read_oath_csv(f"ab 12,{SEED_HEX},totp,6,30\n").specs] == ["AB12"]
+
+
+def test_serials_differing_in_case_or_spaces_are_duplicates_within_the_file() -> None:
+    text = f"ab-1,{SEED_HEX},totp,6,30\nok,{SEED_HEX},totp,6,30\nAB -1,{bytes(20).hex()},totp,6,30\n"
+    result = read_oath_csv(text)
+    assert [s.serial for s in result.specs] == ["OK"]
+    assert [(r.where, r.serial) for r in result.rejected] == [("line 1", "AB-1"), ("line 3", "AB-1")]
+    assert all("more than once in this file (line 1, line 3)" in r.reason for r in result.rejected)
 
 
 def test_duplicate_serial_in_csv_rejects_every_copy() -> None:
