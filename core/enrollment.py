@@ -278,10 +278,10 @@ class Enrollment:
         self._expect(Step.SYNCHRONIZE)
         self._require_fresh_sign_in()
         assert self.serial is not None
-        error: KioskError | None = None
-        codes: list[str] = []
-        with self.system.store.begin() as conn:
-            try:
+        try:
+            # An exception leaving the block rolls the whole step back: a refused step must not
+            # leave the token resynced, assigned or the old backup codes invalidated.
+            with self.system.store.begin() as conn:
                 # Check availability again: another kiosk may have taken it since step 6.
                 self.system.tokens.check_available(conn, self.serial)
                 self.system.tokens.resync(conn, self.serial, current_code, next_code)
@@ -291,10 +291,8 @@ class Enrollment:
                 self._record(conn, "bind", "ok", method=Method.CODE_GENERATOR.value, serial=self.serial)
                 self._record(conn, "backup_codes_issued", "ok", detail="10 codes")
                 self.bound = self.system.tokens.get(self.serial, conn)
-            except KioskError as exc:
-                error = exc
-        if error is not None:
-            # The failed attempt is audited in its own transaction: the one above rolled back.
+        except KioskError as error:
+            # The refusal is audited in a transaction of its own, after the rollback.
             with self.system.store.begin() as conn:
                 self._record(
                     conn,
@@ -303,7 +301,7 @@ class Enrollment:
                     method=Method.CODE_GENERATOR.value,
                     serial=self.serial,
                 )
-            raise error
+            raise
         self._backup_codes = codes
         self.state = Step.CONFIRM
         return codes

@@ -6,10 +6,18 @@ import pyotp
 import pytest
 
 from core import otp
-from core.errors import BindingStopped, CrontoRejected, FreshSignInRequired, StepOutOfOrder, SyncFailed, TokenNotFound
+from core.errors import (
+    BindingStopped,
+    CrontoRejected,
+    FreshSignInRequired,
+    StepOutOfOrder,
+    SyncFailed,
+    TokenNotFound,
+    TokenUnavailable,
+)
 from core.otp import OtpParams
 from core.signin import CodeRefused
-from core.store import audit, tokens
+from core.store import audit, backup_codes, tokens
 from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, TOKEN_SEED, World, build_world
 
@@ -249,4 +257,36 @@ def test_a_failure_mid_binding_leaves_the_token_unbound(world: World, monkeypatc
     assert list(world.system.audit.rows(event="bind")) == []
     monkeypatch.undo()
     e.synchronize(t1(world, -1), t1(world))  # nothing half-done blocks a retry
+    assert world.system.tokens.get("T1").owner == "ben"  # type: ignore[union-attr]
+
+
+def test_a_refused_step_rolls_back_and_is_still_audited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codes were right (the resync already wrote), then the token was taken: nothing of
+    the step may stay, yet the refusal is audited."""
+    e = start(world, "ben")
+    e.choose_method("code_generator")
+    e.add_new_device()
+    e.enter_serial("T1")
+
+    def snapshot() -> tuple[list[object], list[object]]:
+        with world.system.store.connect() as conn:
+            return (
+                [tuple(r) for r in conn.execute(tokens.select().order_by(tokens.c.serial))],
+                [tuple(r) for r in conn.execute(backup_codes.select().order_by(backup_codes.c.code_hash))],
+            )
+
+    before = snapshot()
+
+    def taken_meanwhile(_conn: object, serial: str, _username: str) -> None:
+        raise TokenUnavailable(f"Token {serial} is no longer available.")
+
+    monkeypatch.setattr(world.system.tokens, "assign", taken_meanwhile)
+    with pytest.raises(TokenUnavailable):
+        e.synchronize(t1(world, -1), t1(world))
+    assert snapshot() == before
+    assert e.state == "synchronize"
+    outcomes = [(r.outcome, r.serial) for r in world.system.audit.rows(event="bind")]
+    assert outcomes == [("refused_TokenUnavailable", "T1")]
+    monkeypatch.undo()
+    e.synchronize(t1(world, 1), t1(world, 2))
     assert world.system.tokens.get("T1").owner == "ben"  # type: ignore[union-attr]
