@@ -40,6 +40,12 @@ SIGNING_ALG = "Ed25519"
 ACCEPTED_ALGS = ("Ed25519", "EdDSA")
 MAX_PAYLOAD = 2048  # a real token is ~350 characters; anything far bigger is not ours
 MAX_JTI = 128  # the cronto_jti.jti column
+MAX_SUB = 64  # the cronto_jti.username column, as every username column
+# Times are Unix seconds between 1970 and the end of year 9999: beyond that a claim is not a
+# date any issuer means, and floats, SQL columns and datetime would overflow on it.
+MAX_TIME = 253_402_300_799
+# No image is meant to stay valid for longer than this; one that does is not ours.
+MAX_LIFETIME = 10 * 366 * 86400
 # Issuer and kiosk clocks differ a little; a token issued "in the future" by less than this
 # is accepted rather than sending the provider away.
 CLOCK_LEEWAY = 60.0
@@ -118,9 +124,13 @@ class EnrollmentClaims:
     jti: str
     iat: int
     exp: int
+    nbf: int | None = None  # optional "not before" (RFC 7519 4.1.5)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        if self.nbf is None:
+            del doc["nbf"]
+        return doc
 
 
 def _ed25519_private(pem: bytes) -> Ed25519PrivateKey:
@@ -318,35 +328,55 @@ class CrontoVerifier:
         now = self.clock.time()
         if claims.exp <= now:
             raise refuse("expired")
-        if claims.iat > now + CLOCK_LEEWAY:
+        if claims.iat > now + CLOCK_LEEWAY or (claims.nbf is not None and claims.nbf > now + CLOCK_LEEWAY):
             raise refuse("not_yet_valid")
 
 
+def _time_claim(body: dict[str, Any], name: str) -> int:
+    value = body[name]
+    # bool is an int in Python; a JSON true is not a time (nor is 1e309, which json reads as inf).
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise refuse("not_our_format", f"the time claim {name} is not a whole number")
+    if not 0 <= value <= MAX_TIME:
+        raise refuse("not_our_format", f"the time claim {name} is not a date before the year 10000")
+    return value
+
+
+def _string_claim(body: dict[str, Any], name: str, limit: int) -> str:
+    value = body[name]
+    if not isinstance(value, str) or not value:
+        raise refuse("not_our_format", "a claim has the wrong type")
+    # Claims are printed by `ipkiosk cronto decode`: no terminal escapes, nothing unbounded.
+    if not value.isascii() or not value.isprintable():
+        raise refuse("not_our_format", f"the claim {name} has characters that are not printable")
+    if len(value) > limit:
+        raise refuse("not_our_format", f"the claim {name} is too long")
+    return value
+
+
 def _claims_from(body: dict[str, Any]) -> EnrollmentClaims:
-    """Typed claims from a signed body; a signed but malformed body is still not ours."""
+    """Typed, bounded claims from a signed body; a signed but malformed body is still not ours."""
     missing = [c for c in _CLAIMS if c not in body]
     if missing:
         raise refuse("not_our_format", f"missing {', '.join(missing)}")
-    strings = {c: body[c] for c in ("iss", "sub", "npi", "jti")}
-    times = {c: body[c] for c in ("iat", "exp")}
-    if not all(isinstance(v, str) and v for v in strings.values()):
-        raise refuse("not_our_format", "a claim has the wrong type")
-    # bool is an int in Python; a JSON true is not a time.
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in times.values()):
-        raise refuse("not_our_format", "a time claim is not a whole number")
-    if len(strings["jti"]) > MAX_JTI:
-        raise refuse("not_our_format", "the image id is too long")
-    if times["exp"] <= times["iat"]:
+    for c in ("iss", "sub", "npi", "jti"):
+        if not isinstance(body[c], str) or not body[c]:
+            raise refuse("not_our_format", "a claim has the wrong type")
+    iss = _string_claim(body, "iss", MAX_PAYLOAD)
+    sub = _string_claim(body, "sub", MAX_SUB)
+    npi = _string_claim(body, "npi", 32)
+    jti = _string_claim(body, "jti", MAX_JTI)
+    iat = _time_claim(body, "iat")
+    exp = _time_claim(body, "exp")
+    nbf = _time_claim(body, "nbf") if "nbf" in body else None
+    if exp <= iat:
         raise refuse("not_our_format", "it expires before it was issued")
+    if exp - iat > MAX_LIFETIME:
+        raise refuse("not_our_format", "it is valid for more than ten years")
+    if nbf is not None and nbf >= exp:
+        raise refuse("not_our_format", "it expires before it becomes valid")
     try:
-        validate_npi(strings["npi"])
+        validate_npi(npi)
     except InvalidNPI:
         raise refuse("not_our_format", "the NPI in it is not a valid NPI") from None
-    return EnrollmentClaims(
-        iss=strings["iss"],
-        sub=strings["sub"],
-        npi=strings["npi"],
-        jti=strings["jti"],
-        iat=times["iat"],
-        exp=times["exp"],
-    )
+    return EnrollmentClaims(iss=iss, sub=sub, npi=npi, jti=jti, iat=iat, exp=exp, nbf=nbf)
