@@ -8,8 +8,8 @@ Two kinds of failure:
 - the file as a whole cannot be trusted or read (not CSV or XML, a DTD, a bad MAC, a wrong
   passphrase or pre-shared key) -> `ImportRejected`, and nothing is imported.
 
-No message built here ever contains a seed (security rule 19): reasons name fields, never echo
-their values, except the serial number and short non-secret values.
+No message built here ever contains a seed (security rule 19): reasons name rows by line number
+and fields by name, never echo their values; a serial is shown only when it parses as one.
 """
 
 from __future__ import annotations
@@ -17,21 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
-import hmac
-import io
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-from pskc import PSKC
-from pskc.encryption import algorithm_key_lengths
-from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
-from pskc.key import Key
 
 from core.errors import ImportRejected
 from core.serials import SERIAL_RULE, is_serial, normalize_serial
@@ -43,9 +34,6 @@ MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
 MAX_SEED_BYTES = 128
 MAX_SERIAL_CHARS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
-# A hostile PBKDF2 container could otherwise make the kiosk spin for hours before failing.
-MAX_PBKDF2_ITERATIONS = 10_000_000
-MAX_PBKDF2_KEY_BYTES = 64
 CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
 
 
@@ -283,222 +271,13 @@ def read_oath_csv(text: str) -> SeedFile:
 # --------------------------------------------------------------------------- PSKC
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+def read_pskc(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedFile:
+    """Read an RFC 6030 container (core.pskcfile, which builds on the checks above)."""
+    from core.pskcfile import read_pskc as read
 
-
-def _children(element: ET.Element, name: str) -> list[ET.Element]:
-    return [child for child in element if _local(child.tag) == name]
-
-
-def _parse_safely(data: bytes) -> ET.Element:
-    """Parse with every DTD refused, so no entity can expand (billion laughs, XXE)."""
-    try:
-        root: ET.Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise ImportRejected(
-            "The PSKC file contains a DTD or entity declarations, which are refused "
-            "(they can be used to attack the importer)."
-        ) from None
-    except ET.ParseError as e:
-        line, column = e.position
-        raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
-    except Exception as e:  # expat raises odd types for odd encodings; none may escape
-        raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
-    if _local(root.tag) != "KeyContainer":
-        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
-    return root
-
-
-def _b64(text: str | None) -> bytes:
-    return base64.b64decode("".join((text or "").split()), validate=True)
-
-
-def _encrypted_values(root: ET.Element) -> Iterator[tuple[ET.Element, ET.Element | None]]:
-    """Each <EncryptedValue> under a key's <Data>, with its <ValueMAC> (None if absent)."""
-    for data in root.iter():
-        if _local(data.tag) != "Data":
-            continue
-        for item in data:
-            for value in _children(item, "EncryptedValue"):
-                macs = _children(item, "ValueMAC")
-                yield value, macs[0] if macs else None
-
-
-def _method(value: ET.Element) -> str:
-    for child in value.iter():
-        if _local(child.tag) == "EncryptionMethod":
-            return child.get("Algorithm", "")
-    return ""
-
-
-def _cipher(value: ET.Element) -> tuple[str, bytes]:
-    algorithm = ""
-    cipher = b""
-    for child in value.iter():
-        if _local(child.tag) == "EncryptionMethod":
-            algorithm = child.get("Algorithm", "")
-        elif _local(child.tag) == "CipherValue":
-            cipher = _b64(child.text)
-    return algorithm, cipher
-
-
-def _wrong_key_message(passphrase: str | None) -> str:
-    what = "passphrase" if passphrase is not None else "pre-shared key"
-    return f"The {what} is wrong: the PSKC file's encrypted values do not decrypt with it."
-
-
-def _check_macs(container: PSKC, root: ET.Element, passphrase: str | None) -> None:
-    """Verify every ValueMAC over the ciphertext before anything is decrypted.
-
-    python-pskc checks a ValueMAC only when one is present, and only after decrypting, so a
-    CBC value with its MAC stripped would pass and a tampered one looks like a padding error.
-    RFC 6030 6.1.1 requires a MAC with CBC, so a missing one refuses the file here.
-    """
-    values = list(_encrypted_values(root))
-    if not values:
-        return
-    try:
-        mac_key = container.mac.key
-    except DecryptionError:
-        raise ImportRejected(_wrong_key_message(passphrase)) from None
-    for value, mac in values:
-        try:
-            algorithm, cipher = _cipher(value)
-            expected = _b64(mac.text) if mac is not None else None
-        except (binascii.Error, ValueError):
-            raise ImportRejected("The PSKC file has an encrypted value that is not base64.") from None
-        if expected is None:
-            if algorithm.lower().endswith("-cbc"):
-                raise ImportRejected(
-                    "The PSKC file encrypts seeds with CBC but carries no MAC, so it cannot be "
-                    "checked for tampering; ask the vendor for a file with a MAC."
-                )
-            continue  # key-wrap algorithms carry their own integrity check
-        if not container.mac.algorithm or not mac_key:
-            raise ImportRejected("The PSKC file has MAC values but no MAC method or key.")
-        try:
-            actual = container.mac.generate_mac(cipher)
-        except DecryptionError:
-            raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
-        if not hmac.compare_digest(actual, expected):
-            raise ImportRejected(
-                "The PSKC file failed its MAC check: it was changed after the vendor made it, "
-                "or the passphrase or key is wrong. Nothing was imported."
-            )
-
-
-def _unlock(container: PSKC, root: ET.Element, passphrase: str | None, psk: bytes | None) -> None:
-    encryption = container.encryption
-    derivation = encryption.derivation
-    if not any(True for _ in _encrypted_values(root)):
-        return  # a plain container: nothing to unlock, whatever was given
-    if psk is not None:
-        # The file-wide algorithm is optional (RFC 6030 figure 6 names it only on each value).
-        value_algorithm = next(_method(value) for value, _ in _encrypted_values(root))
-        try:
-            lengths = algorithm_key_lengths(encryption.algorithm or value_algorithm)
-        except DecryptionError:
-            raise ImportRejected("The PSKC file uses an encryption the kiosk does not support.") from None
-        if len(psk) not in lengths:
-            raise ImportRejected(
-                f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "
-                f"for this file's encryption, not {len(psk)}."
-            )
-        encryption.key = psk
-    elif derivation.algorithm:
-        if passphrase is None:
-            raise ImportRejected("The PSKC file is protected by a passphrase; give the passphrase to import it.")
-        if (derivation.pbkdf2_iterations or 0) > MAX_PBKDF2_ITERATIONS or (
-            derivation.pbkdf2_key_length or 0
-        ) > MAX_PBKDF2_KEY_BYTES:
-            raise ImportRejected("The PSKC file asks for an unreasonable PBKDF2 key derivation.")
-        try:
-            encryption.derive_key(passphrase)
-        except KeyDerivationError as e:
-            raise ImportRejected(f"The PSKC passphrase cannot be applied: {e}.") from None
-    else:
-        raise ImportRejected("The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it.")
-
-
-# The profile URI names the kind; some vendors append the hash ("...#totp-sha256") instead of
-# giving a <Suite>, so both places are read.
-# A bare "HOTP" is the draft container format's name for the same profile.
-_KIND = re.compile(r"(?:^|[:#])(hotp|totp)(?:[-_:]?(sha1|sha256|sha512))?$", re.IGNORECASE)
-_PROFILE_NAME = re.compile(r"[A-Za-z0-9._-]{1,40}")
-
-
-def _profile(uri: str) -> str:
-    """The profile a provider or IT person would recognise, from a URI such as
-    `urn:...:pskc:ocra-1:HOTP-SHA512:C-QN08` (an OCRA suite, not a profile named 'C-QN08')."""
-    if "ocra" in uri.lower():
-        return "OCRA (challenge-response)"
-    name = re.split(r"[:#/]", uri.rstrip(":#/"))[-1] if uri else ""
-    return repr(name) if _PROFILE_NAME.fullmatch(name) and not _looks_like_seed(name) else "unnamed"
-
-
-def _pskc_key(key: Key) -> TokenSpec:
-    serial = _check_serial(key.serial)
-    uri = key.algorithm or ""
-    match = _KIND.search(uri)
-    if not match:
-        raise _EntryError(
-            f"the key's algorithm {_profile(uri)} is not supported; only HOTP and TOTP tokens can be imported",
-            serial,
-        )
-    kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
-    algorithm = _check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
-    if key.response_encoding and key.response_encoding.upper() != "DECIMAL":
-        raise _EntryError("response format is not decimal digits", serial)
-    digits = _check_digits(key.response_length or 6, serial)
-    secret = key.secret
-    if not secret:
-        raise _EntryError("the KeyPackage carries no secret (only a reference to one)", serial)
-    secret = _check_seed(bytes(secret), serial)
-    if kind == "totp":
-        period = _check_period(key.time_interval or 30, serial)
-        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
-    counter = _check_counter(key.counter or 0, serial)
-    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
-
-
-def read_pskc(data: bytes, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:
-    """Read an RFC 6030 container: plain, pre-shared-key or PBKDF2-passphrase encrypted."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-    root = _parse_safely(data)
-    try:
-        # python-pskc parses again; safe now that _parse_safely proved there is no DTD.
-        container = PSKC(io.BytesIO(data))
-    except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {e}.") from None
-    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
-        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-    if not container.keys:
-        raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
-    _unlock(container, root, passphrase, psk)
-    _check_macs(container, root, passphrase)
-
-    accepted: list[tuple[str, TokenSpec]] = []
-    rejected: list[Rejected] = []
-    for number, device in enumerate(container.devices, start=1):
-        for index, key in enumerate(device.keys, start=1):
-            where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
-            try:
-                accepted.append((where, _pskc_key(key)))
-            except _EntryError as e:
-                rejected.append(Rejected(where, e.serial, e.reason))
-            except DecryptionError as e:
-                if "MAC" in str(e):
-                    raise ImportRejected(
-                        "The PSKC file failed its MAC check: it was changed after the vendor "
-                        "made it, or the passphrase or key is wrong. Nothing was imported."
-                    ) from None
-                raise ImportRejected(_wrong_key_message(passphrase)) from None
-            except Exception as e:  # a value python-pskc could not convert
-                rejected.append(Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"))
-    specs = _drop_duplicates(accepted, rejected)
-    return SeedFile(specs, _sorted(rejected))
+    return read(data, passphrase=passphrase, psk=psk, now=now)
 
 
 # --------------------------------------------------------------------------- sniffing
