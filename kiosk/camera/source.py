@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import cv2
+import imagesize
 import numpy as np
 
 # The kiosk owns the terminal: OpenCV and FFmpeg must not write to stderr under the Textual
@@ -26,6 +27,9 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 DEFAULT_FPS = 15.0
+# A 50-megapixel photo decodes to 150 MB; a few kilobytes of PNG can claim 400 megapixels
+# (18 s and 2.4 GB to decode), so the size is read from the header before anything is decoded.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 class SourceError(Exception):
@@ -74,6 +78,26 @@ def device_present(index: int, timeout: float = 2.5) -> bool:
     return done.returncode == 0
 
 
+def read_image(path: Path) -> np.ndarray:
+    """A BGR image from a file whose header says it is of a size worth decoding."""
+    try:
+        width, height = imagesize.get(str(path))
+    except (OSError, ValueError):  # a header too damaged to read: not an image the kiosk uses
+        width = height = -1
+    if width <= 0 or height <= 0:
+        raise SourceError("unreadable", f"{path} is not an image the kiosk can read (PNG, JPEG, BMP, WebP, TIFF).")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise SourceError(
+            "unreadable",
+            f"{path} is {width} x {height} pixels, larger than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels "
+            "the kiosk decodes: use a smaller photo of the enrollment image.",
+        )
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError("unreadable", f"{path} is not an image OpenCV can read.")
+    return image
+
+
 class FrameSource:
     """An opened camera setting; `frames()` yields BGR frames, paced like a live camera."""
 
@@ -101,12 +125,14 @@ class FrameSource:
         if not s.path.is_file():
             raise SourceError("no_camera", f"There is no file {s.path}.")
         if s.kind == "image":
-            image = cv2.imread(str(s.path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise SourceError("unreadable", f"{s.path} is not an image OpenCV can read.")
-            self._image = image
+            self._image = read_image(s.path)
             return
         cap = cv2.VideoCapture(str(s.path))
+        # A video's frame size is known once it is opened, before a frame is decoded.
+        pixels = cap.get(cv2.CAP_PROP_FRAME_WIDTH) * cap.get(cv2.CAP_PROP_FRAME_HEIGHT) if cap.isOpened() else 0
+        if pixels > MAX_IMAGE_PIXELS:
+            cap.release()
+            raise SourceError("unreadable", f"{s.path} has frames larger than the kiosk decodes.")
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
