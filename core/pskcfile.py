@@ -182,8 +182,15 @@ def _refuse_untrustworthy(container: PSKC, root: ET.Element, sealed: list[_Seale
             "The PSKC file encrypts seeds with CBC but carries no MAC, so it cannot be checked for "
             "tampering; ask the vendor for a file with a MAC."
         )
-    if not unmacked and not container.mac.algorithm:
+    if sealed and not unmacked and not container.mac.algorithm:
         raise ImportRejected("The PSKC file has MAC values but names no MAC method.")
+
+
+def _library_words(error: Exception) -> str:
+    """python-pskc's own reason, which quotes values of the file (`'Unsupported PRF: %r'`): cut
+    short, and any long run of key-like characters replaced, so no seed can ride along."""
+    text = re.sub(r"[A-Za-z0-9+/=_-]{16,}", "(value not shown)", str(error))
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _wrong_key_message(passphrase: str | None) -> str:
@@ -252,7 +259,7 @@ def _unlock(container: PSKC, sealed: list[_Sealed], passphrase: str | None, psk:
         try:
             encryption.derive_key(passphrase)
         except KeyDerivationError as e:
-            raise ImportRejected(f"The PSKC passphrase cannot be applied: {e}.") from None
+            raise ImportRejected(f"The PSKC passphrase cannot be applied: {_library_words(e)}.") from None
     else:
         raise ImportRejected("The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it.")
 
@@ -320,14 +327,17 @@ def read_pskc(
         # python-pskc parses again; safe now that _parse_safely proved there is no DTD.
         container = PSKC(io.BytesIO(data))
     except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {e}.") from None
+        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
     except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
         raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
     if not container.keys:
         raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
     sealed = _sealed_values(container)
-    if sealed:
+    # A file that names an encryption but whose values all read as plain had its MACs removed
+    # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
+    if sealed or any(_local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
         _refuse_untrustworthy(container, root, sealed)
+    if sealed:
         _unlock(container, sealed, passphrase, psk)
         _verify(container, sealed, passphrase)
     today = now or datetime.now(UTC)

@@ -252,3 +252,88 @@ def test_an_expired_key_is_refused_with_its_date_and_the_others_import() -> None
     [rejected] = result.rejected
     assert (rejected.where, rejected.serial) == ("KeyPackage 1", "OLD1")
     assert "expired on 2025-12-31" in rejected.reason
+
+
+# --------------------------------------------------------------------------- the draft container format
+
+
+def activident(
+    *, iv: str | None, digest: bool = True, algorithm: str = "http://www.ietf.org/keyprov/pskc#hotp"
+) -> bytes:
+    """ActivIdentity's layout: one EncryptionMethod (with its IV) for the file, `<Data Name=...>`
+    with a `<Value>` and a `<ValueDigest>` that is an HMAC over the plaintext keyed by the PSK."""
+    raw_iv = bytes(range(200, 216))
+    cipher = cbc_encrypt(PSK, SEED_A, raw_iv)[16:]
+    iv_xml = f"<IV>{iv}</IV>" if iv is not None else ""
+    digest_xml = f"<ValueDigest>{b64(mac(SEED_A, PSK))}</ValueDigest>" if digest else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<KeyContainer xmlns="urn:ietf:params:xml:ns:keyprov:container:1.0" version="1.0">'
+        f'<EncryptionMethod Algorithm="{CBC}">{iv_xml}</EncryptionMethod>'
+        f'<DigestMethod Algorithm="{HMAC_SHA1}"/>'
+        "<Device><DeviceId><Manufacturer>ActivIdentity</Manufacturer><SerialNo>0950380269</SerialNo></DeviceId>"
+        f'<Key KeyAlgorithm="{algorithm}" KeyId="0950380269"><Issuer>ActivIdentity</Issuer>'
+        '<Usage OTP="true"><ResponseFormat Format="DECIMAL" Length="8"/></Usage>'
+        f'<Data Name="SECRET"><Value>{b64(cipher)}</Value>{digest_xml}</Data>'
+        f'<Data Name="COUNTER"><Value>{b64((837830147).to_bytes(8, "big"))}</Value></Data>'
+        "</Key></Device></KeyContainer>\n"
+    ).encode()
+
+
+IV_B64 = b64(bytes(range(200, 216)))
+
+
+def test_an_activident_file_imports_with_its_pre_shared_key() -> None:
+    result = read_pskc(activident(iv=IV_B64), psk=PSK, now=NOW)
+    assert result.rejected == []
+    assert result.specs == [TokenSpec("0950380269", "hotp", SEED_A, digits=8, counter=837830147)]
+
+
+def test_a_bare_hotp_in_the_draft_format_is_hotp() -> None:
+    result = read_pskc(activident(iv=IV_B64, algorithm="HOTP"), psk=PSK, now=NOW)
+    assert [(s.serial, s.kind) for s in result.specs] == [("0950380269", "hotp")]
+
+
+def test_the_draft_format_with_the_wrong_key_is_refused() -> None:
+    with pytest.raises(ImportRejected, match="MAC check"):
+        read_pskc(activident(iv=IV_B64), psk=bytes(16), now=NOW)
+
+
+def test_the_draft_format_with_an_altered_iv_is_tampering() -> None:
+    refused(activident(iv=b64(bytes(range(201, 217)))), "failed its MAC check")
+
+
+@pytest.mark.parametrize("iv", [None, ""])
+def test_the_draft_format_without_its_iv_says_so(iv: str | None) -> None:
+    text = refused(activident(iv=iv), "gives no IV")
+    assert "not tampering" in text
+
+
+def test_the_draft_format_with_its_digest_removed_is_refused_not_read_as_a_plain_seed() -> None:
+    """python-pskc reads a `<Value>` without digest as plaintext: the ciphertext would be the seed."""
+    refused(activident(iv=IV_B64, digest=False), "unencrypted")
+
+
+# --------------------------------------------------------------------------- serials
+
+
+def test_serials_differing_in_case_or_spaces_are_duplicates_within_the_file() -> None:
+    data = container(Key("ab-7", SEED_A), Key("OK1", SEED_A), Key("AB-7 ", SEED_B))
+    result = read_pskc(data, psk=PSK, now=NOW)
+    assert [s.serial for s in result.specs] == ["OK1"]
+    assert [(r.where, r.serial) for r in result.rejected] == [("KeyPackage 1", "AB-7"), ("KeyPackage 3", "AB-7")]
+    assert all("more than once in this file (KeyPackage 1, KeyPackage 3)" in r.reason for r in result.rejected)
+
+
+def test_a_serial_no_provider_can_enter_is_refused_at_import() -> None:
+    result = read_pskc(container(Key("ABC/123", SEED_A), Key("OK1", SEED_B)), psk=PSK, now=NOW)
+    assert [s.serial for s in result.specs] == ["OK1"]
+    [rejected] = result.rejected
+    assert rejected.serial is None and "cannot enter" in rejected.reason
+
+
+def test_a_library_reason_never_carries_a_key_like_value() -> None:
+    b32 = base64.b32encode(SEED_A).decode()
+    data = container(Key("A1", SEED_A)).replace(b'Version="1.0"', f'Version="{b32}"'.encode())
+    text = refused(data, "not valid")
+    assert b32 not in text and b32[:16] not in text
