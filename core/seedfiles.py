@@ -283,8 +283,11 @@ def read_pskc(
 # --------------------------------------------------------------------------- sniffing
 
 
-def read_seed_bytes(data: bytes, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:
-    """Read a seed file's content, telling PSKC XML from OATH CSV by its first character."""
+def read_seed_bytes(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedFile:
+    """Read a seed file's content, telling PSKC XML from OATH CSV by its first character; `now`
+    (UTC) decides which PSKC keys have expired."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -294,7 +297,7 @@ def read_seed_bytes(data: bytes, *, passphrase: str | None = None, psk: bytes | 
             raise ImportRejected("The seed file is not valid UTF-16 text.") from None
     else:
         if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            return read_pskc(data, passphrase=passphrase, psk=psk)
+            return read_pskc(data, passphrase=passphrase, psk=psk, now=now)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -302,17 +305,19 @@ def read_seed_bytes(data: bytes, *, passphrase: str | None = None, psk: bytes | 
                 f"The seed file is neither PSKC XML nor OATH CSV text: byte {e.start} is not UTF-8."
             ) from None
     if text.lstrip("\ufeff \t\r\n").startswith("<"):
-        return read_pskc(data, passphrase=passphrase, psk=psk)
+        return read_pskc(data, passphrase=passphrase, psk=psk, now=now)
     if "\x00" in text:
         raise ImportRejected("The seed file is binary data, neither PSKC XML nor OATH CSV text.")
     return read_oath_csv(text)
 
 
-def read_seed_file(path: Path, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:
+def read_seed_file(
+    path: Path, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedFile:
     """Read a seed file from disk; PSKC or OATH CSV is decided by its content, not its name."""
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ImportRejected(f"Cannot read the seed file {path}: {e.strerror or e}.") from None
-    return read_seed_bytes(data, passphrase=passphrase, psk=psk)
+    return read_seed_bytes(data, passphrase=passphrase, psk=psk, now=now)

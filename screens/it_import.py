@@ -8,6 +8,7 @@ transaction, so a failure leaves the inventory as it was.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual import on, work
@@ -15,7 +16,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from core.admin import Administration
 from core.errors import ImportRejected, KioskError
 from core.seedfiles import TokenSpec, read_seed_file
 from core.tokens import ImportReport
@@ -85,11 +85,11 @@ class ItImportScreen(ItScreen):
         try:
             if not path.is_file():
                 raise ImportRejected(f"No file at {path}.")
-            seed_file = read_seed_file(path, passphrase=passphrase, psk=psk)
+            now = datetime.fromtimestamp(self.session.system.clock.time(), UTC)
+            seed_file = read_seed_file(path, passphrase=passphrase, psk=psk, now=now)
             total = len(seed_file.specs)
             self.app.call_from_thread(self._adding, total)
-            admin = Administration(self.session.system, self.it_user)
-            report = admin.import_tokens(self._counted(seed_file.specs, total), seed_file.rejected, path.name)
+            report = self.admin().import_tokens(self._counted(seed_file.specs, total), seed_file.rejected, path.name)
         except KioskError as exc:
             self.app.call_from_thread(self._failed, exc)
         except Exception as exc:  # a bug must not crash the kiosk; never show the file's content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,8 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
             raise ImportRejected("The pre-shared key on stdin is not hex.") from None
     if not args.file.is_file():
         raise UsageError(f"No file at {args.file}.")
-    seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk)
+    now = datetime.fromtimestamp(ctx.services.clock.time(), UTC)
+    seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
     report = _admin(ctx).import_tokens(seed_file.specs, seed_file.rejected, args.file.name)
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
