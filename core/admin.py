@@ -75,7 +75,8 @@ class Administration:
     def import_tokens(self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected], source: str) -> ImportReport:
         """Add a seed file's tokens and write its audit row in one transaction: a crash leaves
         both or neither, never tokens nobody can account for (rule 17). `source` is the file's
-        name, for the audit detail."""
+        name, for the audit detail (a name is the sender's choice: only printable, and short)."""
+        shown = "".join(c if c.isprintable() and c != " " else "_" for c in source)[:100]
         with self.system.store.begin() as conn:
             report = self.system.tokens.import_specs(specs, rejected, conn=conn)
             self._audit(
@@ -83,7 +84,7 @@ class Administration:
                 "tokens_import",
                 None,
                 detail=(
-                    f"file={source} added={len(report.added)} "
+                    f"file={shown} added={len(report.added)} "
                     f"duplicates={len(report.duplicates)} rejected={len(report.rejected)}"
                 ),
             )

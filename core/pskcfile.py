@@ -30,20 +30,20 @@ from pskc.key import EncryptedValue, Key
 from core.errors import ImportRejected
 from core.seedfiles import (
     MAX_FILE_BYTES,
+    EntryError,
     Kind,
     Rejected,
     SeedFile,
     TokenSpec,
-    _check_algorithm,
-    _check_counter,
-    _check_digits,
-    _check_period,
-    _check_seed,
-    _check_serial,
-    _drop_duplicates,
-    _EntryError,
-    _looks_like_seed,
-    _sorted,
+    check_algorithm,
+    check_counter,
+    check_digits,
+    check_period,
+    check_seed,
+    check_serial,
+    drop_duplicates,
+    looks_like_seed,
+    sorted_rejections,
 )
 
 # A hostile PBKDF2 container could otherwise make the kiosk spin for hours before failing.
@@ -278,7 +278,7 @@ def _profile(uri: str) -> str:
     if "ocra" in uri.lower():
         return "OCRA (challenge-response)"
     name = re.split(r"[:#/]", uri.rstrip(":#/"))[-1] if uri else ""
-    return repr(name) if _PROFILE_NAME.fullmatch(name) and not _looks_like_seed(name) else "unnamed"
+    return repr(name) if _PROFILE_NAME.fullmatch(name) and not looks_like_seed(name) else "unnamed"
 
 
 def _check_validity(key: Key, serial: str, now: datetime) -> None:
@@ -287,32 +287,32 @@ def _check_validity(key: Key, serial: str, now: datetime) -> None:
         return
     expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)  # RFC 6030 dates are UTC
     if expiry <= now:
-        raise _EntryError(f"the key expired on {expiry.date().isoformat()} (its <Policy> ExpiryDate)", serial)
+        raise EntryError(f"the key expired on {expiry.date().isoformat()} (its <Policy> ExpiryDate)", serial)
 
 
 def _pskc_key(key: Key, now: datetime) -> TokenSpec:
-    serial = _check_serial(key.serial)
+    serial = check_serial(key.serial)
     uri = key.algorithm or ""
     match = _KIND.search(uri)
     if not match:
-        raise _EntryError(
+        raise EntryError(
             f"the key's algorithm {_profile(uri)} is not supported; only HOTP and TOTP tokens can be imported",
             serial,
         )
     _check_validity(key, serial, now)
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
-    algorithm = _check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
+    algorithm = check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
     if key.response_encoding and key.response_encoding.upper() != "DECIMAL":
-        raise _EntryError("response format is not decimal digits", serial)
-    digits = _check_digits(key.response_length or 6, serial)
+        raise EntryError("response format is not decimal digits", serial)
+    digits = check_digits(key.response_length or 6, serial)
     secret = key.secret
     if not secret:
-        raise _EntryError("the KeyPackage carries no secret (only a reference to one)", serial)
-    secret = _check_seed(bytes(secret), serial)
+        raise EntryError("the KeyPackage carries no secret (only a reference to one)", serial)
+    secret = check_seed(bytes(secret), serial)
     if kind == "totp":
-        period = _check_period(key.time_interval or 30, serial)
+        period = check_period(key.time_interval or 30, serial)
         return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
-    counter = _check_counter(key.counter or 0, serial)
+    counter = check_counter(key.counter or 0, serial)
     return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
 
 
@@ -349,11 +349,11 @@ def read_pskc(
             where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
             try:
                 accepted.append((where, _pskc_key(key, today)))
-            except _EntryError as e:
+            except EntryError as e:
                 rejected.append(Rejected(where, e.serial, e.reason))
             except DecryptionError:  # verified above; kept so no library error can escape
                 raise ImportRejected(_MAC_FAILED) from None
             except Exception as e:  # a value python-pskc could not convert
                 rejected.append(Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"))
-    specs = _drop_duplicates(accepted, rejected)
-    return SeedFile(specs, _sorted(rejected))
+    specs = drop_duplicates(accepted, rejected)
+    return SeedFile(specs, sorted_rejections(rejected))

@@ -61,7 +61,7 @@ class SeedFile:
     rejected: list[Rejected]
 
 
-class _EntryError(Exception):
+class EntryError(Exception):
     """One row or KeyPackage is unusable; carries the reason and the serial if known."""
 
     def __init__(self, reason: str, serial: str | None = None) -> None:
@@ -82,46 +82,46 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
-def _looks_like_seed(value: str) -> bool:
+def looks_like_seed(value: str) -> bool:
     compact = value.replace(" ", "")
     return len(compact) >= 26 and bool(_HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper()))
 
 
-def _check_serial(raw: str | None) -> str:
+def check_serial(raw: str | None) -> str:
     """The serial as the inventory stores it (security rule 19: a rejected one is never shown)."""
     serial = (raw or "").strip()
     if not serial:
-        raise _EntryError("no serial number")
+        raise EntryError("no serial number")
     if len(serial) > MAX_SERIAL_CHARS:
-        raise _EntryError(f"serial number is longer than {MAX_SERIAL_CHARS} characters")
+        raise EntryError(f"serial number is longer than {MAX_SERIAL_CHARS} characters")
     if not serial.isprintable():
-        raise _EntryError("serial number contains unprintable characters")
-    if _looks_like_seed(serial):
+        raise EntryError("serial number contains unprintable characters")
+    if looks_like_seed(serial):
         # Columns swapped? Then this is a seed, and it must not be shown as a serial.
-        raise _EntryError("serial number looks like a seed; check the column order")
+        raise EntryError("serial number looks like a seed; check the column order")
     if not is_serial(serial):
         # Step 6 could never find it, so it would sit in the inventory unassignable.
-        raise _EntryError(f"serial number has characters a provider cannot enter: use only {SERIAL_RULE}")
+        raise EntryError(f"serial number has characters a provider cannot enter: use only {SERIAL_RULE}")
     return normalize_serial(serial)
 
 
 def _serial_or_none(raw: str | None) -> str | None:
     try:
-        return _check_serial(raw)
-    except _EntryError:
+        return check_serial(raw)
+    except EntryError:
         return None
 
 
-def _check_seed(secret: bytes, serial: str) -> bytes:
+def check_seed(secret: bytes, serial: str) -> bytes:
     bits = len(secret) * 8
     if len(secret) < MIN_SEED_BYTES:
-        raise _EntryError(f"seed is only {bits} bits; at least {MIN_SEED_BYTES * 8} bits are required", serial)
+        raise EntryError(f"seed is only {bits} bits; at least {MIN_SEED_BYTES * 8} bits are required", serial)
     if len(secret) > MAX_SEED_BYTES:
-        raise _EntryError(f"seed is {bits} bits; at most {MAX_SEED_BYTES * 8} are allowed", serial)
+        raise EntryError(f"seed is {bits} bits; at most {MAX_SEED_BYTES * 8} are allowed", serial)
     return secret
 
 
-def _check_algorithm(raw: str, serial: str) -> Algorithm:
+def check_algorithm(raw: str, serial: str) -> Algorithm:
     name = re.sub(r"^HMAC-?", "", raw.strip().upper()).replace("-", "").replace("_", "")
     if name in ("", "SHA1"):
         return "SHA1"
@@ -129,28 +129,28 @@ def _check_algorithm(raw: str, serial: str) -> Algorithm:
         return "SHA256"
     if name == "SHA512":
         return "SHA512"
-    raise _EntryError("algorithm is not SHA1, SHA256 or SHA512", serial)
+    raise EntryError("algorithm is not SHA1, SHA256 or SHA512", serial)
 
 
-def _check_digits(digits: int, serial: str) -> int:
+def check_digits(digits: int, serial: str) -> int:
     if digits not in (6, 8):
-        raise _EntryError(f"digits must be 6 or 8, not {_number(digits)}", serial)
+        raise EntryError(f"digits must be 6 or 8, not {_number(digits)}", serial)
     return digits
 
 
-def _check_period(period: int, serial: str) -> int:
+def check_period(period: int, serial: str) -> int:
     if period not in (30, 60):
-        raise _EntryError(f"TOTP time step must be 30 or 60 seconds, not {_number(period)}", serial)
+        raise EntryError(f"TOTP time step must be 30 or 60 seconds, not {_number(period)}", serial)
     return period
 
 
-def _check_counter(counter: int, serial: str) -> int:
+def check_counter(counter: int, serial: str) -> int:
     if counter < 0:
-        raise _EntryError("HOTP counter must not be negative", serial)
+        raise EntryError("HOTP counter must not be negative", serial)
     return counter
 
 
-def _drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]) -> list[TokenSpec]:
+def drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]) -> list[TokenSpec]:
     """A serial twice in one file is ambiguous (which seed is right?): refuse every copy."""
     places: dict[str, list[str]] = {}
     for where, spec in accepted:
@@ -166,7 +166,7 @@ def _drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejec
     return specs
 
 
-def _sorted(rejected: Iterable[Rejected]) -> list[Rejected]:
+def sorted_rejections(rejected: Iterable[Rejected]) -> list[Rejected]:
     def key(r: Rejected) -> tuple[int, ...]:
         return tuple(int(n) for n in re.findall(r"\d+", r.where))
 
@@ -179,42 +179,42 @@ def _sorted(rejected: Iterable[Rejected]) -> list[Rejected]:
 def _decode_key(raw: str, serial: str) -> bytes:
     key = re.sub(r"[\s-]", "", raw)
     if not key:
-        raise _EntryError("key is empty", serial)
+        raise EntryError("key is empty", serial)
     if _HEX.fullmatch(key) and len(key) % 2 == 0:
         # Hex wins when a key is valid in both encodings: oathtool and vendor CSVs default to it.
         return bytes.fromhex(key)
     b32 = key.upper().rstrip("=")
     if not _BASE32.fullmatch(b32) or len(b32) % 8 in (1, 3, 6):
-        raise _EntryError("key is neither hex nor base32", serial)
+        raise EntryError("key is neither hex nor base32", serial)
     try:
         return base64.b32decode(b32 + "=" * (-len(b32) % 8))
     except (binascii.Error, ValueError):
-        raise _EntryError("key is neither hex nor base32", serial) from None
+        raise EntryError("key is neither hex nor base32", serial) from None
 
 
 def _whole_number(raw: str, what: str, serial: str) -> int:
     value = raw.strip()
     if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
-        raise _EntryError(f"{what} is not a whole number", serial)
+        raise EntryError(f"{what} is not a whole number", serial)
     return int(value)
 
 
 def _csv_row(fields: list[str]) -> TokenSpec:
     if len(fields) < 5:
-        raise _EntryError(f"missing fields: expected {CSV_COLUMNS}, found {len(fields)} fields")
+        raise EntryError(f"missing fields: expected {CSV_COLUMNS}, found {len(fields)} fields")
     if len(fields) > 6:
-        raise _EntryError(f"too many fields: expected {CSV_COLUMNS}, found {len(fields)} fields")
-    serial = _check_serial(fields[0])
-    secret = _check_seed(_decode_key(fields[1], serial), serial)
+        raise EntryError(f"too many fields: expected {CSV_COLUMNS}, found {len(fields)} fields")
+    serial = check_serial(fields[0])
+    secret = check_seed(_decode_key(fields[1], serial), serial)
     kind = fields[2].strip().lower()
     if kind not in ("totp", "hotp"):
-        raise _EntryError("unknown token type: use totp or hotp", serial)
-    digits = _check_digits(_whole_number(fields[3], "digits", serial), serial)
-    algorithm = _check_algorithm(fields[5] if len(fields) == 6 else "", serial)
+        raise EntryError("unknown token type: use totp or hotp", serial)
+    digits = check_digits(_whole_number(fields[3], "digits", serial), serial)
+    algorithm = check_algorithm(fields[5] if len(fields) == 6 else "", serial)
     if kind == "totp":
-        period = _check_period(_whole_number(fields[4], "time step", serial), serial)
+        period = check_period(_whole_number(fields[4], "time step", serial), serial)
         return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
-    counter = _check_counter(_whole_number(fields[4], "counter", serial), serial)
+    counter = check_counter(_whole_number(fields[4], "counter", serial), serial)
     return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
 
 
@@ -253,7 +253,7 @@ def read_oath_csv(text: str) -> SeedFile:
         widest = max(widest, len(fields))
         try:
             accepted.append((where, _csv_row(fields)))
-        except _EntryError as e:
+        except EntryError as e:
             # With the wrong number of fields (a ';' or space delimiter) the first field may be
             # the whole row, seed included: the row is then named by its line number only.
             serial = e.serial
@@ -264,8 +264,8 @@ def read_oath_csv(text: str) -> SeedFile:
         raise ImportRejected("The seed file holds no tokens (only blank lines, comments or a header).")
     if not accepted and widest < 5:
         raise ImportRejected(f"This is not an OATH CSV seed file: no line has the columns {CSV_COLUMNS}.")
-    specs = _drop_duplicates(accepted, rejected)
-    return SeedFile(specs, _sorted(rejected))
+    specs = drop_duplicates(accepted, rejected)
+    return SeedFile(specs, sorted_rejections(rejected))
 
 
 # --------------------------------------------------------------------------- PSKC

@@ -107,3 +107,16 @@ def test_killed_at_any_moment_leaves_both_or_neither(demo: Path, seed_csv: Path,
         os.kill(child.pid, signal.SIGKILL)
     child.communicate(timeout=120)
     assert counts(demo) in ((0, 0), (ROWS, 1))
+
+
+def test_the_audit_row_names_the_file_in_printable_words(demo: Path, tmp_path: Path) -> None:
+    seed = bytes(range(1, 21)).hex()
+    odd = tmp_path / "batch 7\x1b[2J\nforged=1.csv"
+    odd.write_text(f"ODD-1,{seed},totp,6,30\n")
+    assert ipk(demo, "tokens", "import", str(odd)).returncode == 0
+    services = build_services(load_settings(demo))
+    try:
+        [row] = [r for r in services.system.audit.rows(event="tokens_import")]
+    finally:
+        services.close()
+    assert row.detail == "file=batch_7_[2J_forged=1.csv added=1 duplicates=0 rejected=0"
