@@ -120,3 +120,18 @@ def test_the_audit_row_names_the_file_in_printable_words(demo: Path, tmp_path: P
     finally:
         services.close()
     assert row.detail == "file=batch_7_[2J_forged=1.csv added=1 duplicates=0 rejected=0"
+
+
+@pytest.mark.parametrize("sep", [";", " ", "\t"])
+def test_a_row_with_the_wrong_delimiter_never_shows_its_seed(demo: Path, tmp_path: Path, sep: str) -> None:
+    import base64
+
+    seed = bytes(range(50, 70))
+    b32 = base64.b32encode(seed).decode()
+    path = tmp_path / "batch.csv"
+    path.write_text(f"GOOD-1,{seed.hex()},totp,6,30\nT-2{sep}{b32},totp,6,30\nT-3{sep}{b32}{sep}totp{sep}6{sep}30\n")
+    for json_flag in ((), ("--json",)):
+        done = ipk(demo, *json_flag, "tokens", "import", str(path))
+        shown = done.stdout + done.stderr
+        assert "line 2" in shown and "line 3" in shown
+        assert b32 not in shown and b32[:16] not in shown and seed.hex() not in shown
