@@ -4,7 +4,7 @@ The monthly file (~9.2 million rows, ~11 GB, or the zip CMS ships) streams throu
 memory: rows are routed to their region's new shard file in batches. Only when every new shard is
 complete are they renamed over the old ones, after a swap journal is written: a failed,
 interrupted or killed import before that point leaves the old shards answering untouched, and a
-kill during the renames is rolled forward by the next reader or import (`finish_pending_swap`).
+kill during the renames is rolled forward by the next reader or import (see `journal`).
 
 A weekly update file starts from copies of the current shards and applies its rows on top (an
 NPI whose practice state moved changes region); a deactivation report (NPI + date) marks NPIs
@@ -17,7 +17,6 @@ import contextlib
 import csv
 import fcntl
 import io
-import json
 import os
 import re
 import shutil
@@ -31,13 +30,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.directory import nppes
+from core.directory.journal import finish_pending_swap, swap_in
 from core.directory.nppes import NppesReader, Row, Skip
 from core.directory.shard import LocalRegionBackend, ShardWriter
 from core.errors import DirectoryUnavailable, ImportRejected
 from core.npi import is_valid_npi
 from core.regions import REGIONS, RegionMap, default_region_map
 
-SWAP_JOURNAL = ".directory-swap.json"
 LOCK_FILE = ".directory-import.lock"
 BATCH_ROWS = 4096
 PROGRESS_EVERY_S = 0.25
@@ -170,51 +169,6 @@ def _pick_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
     )
 
 
-# --- the atomic swap ------------------------------------------------------------------------
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def finish_pending_swap(directory: Path) -> None:
-    """Roll forward a swap that a killed import started: its new shards are complete."""
-    journal = directory / SWAP_JOURNAL
-    if not journal.is_file():
-        return
-    try:
-        pairs = json.loads(journal.read_text(encoding="utf-8"))["pairs"]
-        for new, final in pairs:
-            if Path(new).exists():
-                os.replace(new, final)
-        _fsync_dir(directory)
-        journal.unlink(missing_ok=True)
-    except (OSError, ValueError, KeyError, TypeError):
-        # A read-only reader cannot finish it; the next import (IT staff) will.
-        return
-
-
-def _swap_in(pairs: list[tuple[Path, Path]]) -> None:
-    by_dir: dict[Path, list[tuple[Path, Path]]] = {}
-    for new, final in pairs:
-        by_dir.setdefault(final.parent, []).append((new, final))
-    for directory, dir_pairs in by_dir.items():
-        journal = directory / SWAP_JOURNAL
-        pending = journal.with_suffix(".tmp")
-        with pending.open("w", encoding="utf-8") as f:
-            json.dump({"pairs": [[str(n), str(t)] for n, t in dir_pairs]}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pending, journal)
-        _fsync_dir(directory)
-    for directory in by_dir:
-        finish_pending_swap(directory)
-
-
 # --- the import -----------------------------------------------------------------------------
 
 
@@ -239,7 +193,7 @@ class _Build:
         for region, writer in self.writers.items():
             totals[region] = writer.count()
             writer.commit({**meta, "region": str(region), "rows": str(totals[region])})
-        _swap_in([(self.temp[r], self.targets[r]) for r in self.writers])
+        swap_in([(self.temp[r], self.targets[r]) for r in self.writers])
         return totals
 
     def abandon(self) -> None:

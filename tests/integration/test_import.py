@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from core.directory import Outcome, RegionalDirectory, open_backends
-from core.directory.importer import SWAP_JOURNAL, Progress, finish_pending_swap, import_directory
+from core.directory.importer import Progress, import_directory
+from core.directory.journal import SWAP_JOURNAL, finish_pending_swap
 from core.directory.nppes import (
     NppesReader,
     NppesRecord,
