@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from core.directory import Outcome, RegionalDirectory, open_backends
+from core.directory.columnar import NppesChunks
 from core.directory.importer import Progress, import_directory
 from core.directory.journal import SWAP_JOURNAL, finish_pending_swap
 from core.directory.nppes import (
-    NppesReader,
     NppesRecord,
     Row,
+    Skip,
     nppes_csv_text,
     nppes_header,
     write_nppes_csv,
@@ -48,8 +49,8 @@ def directory(targets: dict[int, Path]) -> RegionalDirectory:
     return RegionalDirectory(open_backends({r: (p, None) for r, p in targets.items()}, lambda r: None), 2.0)
 
 
-def read_rows(text: str) -> list[object]:
-    return list(NppesReader(io.StringIO(text, newline="")))
+def read_rows(text: str) -> list[Row | Skip]:
+    return [item for chunk in NppesChunks(io.BytesIO(text.encode())) for _line, item in chunk.in_order()]
 
 
 @pytest.fixture
