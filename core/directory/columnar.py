@@ -9,9 +9,8 @@ and its first line number is known. A chunk that pyarrow cannot vouch for goes w
 `nppes.careful_records` (the strict stdlib reader), which then has the last word on its records:
 one with a row of the wrong width (short, cut, extra fields, a blank line), a value holding a
 newline (line numbers would drift), or bytes that are not UTF-8 in a needed column (the careful
-reader shows them as U+FFFD, as the import always has). A stray quote inside a quoted value that
-leaves the row's width intact is read as pyarrow reads it (the row is kept; the name check then
-fails closed on a mangled name).
+reader shows them as U+FFFD, as the import always has). Both readers read a stray quote inside a
+value alike, so a row means the same whichever way its chunk went.
 """
 
 from __future__ import annotations
@@ -67,9 +66,10 @@ class Chunk:
         import pyarrow.compute as pc
 
         npi, entity, organization, last, first, state, deactivated, reactivated = self.table.columns
-        if pc.count_distinct(npi).as_py() != len(npi):
-            return None
         shaped = pc.match_substring_regex(npi, r"^[12][0-9]{9}$")
+        shaped_npis = pc.filter(npi, shaped)
+        if pc.count_distinct(shaped_npis).as_py() != len(shaped_npis):
+            return None
         number = pc.cast(pc.if_else(shaped, npi, "1000000000"), pa.int64())
         entity_code = pc.index_in(entity, value_set=pa.array(["1", "2", ""]))
         states = sorted(region_of_state)
@@ -181,15 +181,15 @@ class NppesChunks:
             if table is not None and table.num_rows == lines:
                 chunk = Chunk(line, lines, table=table)
             else:
-                record_end = None if final else _record_end(bytes(view[:cut]))
-                if record_end is None and not final and end < MAX_CHUNK_BYTES:
-                    filled = end  # one record spans the whole piece: read on
-                    continue
-                if record_end is not None and record_end < cut:
-                    cut = record_end
+                items, incomplete_at = careful_records(bytes(view[:cut]), line, self.layout, final=final)
+                if incomplete_at == 0:
+                    if end < MAX_CHUNK_BYTES:
+                        filled = end  # one record spans the whole piece: read on
+                        continue
+                    items, incomplete_at = careful_records(bytes(view[:cut]), line, self.layout)
+                if incomplete_at is not None:
+                    cut = incomplete_at
                     lines = _newlines(view[:cut])
-                text = bytes(view[:cut]).decode("utf-8", "replace")
-                items = list(careful_records(text, line, self.layout))
                 chunk = Chunk(line, len(items), careful=items)
             self.rows_read += chunk.records
             line += lines
@@ -219,21 +219,6 @@ class NppesChunks:
         except pa.ArrowException:
             return None  # e.g. a needed value that is not UTF-8
         return None if invalid else table.select(self._needed)
-
-
-def _record_end(data: bytes) -> int | None:
-    """Just past the last newline with an even number of quotes before it, or None."""
-    end = len(data)
-    quotes_after = 0
-    total = data.count(b'"')
-    while True:
-        newline = data.rfind(b"\n", 0, end)
-        if newline < 0:
-            return None
-        quotes_after += data.count(b'"', newline, end)
-        if (total - quotes_after) % 2 == 0:
-            return newline + 1
-        end = newline
 
 
 def _newlines(data: memoryview) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,9 @@ from typing import IO, NamedTuple
 
 from core.errors import ImportRejected
 from core.npi import npi_check_digit_ok
+
+# A value may hold newlines (an address); a record longer than this is a stray quote instead.
+MAX_RECORD_LINES = 50
 
 HEADER_FILE = Path(__file__).resolve().parents[2] / "assets" / "nppes-npidata-header.csv"
 
@@ -156,42 +159,58 @@ def to_row(values: Sequence[str], line: int) -> Row | Skip:
     )
 
 
-def careful_records(text: str, first_line: int, layout: Layout) -> Iterator[tuple[int, Row | Skip]]:
-    """Every record of `text` (whole records, from `first_line`) through the strict stdlib reader.
+def careful_records(
+    data: bytes, first_line: int, layout: Layout, *, final: bool = True
+) -> tuple[list[tuple[int, Row | Skip]], int | None]:
+    """Every record of `data` (starting at a record, on `first_line`) through the strict reader.
 
-    Yields (line where the record starts, Row or Skip). A record whose quotes do not pair up
-    (bad quoting), that is cut short, or has more or fewer fields than the header is malformed;
-    a value holding a newline continues the record on the next line.
+    Returns the (line where the record starts, Row or Skip) pairs, and when `final` is False and
+    the last record runs past the end of `data`, the byte offset where it starts (else None).
+    A record whose quotes do not pair up, that is cut short, or has more or fewer fields than the
+    header is malformed; a value holding a newline continues the record on the next line, for at
+    most MAX_RECORD_LINES lines, and a join that does not make a whole record gives up only its
+    first line, so one stray quote costs one line, not the rest of the file. A stray quote that
+    leaves the row's width intact is kept in its value, as pyarrow reads it (a mangled name then
+    fails the name check: it fails closed). Bytes that are not UTF-8 read as U+FFFD.
     """
     width = layout.width
     needed = layout.needed_indexes
     i_npi = layout.npi
-    # newline="": split records the way a file opened for csv is (not at str.splitlines' \v, \f...)
-    lines = iter(io.StringIO(text, newline=""))
-    line_no = first_line - 1
-    for line in lines:
-        line_no += 1
-        start = line_no
-        quotes = line.count('"')
+    # Lines end at \n only (\r\n included), as the chunker and pyarrow count them.
+    raw = data.split(b"\n")
+    raw_lines = [part + b"\n" for part in raw[:-1]] + ([raw[-1]] if raw[-1] else [])
+    lines = [line.decode("utf-8", "replace") for line in raw_lines]
+    items: list[tuple[int, Row | Skip]] = []
+    i = 0
+    while i < len(lines):
+        start = first_line + i
+        record = lines[i]
+        quotes = record.count('"')
+        j = i + 1
+        while quotes % 2 and j < len(lines) and j - i < MAX_RECORD_LINES:
+            record += lines[j]
+            quotes += lines[j].count('"')
+            j += 1
         if quotes % 2:
-            # Odd quotes: a value holds a newline, or the record is cut short.
-            parts = [line]
-            for more in lines:
-                line_no += 1
-                parts.append(more)
-                quotes += more.count('"')
-                if not quotes % 2:
-                    break
-            line = "".join(parts)
+            if j == len(lines) and not final and j - i < MAX_RECORD_LINES:
+                return items, sum(len(line) for line in raw_lines[:i])
+            items.append((start, Skip(start, MALFORMED_LINE, "")))  # no pairing: this line alone
+            i += 1
+            continue
         try:
-            f = next(csv.reader([line], strict=True))
+            # Not strict: a stray quote inside a value reads as pyarrow reads it (the quote kept),
+            # so a row means the same whichever reader a chunk went through.
+            f = next(csv.reader([record], strict=False))
         except (csv.Error, StopIteration):
-            yield start, Skip(start, MALFORMED_LINE, "")
+            f = []
+        if len(f) != width:
+            # Only the first line is given up: the lines a failed join took in are read again.
+            items.append((start, Skip(start, MALFORMED_LINE, f[i_npi] if len(f) > i_npi else "")))
+            i += 1
             continue
-        if len(f) != width or quotes % 2:
-            yield start, Skip(start, MALFORMED_LINE, f[i_npi] if len(f) > i_npi else "")
-            continue
-        yield start, to_row([f[i] for i in needed], start)
+        i = j
+        items.append((start, to_row([f[k] for k in needed], start)))
+    return items, None
 
 
 _ENTITY_CODES = frozenset(("1", "2", ""))
