@@ -4,13 +4,15 @@ Only the eight needed columns are converted; the other ~320 are split in C and d
 common row (valid NPI, no dates, a known state) is checked column-wise in C too, so Python only
 touches the few rows that need a decision (a skip, a date, a placement), through `nppes.to_row`.
 
-The chunker cuts the byte stream at a newline outside quotes, so every chunk holds whole records
-and its first line number is known. A chunk that pyarrow cannot vouch for goes whole through
-`nppes.careful_records` (the strict stdlib reader), which then has the last word on its records:
-one with a row of the wrong width (short, cut, extra fields, a blank line), a value holding a
-newline (line numbers would drift), or bytes that are not UTF-8 in a needed column (the careful
-reader shows them as U+FFFD, as the import always has). Both readers read a stray quote inside a
-value alike, so a row means the same whichever way its chunk went.
+The chunker cuts the byte stream after its last newline, so the first line number of every chunk
+is known. pyarrow vouches for a chunk when each of its lines is one record of the header's width
+in valid UTF-8; any other chunk goes whole through `nppes.careful_records` (the stdlib reader),
+which has the last word on its records: a row of the wrong width (short, cut, extra fields, a
+blank line), a value holding a newline (pyarrow's row count would not match the lines, so line
+numbers would drift), bytes that are not UTF-8 in a needed column (read as U+FFFD, as the import
+always has), and a record that runs past the chunk's end (carried into the next chunk). Both
+readers read a stray quote inside a value alike, so a row means the same whichever way its chunk
+went.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import numpy as np
 from core.directory.nppes import Layout, Row, Skip, careful_records, to_row
 from core.errors import ImportRejected
 
-CHUNK_BYTES = 4 << 20  # ~3,500 NPPES rows; pyarrow parses a chunk's 1 MiB blocks on both cores
+CHUNK_BYTES = 4 << 20  # ~3,500 NPPES rows
 BLOCK_BYTES = 1 << 20
+HEADER_BYTES = 1 << 20  # the real header is ~12 KB; a file with no newline is not read whole
 # A record never reaches this (NPPES rows are ~1 KB): past it a chunk is cut at a newline even
 # inside quotes, so a stray quote cannot pull the rest of the file into memory.
 MAX_CHUNK_BYTES = 16 << 20
@@ -82,7 +85,8 @@ class Chunk:
             pc.and_kleene(shaped, _check_digit_ok(number)),
             pc.and_kleene(
                 pc.and_(pc.equal(deactivated, ""), pc.equal(reactivated, "")),
-                pc.and_(pc.is_valid(entity_code), pc.is_valid(region)),
+                # ASCII only: Python's str.upper() and pyarrow's differ on a few other letters
+                pc.and_(pc.and_(pc.is_valid(entity_code), pc.is_valid(region)), pc.string_is_ascii(state)),
             ),
         )
         clean = pc.fill_null(clean, False)
@@ -132,7 +136,7 @@ class NppesChunks:
 
     def __init__(self, binary: IO[bytes]) -> None:
         self._binary = binary
-        header_line = binary.readline()
+        header_line = binary.readline(HEADER_BYTES)
         self.bytes_read = len(header_line)
         try:
             header = next(csv.reader([header_line.decode("utf-8", "replace")]))
@@ -144,6 +148,8 @@ class NppesChunks:
 
         names = [f"c{i}" for i in range(self.layout.width)]  # headers may repeat; these do not
         self._needed = [names[i] for i in self.layout.needed_indexes]
+        # One thread: on a shared 2-core box the pool's hand-offs cost more CPU than they save wall
+        # time, and the rest of the import (sqlite, the row checks) runs on this thread anyway.
         self._read_options = pcsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES, use_threads=False)
         self._convert_options = pcsv.ConvertOptions(
             include_columns=self._needed,

@@ -232,7 +232,7 @@ def _stream(
     started: float,
 ) -> None:
     # One thread: a writer thread was measured slower here (GIL hand-offs cost more than the
-    # B-tree work it could overlap on a busy 2-core kiosk); pyarrow parses on both cores.
+    # B-tree work it could overlap on a busy 2-core kiosk).
     writers = build.writers
     batches: dict[int, list[Row]] = {r: [] for r in writers}
     state_region = {s: r for s in regions.states if (r := regions.get(s)) is not None}

@@ -23,6 +23,7 @@ from core.directory.nppes import (
     nppes_header,
 )
 from core.directory.regional import default_shard_paths
+from core.errors import ImportRejected
 from core.regions import default_region_map
 from tests.integration.test_import import directory
 from tests.nppes_factory import individual, npi_from, npis, with_bad_check_digit
@@ -198,3 +199,12 @@ def test_a_damaged_file_imports_its_good_rows(tmp_path: Path) -> None:
     d = directory(targets)
     assert d.verify(npi_from(160_000_005), "Multi").outcome is Outcome.VERIFIED
     assert d.verify(npi_from(160_000_000), "Dmg0").outcome is Outcome.NOT_FOUND  # cut short: not stored
+
+
+def test_a_file_without_a_newline_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    blob = tmp_path / "export.csv"
+    blob.write_bytes(b'"NPI",' * 1_000_000)  # 6 MB, no line end: not an NPPES header
+    with blob.open("rb") as f:
+        with pytest.raises(ImportRejected, match="not an NPPES"):
+            NppesChunks(f)
+        assert f.tell() <= columnar_module.HEADER_BYTES
