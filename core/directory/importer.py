@@ -1,10 +1,11 @@
 """Streaming NPPES import into the five regional shards, swapped in atomically.
 
 The monthly file (~9.2 million rows, ~11 GB, or the zip CMS ships) streams through in constant
-memory: rows are routed to their region's new shard file in batches. Only when every new shard is
-complete are they renamed over the old ones, after a swap journal is written: a failed,
-interrupted or killed import before that point leaves the old shards answering untouched, and a
-kill during the renames is rolled forward by the next reader or import (see `journal`).
+memory: pyarrow reads it in chunks (`columnar`), and rows are routed to their region's new shard
+file in batches. Only when every new shard is complete are they renamed over the old ones, after a
+swap journal is written: a failed, interrupted or killed import before that point leaves the old
+shards answering untouched, and a kill during the renames is rolled forward by the next reader or
+import (see `journal`).
 
 A weekly update file starts from copies of the current shards and applies its rows on top (an
 NPI whose practice state moved changes region); a deactivation report (NPI + date) marks NPIs
