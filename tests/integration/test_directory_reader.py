@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from core.directory import Outcome
 from core.directory import columnar as columnar_module
 from core.directory.columnar import NppesChunks
-from core.directory.importer import import_directory
+from core.directory.importer import Progress, import_directory
 from core.directory.nppes import (
     MALFORMED_LINE,
     Layout,
@@ -26,7 +27,7 @@ from core.directory.regional import default_shard_paths
 from core.errors import ImportRejected
 from core.regions import default_region_map
 from tests.integration.test_import import directory
-from tests.nppes_factory import individual, npi_from, npis, with_bad_check_digit
+from tests.nppes_factory import individual, npi_from, npis, with_bad_check_digit, write_bulk
 
 STATES = sorted(default_region_map().states)
 MAILING = "Provider First Line Business Mailing Address"
@@ -208,3 +209,18 @@ def test_a_file_without_a_newline_is_refused_without_reading_it_whole(tmp_path: 
         with pytest.raises(ImportRejected, match="not an NPPES"):
             NppesChunks(f)
         assert f.tell() <= columnar_module.HEADER_BYTES
+
+
+def test_the_cms_zip_streams_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(columnar_module, "CHUNK_BYTES", 64 << 10)  # ~60 rows a chunk
+    plain = tmp_path / "npidata_pfile_20050523-20240310.csv"
+    write_bulk(plain, 2_000)
+    archive = tmp_path / "NPPES_Data_Dissemination_March_2024.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(plain, plain.name)
+    seen: list[Progress] = []
+    targets = default_shard_paths(tmp_path / "directory")
+    summary = import_directory(archive, targets, progress=seen.append)
+    assert (summary.rows, summary.stored) == (2_000, 2_000)
+    assert directory(targets).verify(next(npis(1, 150_000_000)), "Bulk").outcome is Outcome.VERIFIED
+    assert seen[-1].fraction == 1.0 and 0 < seen[0].rows < 2_000
