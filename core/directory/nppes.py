@@ -6,7 +6,7 @@ today's files and `Provider Gender Code` in older ones, and either loads (the ki
 store it). A deactivated NPI appears with only its NPI and deactivation date filled in.
 
 The importer reads the bulk of the file with a C parser (`columnar`); this module holds the rules
-for one record (`to_row`) and the strict stdlib reader (`careful_records`) that has the last word
+for one record (`to_row`) and the careful stdlib reader (`careful_records`) that has the last word
 on any stretch of the file the C parser cannot vouch for.
 """
 
@@ -162,7 +162,7 @@ def to_row(values: Sequence[str], line: int) -> Row | Skip:
 def careful_records(
     data: bytes, first_line: int, layout: Layout, *, final: bool = True
 ) -> tuple[list[tuple[int, Row | Skip]], int | None]:
-    """Every record of `data` (starting at a record, on `first_line`) through the strict reader.
+    """Every record of `data` (starting at a record, on `first_line`) through the stdlib reader.
 
     Returns the (line where the record starts, Row or Skip) pairs, and when `final` is False and
     the last record runs past the end of `data`, the byte offset where it starts (else None).

@@ -1,4 +1,4 @@
-"""Reading the NPPES file: pyarrow's chunks against the strict stdlib reader, and damaged files."""
+"""Reading the NPPES file: pyarrow's chunks against the stdlib reader alone, and damaged files."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def chunked(data: bytes) -> list[tuple[int, Row | Skip]]:
     return [item for chunk in NppesChunks(io.BytesIO(data)) for item in chunk.in_order()]
 
 
-def strict(data: bytes) -> list[tuple[int, Row | Skip]]:
+def stdlib_alone(data: bytes) -> list[tuple[int, Row | Skip]]:
     """The whole body through the stdlib reader alone, as one piece."""
     _header, _, body = data.partition(b"\n")
     items, incomplete = careful_records(body, 2, Layout(nppes_header()))
@@ -127,11 +127,11 @@ class DamagedFile:
 
 
 @pytest.mark.parametrize("chunk_bytes", [700, 3_000, 1 << 14, columnar_module.CHUNK_BYTES])
-def test_chunks_agree_with_the_strict_reader(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int) -> None:
+def test_chunks_agree_with_the_stdlib_reader_alone(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int) -> None:
     # Small chunks put a chunk boundary inside records, values and multi-line values.
     monkeypatch.setattr(columnar_module, "CHUNK_BYTES", chunk_bytes)
     data = nppes_csv_text(varied_records(400, seed=chunk_bytes)).encode()
-    assert chunked(data) == strict(data)
+    assert chunked(data) == stdlib_alone(data)
 
 
 @pytest.mark.parametrize("chunk_bytes", [700, 5_000, columnar_module.CHUNK_BYTES])
@@ -139,7 +139,7 @@ def test_damaged_rows_are_found_at_their_lines(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(columnar_module, "CHUNK_BYTES", chunk_bytes)
     damaged = DamagedFile()
     items = chunked(damaged.data())
-    assert items == strict(damaged.data())
+    assert items == stdlib_alone(damaged.data())
     malformed = [line for line, item in items if isinstance(item, Skip) and item.reason == MALFORMED_LINE]
     # a row cut in two lines is two malformed lines
     assert malformed == sorted([*damaged.malformed, damaged.at["split"] + 1])
