@@ -126,12 +126,15 @@ class DamagedFile:
         return b"\r\n".join(self.lines)
 
 
+@pytest.mark.parametrize("eol", ["\r\n", "\n"])
 @pytest.mark.parametrize("chunk_bytes", [700, 3_000, 1 << 14, columnar_module.CHUNK_BYTES])
-def test_chunks_agree_with_the_stdlib_reader_alone(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int) -> None:
+def test_chunks_agree_with_the_stdlib_reader_alone(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, eol: str) -> None:
     # Small chunks put a chunk boundary inside records, values and multi-line values.
     monkeypatch.setattr(columnar_module, "CHUNK_BYTES", chunk_bytes)
-    data = nppes_csv_text(varied_records(400, seed=chunk_bytes)).encode()
-    assert chunked(data) == stdlib_alone(data)
+    data = nppes_csv_text(varied_records(400, seed=chunk_bytes), lineterminator=eol).encode()
+    items = chunked(data)
+    assert items == stdlib_alone(data)
+    assert len(items) == 400
 
 
 @pytest.mark.parametrize("chunk_bytes", [700, 5_000, columnar_module.CHUNK_BYTES])
