@@ -1,10 +1,11 @@
 """Streaming NPPES import into the five regional shards, swapped in atomically.
 
 The monthly file (~9.2 million rows, ~11 GB, or the zip CMS ships) streams through in constant
-memory: rows are routed to their region's new shard file in batches. Only when every new shard is
-complete are they renamed over the old ones, after a swap journal is written: a failed,
-interrupted or killed import before that point leaves the old shards answering untouched, and a
-kill during the renames is rolled forward by the next reader or import (`finish_pending_swap`).
+memory: pyarrow reads it in chunks (`columnar`), and rows are routed to their region's new shard
+file in batches. Only when every new shard is complete are they renamed over the old ones, after a
+swap journal is written: a failed, interrupted or killed import before that point leaves the old
+shards answering untouched, and a kill during the renames is rolled forward by the next reader or
+import (see `journal`).
 
 A weekly update file starts from copies of the current shards and applies its rows on top (an
 NPI whose practice state moved changes region); a deactivation report (NPI + date) marks NPIs
@@ -17,27 +18,26 @@ import contextlib
 import csv
 import fcntl
 import io
-import json
 import os
-import re
 import shutil
 import time
-import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from core.directory import nppes
-from core.directory.nppes import NppesReader, Row, Skip
+from core.directory.columnar import NppesChunks
+from core.directory.journal import finish_pending_swap, swap_in
+from core.directory.nppes import Row, Skip
 from core.directory.shard import LocalRegionBackend, ShardWriter
+from core.directory.source import open_source
 from core.errors import DirectoryUnavailable, ImportRejected
 from core.npi import is_valid_npi
 from core.regions import REGIONS, RegionMap, default_region_map
 
-SWAP_JOURNAL = ".directory-swap.json"
 LOCK_FILE = ".directory-import.lock"
 BATCH_ROWS = 4096
 PROGRESS_EVERY_S = 0.25
@@ -116,105 +116,6 @@ class ImportSummary:
         }
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts the bytes pulled from a binary stream, for progress and time left."""
-
-    def __init__(self, inner: IO[bytes]) -> None:
-        self.inner = inner
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.count += n
-        return n
-
-
-_NPIDATA_MEMBER = re.compile(r"npidata_pfile_[^/]*\.csv$", re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def open_source(path: Path) -> Iterator[tuple[IO[str], _CountingReader, int]]:
-    """A text stream over an NPPES CSV or CMS zip, its byte counter, and its total size."""
-    if not path.is_file():
-        raise ImportRejected(f"{path} does not exist or is not a file.")
-    with contextlib.ExitStack() as stack:
-        if zipfile.is_zipfile(path):
-            archive = stack.enter_context(zipfile.ZipFile(path))
-            member = _pick_member(archive, path)
-            binary: IO[bytes] = stack.enter_context(archive.open(member))
-            total = member.file_size
-        else:
-            binary = stack.enter_context(path.open("rb"))
-            total = path.stat().st_size
-        counter = _CountingReader(binary)
-        text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding="utf-8", errors="replace", newline="")
-        yield text, counter, total
-
-
-def _pick_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    data = [m for m in members if _NPIDATA_MEMBER.search(m.filename) and "fileheader" not in m.filename.lower()]
-    if len(data) == 1:
-        return data[0]
-    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
-    if not data and len(csvs) == 1:
-        return csvs[0]
-    raise ImportRejected(
-        f"{path} does not hold exactly one NPPES data file (npidata_pfile_*.csv); "
-        f"found {[m.filename for m in data or csvs]}."
-    )
-
-
-# --- the atomic swap ------------------------------------------------------------------------
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def finish_pending_swap(directory: Path) -> None:
-    """Roll forward a swap that a killed import started: its new shards are complete."""
-    journal = directory / SWAP_JOURNAL
-    if not journal.is_file():
-        return
-    try:
-        pairs = json.loads(journal.read_text(encoding="utf-8"))["pairs"]
-        for new, final in pairs:
-            if Path(new).exists():
-                os.replace(new, final)
-        _fsync_dir(directory)
-        journal.unlink(missing_ok=True)
-    except (OSError, ValueError, KeyError, TypeError):
-        # A read-only reader cannot finish it; the next import (IT staff) will.
-        return
-
-
-def _swap_in(pairs: list[tuple[Path, Path]]) -> None:
-    by_dir: dict[Path, list[tuple[Path, Path]]] = {}
-    for new, final in pairs:
-        by_dir.setdefault(final.parent, []).append((new, final))
-    for directory, dir_pairs in by_dir.items():
-        journal = directory / SWAP_JOURNAL
-        pending = journal.with_suffix(".tmp")
-        with pending.open("w", encoding="utf-8") as f:
-            json.dump({"pairs": [[str(n), str(t)] for n, t in dir_pairs]}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pending, journal)
-        _fsync_dir(directory)
-    for directory in by_dir:
-        finish_pending_swap(directory)
-
-
 # --- the import -----------------------------------------------------------------------------
 
 
@@ -239,7 +140,7 @@ class _Build:
         for region, writer in self.writers.items():
             totals[region] = writer.count()
             writer.commit({**meta, "region": str(region), "rows": str(totals[region])})
-        _swap_in([(self.temp[r], self.targets[r]) for r in self.writers])
+        swap_in([(self.temp[r], self.targets[r]) for r in self.writers])
         return totals
 
     def abandon(self) -> None:
@@ -335,9 +236,9 @@ def _stream(
     # B-tree work it could overlap on a busy 2-core kiosk).
     writers = build.writers
     batches: dict[int, list[Row]] = {r: [] for r in writers}
-    state_region = {s: regions.get(s) for s in regions.states}
+    state_region = {s: r for s in regions.states if (r := regions.get(s)) is not None}
     moved: dict[int, int] = {}  # weekly: npi -> the region it is in now, to delete elsewhere
-    next_report = started + PROGRESS_EVERY_S
+    next_report = started  # the first report comes after the first chunk, however fast it went
 
     def flush(region: int) -> None:
         batch = batches[region]
@@ -346,48 +247,53 @@ def _stream(
         summary.per_region[region] += len(batch)
         summary.stored += len(batch)
 
-    def delete_moved() -> None:
-        _delete_elsewhere(moved, writers)
-
-    with open_source(source) as (text, counter, total):
-        reader = NppesReader(text)
-        for item in reader:
-            if type(item) is Skip:
-                summary.skip(item)
-                continue
-            row: Row = item  # type: ignore[assignment]
-            region = state_region.get(row.state)
-            if region is None:
-                placed = _place_weekly(row, writers) if weekly else _place_monthly(row, old)
-                if placed is None:
-                    unlocated = row.deactivated and not row.state
-                    reason = nppes.DEACTIVATED_NO_LOCATION if unlocated else nppes.UNKNOWN_STATE
-                    summary.skip(Skip(reader.record_line, reason, f"{row.npi:010d}"))
+    with open_source(source) as (binary, total):
+        chunks = NppesChunks(binary)
+        for chunk in chunks:
+            # Weekly rows apply in file order (a later row moves an NPI); a monthly chunk's
+            # clean rows go straight to their region, checked in C.
+            split = None if weekly else chunk.split(state_region)
+            items: Iterable[tuple[int, Row | Skip]] = chunk.in_order() if split is None else split[1]
+            if split is not None:
+                for clean_region, rows in split[0].items():
+                    batches[clean_region] += rows
+                    if len(batches[clean_region]) >= BATCH_ROWS:
+                        flush(clean_region)
+            for line, item in items:
+                if type(item) is Skip:
+                    summary.skip(item)
                     continue
-                region, row = placed
-            batch = batches[region]
-            batch.append(row)
-            if weekly:
-                moved[row.npi] = region
-            if len(batch) >= BATCH_ROWS:
+                row: Row = item  # type: ignore[assignment]
+                region = state_region.get(row.state)
+                if region is None:
+                    placed = _place_weekly(row, writers) if weekly else _place_monthly(row, old)
+                    if placed is None:
+                        unlocated = row.deactivated and not row.state
+                        reason = nppes.DEACTIVATED_NO_LOCATION if unlocated else nppes.UNKNOWN_STATE
+                        summary.skip(Skip(line, reason, f"{row.npi:010d}"))
+                        continue
+                    region, row = placed
+                batch = batches[region]
+                batch.append(row)
                 if weekly:
-                    for r in writers:
-                        flush(r)
-                    delete_moved()
-                else:
-                    flush(region)
-            if progress is not None and not reader.rows_read & 0x3FF:
-                now = time.monotonic()
-                if now >= next_report:
-                    next_report = now + PROGRESS_EVERY_S
-                    progress(Progress(reader.rows_read, counter.count, total, now - started))
+                    moved[row.npi] = region
+                if len(batch) >= BATCH_ROWS:
+                    if weekly:
+                        for r in writers:
+                            flush(r)
+                        _delete_elsewhere(moved, writers)
+                    else:
+                        flush(region)
+            if progress is not None and (now := time.monotonic()) >= next_report:
+                next_report = now + PROGRESS_EVERY_S
+                progress(Progress(chunks.rows_read, chunks.bytes_read, total, now - started))
         for region in writers:
             flush(region)
         if weekly:
-            delete_moved()
-        summary.rows = reader.rows_read
+            _delete_elsewhere(moved, writers)
+        summary.rows = chunks.rows_read
         if progress is not None:
-            progress(Progress(reader.rows_read, total, total, time.monotonic() - started))
+            progress(Progress(chunks.rows_read, total, total, time.monotonic() - started))
 
 
 def _delete_elsewhere(moved: dict[int, int], writers: Mapping[int, ShardWriter]) -> None:
@@ -434,7 +340,8 @@ def _place_weekly(row: Row, writers: Mapping[int, ShardWriter]) -> tuple[int, Ro
 
 def _apply_deactivations(path: Path, build: _Build, summary: ImportSummary) -> None:
     """CMS's deactivation report, saved as CSV: an `NPI` column and a deactivation date column."""
-    with open_source(path) as (text, _counter, _total):
+    with open_source(path) as (binary, _total):
+        text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
         reader = csv.reader(text)
         try:
             header = [h.strip().lstrip("\ufeff") for h in next(reader)]

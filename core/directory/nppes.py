@@ -5,18 +5,16 @@ Columns are found by header name, never by position; the sex column is `Provider
 today's files and `Provider Gender Code` in older ones, and either loads (the kiosk does not
 store it). A deactivated NPI appears with only its NPI and deactivation date filled in.
 
-Reading is the importer's hot loop. A bare `csv.reader` splits all 330 columns of every row; the
-kiosk needs eight of the first 42. Because NPPES quotes every value, a row whose only quotes are
-the 2 x 330 delimiting ones can be cut at `","` exactly, stopping after the last needed column;
-anything else (quotes or newlines inside values, a short or broken row) goes through
-`csv.reader`, which has the last word.
+The importer reads the bulk of the file with a C parser (`columnar`); this module holds the rules
+for one record (`to_row`) and the careful stdlib reader (`careful_records`) that has the last word
+on any stretch of the file the C parser cannot vouch for.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,6 +22,9 @@ from typing import IO, NamedTuple
 
 from core.errors import ImportRejected
 from core.npi import npi_check_digit_ok
+
+# A value may hold newlines (an address); a record longer than this is a stray quote instead.
+MAX_RECORD_LINES = 50
 
 HEADER_FILE = Path(__file__).resolve().parents[2] / "assets" / "nppes-npidata-header.csv"
 
@@ -128,107 +129,88 @@ class Layout:
         self.state = index[PRACTICE_STATE]
         self.deactivation = index[DEACTIVATION_DATE]
         self.reactivation = index[REACTIVATION_DATE]
-        # Fields needed to fill a Row; the fast path stops splitting after them.
-        self.needed = 1 + max(index[c] for c in REQUIRED_COLUMNS)
+        # Where each needed column sits, in REQUIRED_COLUMNS order (what `to_row` takes).
+        self.needed_indexes = [index[c] for c in REQUIRED_COLUMNS]
 
 
-class NppesReader:
-    """Iterate an NPPES CSV text stream as `Row`s and `Skip`s, in file order.
+def to_row(values: Sequence[str], line: int) -> Row | Skip:
+    """The needed values of one record, in REQUIRED_COLUMNS order, checked the way CMS defines them."""
+    npi, entity, organization, last, first, state, deactivated, reactivated = values
+    if not (len(npi) == 10 and npi.isdigit() and npi.isascii() and npi[0] in "12"):
+        return Skip(line, INVALID_NPI, npi)
+    if not npi_check_digit_ok(npi):
+        return Skip(line, BAD_CHECK_DIGIT, npi)
+    try:
+        deactivated_on = iso_date(deactivated)
+        reactivated_on = iso_date(reactivated)
+    except ValueError:
+        return Skip(line, BAD_DATE, npi)
+    if entity not in _ENTITY_CODES:
+        return Skip(line, BAD_ENTITY_TYPE, npi)
+    return Row(
+        int(npi),
+        1 if entity == "1" else 2 if entity == "2" else None,
+        last,
+        first,
+        organization,
+        state.strip().upper(),
+        deactivated_on,
+        reactivated_on,
+    )
 
-    The stream must be opened with newline="" so values with embedded newlines survive.
+
+def careful_records(
+    data: bytes, first_line: int, layout: Layout, *, final: bool = True
+) -> tuple[list[tuple[int, Row | Skip]], int | None]:
+    """Every record of `data` (starting at a record, on `first_line`) through the stdlib reader.
+
+    Returns the (line where the record starts, Row or Skip) pairs, and when `final` is False and
+    the last record runs past the end of `data`, the byte offset where it starts (else None).
+    A record whose quotes do not pair up, that is cut short, or has more or fewer fields than the
+    header is malformed; a value holding a newline continues the record on the next line, for at
+    most MAX_RECORD_LINES lines, and a join that does not make a whole record gives up only its
+    first line, so one stray quote costs one line, not the rest of the file. A stray quote that
+    leaves the row's width intact is kept in its value, as pyarrow reads it (a mangled name then
+    fails the name check: it fails closed). Bytes that are not UTF-8 read as U+FFFD.
     """
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        header_line = stream.readline()
+    width = layout.width
+    needed = layout.needed_indexes
+    i_npi = layout.npi
+    # Lines end at \n only (\r\n included), as the chunker and pyarrow count them.
+    raw = data.split(b"\n")
+    raw_lines = [part + b"\n" for part in raw[:-1]] + ([raw[-1]] if raw[-1] else [])
+    lines = [line.decode("utf-8", "replace") for line in raw_lines]
+    items: list[tuple[int, Row | Skip]] = []
+    i = 0
+    while i < len(lines):
+        start = first_line + i
+        record = lines[i]
+        quotes = record.count('"')
+        j = i + 1
+        while quotes % 2 and j < len(lines) and j - i < MAX_RECORD_LINES:
+            record += lines[j]
+            quotes += lines[j].count('"')
+            j += 1
+        if quotes % 2:
+            if j == len(lines) and not final and j - i < MAX_RECORD_LINES:
+                return items, sum(len(line) for line in raw_lines[:i])
+            items.append((start, Skip(start, MALFORMED_LINE, "")))  # no pairing: this line alone
+            i += 1
+            continue
         try:
-            header = next(csv.reader([header_line]))
-        except (StopIteration, csv.Error):
-            raise ImportRejected("The file is empty or its header line is unreadable.") from None
-        self.layout = Layout(header)
-        self.rows_read = 0
-        self.record_line = 1  # where the record last yielded starts
-
-    def __iter__(self) -> Iterator[Row | Skip]:
-        lay = self.layout
-        width = lay.width
-        seps = width - 1
-        cut = lay.needed  # split into cut+1 pieces: the needed fields plus an unsplit tail
-        fast = cut < width  # when every column is needed, csv.reader does all rows
-        i_npi, i_entity, i_state = lay.npi, lay.entity_type, lay.state
-        i_last, i_first, i_org = lay.last_name, lay.first_name, lay.organization_name
-        i_deact, i_react = lay.deactivation, lay.reactivation
-        check_ok = npi_check_digit_ok
-        stream = self._stream
-        line_no = 1
-        for line in stream:
-            line_no += 1
-            start = line_no
-            self.rows_read += 1
-            # Every value quoted: in a well-formed row each of the width-1 separators is one
-            # `","`, so exactly width-1 of them means no value holds `","` and the cut is exact.
-            # A row continued on the next line (a value holding a newline) or cut short has
-            # fewer, and goes the careful way.
-            if fast and line.count('","') == seps and line[0] == '"':
-                f = line.split('","', cut)
-                f[0] = f[0][1:]
-                raw = True  # values still hold CSV's "" escapes
-            else:
-                quotes = line.count('"')
-                if quotes % 2:
-                    # Odd quotes: a value holds a newline, or the file ends mid-row.
-                    parts = [line]
-                    while quotes % 2:
-                        more = stream.readline()
-                        if not more:
-                            break
-                        line_no += 1
-                        parts.append(more)
-                        quotes += more.count('"')
-                    line = "".join(parts)
-                try:
-                    f = next(csv.reader([line], strict=True))
-                except (csv.Error, StopIteration):
-                    yield Skip(start, MALFORMED_LINE, "")
-                    continue
-                if len(f) != width or quotes % 2:
-                    yield Skip(start, MALFORMED_LINE, f[i_npi] if len(f) > i_npi else "")
-                    continue
-                raw = False
-            self.record_line = start
-            npi = f[i_npi]
-            if not (len(npi) == 10 and npi.isdigit() and npi.isascii() and npi[0] in "12"):
-                yield Skip(start, INVALID_NPI, npi)
-                continue
-            if not check_ok(npi):
-                yield Skip(start, BAD_CHECK_DIGIT, npi)
-                continue
-            entity = f[i_entity]
-            deactivated = f[i_deact]
-            reactivated = f[i_react]
-            if deactivated or reactivated:
-                try:
-                    deactivated = iso_date(deactivated)  # type: ignore[assignment]
-                    reactivated = iso_date(reactivated)  # type: ignore[assignment]
-                except ValueError:
-                    yield Skip(start, BAD_DATE, npi)
-                    continue
-            if entity not in _ENTITY_CODES:
-                yield Skip(start, BAD_ENTITY_TYPE, npi)
-                continue
-            last, first, org = f[i_last], f[i_first], f[i_org]
-            if raw and ('"' in last or '"' in first or '"' in org):
-                last, first, org = (v.replace('""', '"') for v in (last, first, org))
-            yield Row(
-                int(npi),
-                1 if entity == "1" else 2 if entity == "2" else None,
-                last,
-                first,
-                org,
-                f[i_state].strip().upper(),
-                deactivated or None,
-                reactivated or None,
-            )
+            # Not strict: a stray quote inside a value reads as pyarrow reads it (the quote kept),
+            # so a row means the same whichever reader a chunk went through.
+            f = next(csv.reader([record], strict=False))
+        except (csv.Error, StopIteration):
+            f = []
+        if len(f) != width:
+            # Only the first line is given up: the lines a failed join took in are read again.
+            items.append((start, Skip(start, MALFORMED_LINE, f[i_npi] if len(f) > i_npi else "")))
+            i += 1
+            continue
+        i = j
+        items.append((start, to_row([f[k] for k in needed], start)))
+    return items, None
 
 
 _ENTITY_CODES = frozenset(("1", "2", ""))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from core.directory.journal import finish_pending_swap
 from core.directory.model import (
     DirectoryRecord,
     Outcome,
@@ -292,8 +293,6 @@ def open_backends(
     `api_key_for(region)` is only called for online regions, so purely local directories need
     no keyring. A pending shard swap left by a killed import is finished first.
     """
-    from core.directory.importer import finish_pending_swap
-
     backends: dict[int, RegionBackend] = {}
     for region, (path, url) in sorted(region_sources.items()):
         if url:

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from core.directory import Outcome, RegionalDirectory, open_backends
-from core.directory.importer import SWAP_JOURNAL, finish_pending_swap, import_directory
+from core.directory.columnar import NppesChunks
+from core.directory.importer import Progress, import_directory
+from core.directory.journal import SWAP_JOURNAL, finish_pending_swap
 from core.directory.nppes import (
-    NppesReader,
     NppesRecord,
     Row,
+    Skip,
     nppes_csv_text,
     nppes_header,
     write_nppes_csv,
@@ -47,8 +49,8 @@ def directory(targets: dict[int, Path]) -> RegionalDirectory:
     return RegionalDirectory(open_backends({r: (p, None) for r, p in targets.items()}, lambda r: None), 2.0)
 
 
-def read_rows(text: str) -> list[object]:
-    return list(NppesReader(io.StringIO(text, newline="")))
+def read_rows(text: str) -> list[Row | Skip]:
+    return [item for chunk in NppesChunks(io.BytesIO(text.encode())) for _line, item in chunk.in_order()]
 
 
 @pytest.fixture
@@ -267,6 +269,17 @@ def progress(p):
 
 import_directory(Path(sys.argv[1]), default_shard_paths(Path(sys.argv[2])), progress=progress)
 """
+
+
+def test_progress_is_reported_from_the_first_rows_on(tmp_path: Path, targets: dict[int, Path]) -> None:
+    source = tmp_path / "bulk.csv"
+    write_bulk(source, 20_000)
+    seen: list[Progress] = []
+    import_directory(source, targets, progress=seen.append)
+    assert 0 < seen[0].rows < 20_000  # under way, not only once the file is done
+    assert seen[0].seconds_left is not None
+    assert (seen[-1].rows, seen[-1].fraction) == (20_000, 1.0)
+    assert [p.rows for p in seen] == sorted(p.rows for p in seen)
 
 
 def test_a_killed_import_leaves_the_old_directory_answering(tmp_path: Path, targets: dict[int, Path]) -> None:
