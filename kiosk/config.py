@@ -220,7 +220,7 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
         try:
             env = Settings()  # the IPKIOSK_* environment alone
         except ValidationError as exc:
-            raise _config_error(exc, lambda _key: f"the environment ({ENV_PREFIX}*)") from None
+            raise _config_error(exc, lambda key: f"the environment ({ENV_PREFIX}{key.upper()})") from None
         env_keys = set(env.model_fields_set)
         values = {**file_values, **{k: getattr(env, k) for k in env_keys}, **given, "data_dir": base}
         return Settings(**values)

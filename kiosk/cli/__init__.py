@@ -106,6 +106,8 @@ def _main(argv: Sequence[str] | None) -> int:
     ctx = CliContext(data_dir=getattr(args, "data_dir", None), as_json=getattr(args, "json", False))
     try:
         code: int = args.handler(ctx, args)
+        # Flushed here, not at exit, so a reader that went away is seen while main() can handle it.
+        sys.stdout.flush()
     except KioskError as exc:
         ctx.fail(exc)
         code = 2
