@@ -62,10 +62,10 @@ class RegionSource(BaseModel):
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else check_region_url(v)
 
-    @field_validator("path")
+    @field_validator("path", mode="before")
     @classmethod
-    def _path(cls, v: Path | None) -> Path | None:
-        if v is not None and not str(v).strip():
+    def _path(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip():  # Path("") would be "." : the data dir itself
             raise ValueError("the shard path is empty; remove the line for the default")
         return v
 
@@ -150,9 +150,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _paths_absolute(self) -> Settings:
         # A relative shard path means "inside the data dir", wherever the kiosk was started.
-        for src in self.regions.values():
+        for region, src in self.regions.items():
             if src.path is not None:
                 src.path = absolute(self.data_dir / src.path.expanduser())
+                if src.path.is_dir():
+                    raise ValueError(f"regions.{region}.path: {src.path} is a directory; give the shard's file name")
         return self
 
     @classmethod
@@ -242,5 +244,8 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 def _config_error(exc: ValidationError, source: Any) -> ConfigError:
     first = exc.errors()[0]
     loc = [str(p) for p in first["loc"]]
-    where = ".".join(loc) or "?"
-    return ConfigError(f"Bad setting '{where}' in {source(loc[0] if loc else '')}: {_message(first)}.")
+    message = _message(first)
+    if not loc:  # a check across settings names its setting first: "regions.2.path: ..."
+        head, _, message = message.partition(": ")
+        loc = head.split(".")
+    return ConfigError(f"Bad setting '{'.'.join(loc)}' in {source(loc[0])}: {message}.")

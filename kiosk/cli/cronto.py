@@ -23,6 +23,7 @@ from core.errors import CredentialMissing, KioskError
 from core.npi import validate_npi
 from kiosk.cli.common import iso_time
 from kiosk.cli.context import CliContext
+from kiosk.config_checks import check_name
 from kiosk.files import check_output, write_private
 
 
@@ -83,6 +84,10 @@ def make_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
             "--expires-in must be between one minute (0.0007) and 3650 days.",
             hint="For example --expires-in 30.",
         )
+    try:
+        check_name(args.user, "username")  # the image's `sub`: what the kiosk's usernames can be
+    except ValueError as exc:
+        raise KioskError(f"--user: {exc}.", hint="Give the provider's kiosk username.") from None
     out: Path = check_output(args.out, "PNG file")  # before anything is made or stored
     issuer = _issuer(ctx, create=args.create_key)
     token = issuer.make_token(args.user, npi, timedelta(days=args.expires_in), ctx.services.clock)

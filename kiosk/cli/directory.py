@@ -8,6 +8,7 @@ Purely local directories never touch the keyring.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -134,6 +135,8 @@ def directory_status(ctx: CliContext, args: argparse.Namespace) -> int:
                 entry |= {"rows": backend.count(), "meta": backend.meta()}
             except DirectoryUnavailable as exc:
                 entry["problem"] = exc.message
+            except sqlite3.Error as exc:  # not a shard (a folder, another kind of file, a damaged one)
+                entry["problem"] = f"{source.path} is not a readable directory shard ({exc})"
         regions.append(entry)
     lines = []
     for e in regions:
