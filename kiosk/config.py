@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     def _issuers(cls, v: dict[str, str]) -> dict[str, str]:
         return {name: check_issuer_key(name, pem) for name, pem in v.items()}
 
+    @field_validator("camera", mode="before")
+    @classmethod
+    def _camera_index(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # camera = 1 is a device index
+
     @field_validator("camera")
     @classmethod
     def _camera(cls, v: str) -> str:
@@ -185,6 +190,24 @@ def _unknown_env() -> list[str]:
     )
 
 
+def _check_file_types(values: dict[str, Any], config_file: Path) -> None:
+    """TOML has real booleans and numbers: a string there (stop_binding = "no", which pydantic
+    would read as False) is a mistake to point out, not to interpret."""
+    if "data_dir" in values:
+        raise ConfigError(
+            f"Bad setting 'data_dir' in {config_file}: the data dir cannot be set inside itself.",
+            hint="Use --data-dir DIR or IPKIOSK_DATA_DIR.",
+        )
+    for key, value in values.items():
+        field = Settings.model_fields.get(key)
+        if field is None:
+            continue
+        if field.annotation is bool and not isinstance(value, bool):
+            raise ConfigError(f"Bad setting '{key}' in {config_file}: write true or false (no quotes).")
+        if field.annotation is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"Bad setting '{key}' in {config_file}: write a number of seconds (no quotes).")
+
+
 def _message(error: Any) -> str:
     msg = str(error["msg"])
     return msg.removeprefix("Value error, ")
@@ -219,6 +242,7 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
             if not config_file.is_file():
                 raise ConfigError(f"{config_file} is not a file.")
             file_values = TomlConfigSettingsSource(Settings, toml_file=config_file)()
+            _check_file_types(file_values, config_file)
         try:
             env = Settings()  # the IPKIOSK_* environment alone
         except ValidationError as exc:

@@ -21,7 +21,7 @@ from kiosk.cli import main
 
 PY = sys.executable
 RSA_PEM = (
-    rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
     .public_key()
     .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     .decode()
@@ -89,6 +89,12 @@ BAD = [
     ('[regions.2]\nurl = "https://[::ffff:169.254.169.254]/"', "regions.2.url"),
     ('[regions.2]\nurl = "https://registry.example:99999/"', "regions.2.url"),
     ('keyring = "memory"', "keyring"),
+    ('stop_binding = "no"', "stop_binding"),  # pydantic alone would read this as False
+    ('idle_timeout = "120"', "idle_timeout"),
+    ('data_dir = "/elsewhere"', "data_dir"),
+    ('[regions.2]\npath = ""', "regions.2.path"),
+    ('[regions.2]\npath = "."', "regions.2.path"),
+    ("camera = true", "camera"),
 ]
 
 
@@ -104,7 +110,7 @@ def test_bad_value_stops_with_the_setting_named(tmp_path: Path, toml: str, setti
 
 def test_good_values_pass(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(
-        'kiosk_id = "front-desk-2"\nregion_timeout = 1.5\nidle_timeout = 90\n'
+        'kiosk_id = "front-desk-2"\nregion_timeout = 1.5\nidle_timeout = 90\ncamera = 1\n'
         'database_url = "postgresql://kiosk@db.example/kiosk"\n'
         f'[issuers]\n"hq" = """{ED_PEM}"""\n'
         '[regions.1]\nurl = "https://registry.example/api/"\n'
@@ -114,7 +120,7 @@ def test_good_values_pass(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     s = config.load_settings(tmp_path)
-    assert s.region_timeout == 1.5 and s.issuers["hq"] == ED_PEM
+    assert s.region_timeout == 1.5 and s.issuers["hq"] == ED_PEM and s.camera == "1"
     assert s.region_source(4).path == tmp_path.resolve() / "shards" / "four.sqlite3"
 
 
