@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.cli import main  # noqa: E402
-from tests.integration.test_cli_hardening import only_audited, store_rows  # noqa: E402
-from tests.integration.test_cli_property import ODD, ODD_SETTINGS, OPTIONS, SHAPES  # noqa: E402
+from kiosk.cli import main
+from tests.integration.test_cli_hardening import only_audited, store_rows
+from tests.integration.test_cli_property import ODD, ODD_SETTINGS, OPTIONS, SHAPES
 
 PY = sys.executable
 UNICODE = ["é", "\u202e", "\u0000x", "\U0001f600", "\x1b[31m", "\r", "\t", "ﬁ", "Ⅻ", "\ufeff"]
@@ -79,7 +79,8 @@ def main_pass(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="cli-attack-"))
     demo = root / "demo"
-    subprocess.run([PY, "-m", "kiosk.cli", "--data-dir", str(demo), "demo", "--build-only"], check=True, capture_output=True)
+    build = [PY, "-m", "kiosk.cli", "--data-dir", str(demo), "demo", "--build-only"]
+    subprocess.run(build, check=True, capture_output=True)
     work = root / "work"
     (work / "a-folder").mkdir(parents=True)
     import os
@@ -137,9 +138,9 @@ def main_pass(args: argparse.Namespace) -> int:
         if "Traceback" in r.stderr or "Exception ignored" in r.stderr or r.returncode not in (0, 1, 2):
             sub_bad += 1
             print(f"    subprocess {clean!r}: rc={r.returncode} {r.stderr[-300:]}")
-    pipe = subprocess.run(
+    pipe = subprocess.run(  # noqa: S602 - the documented pipeline
         f"{PY} -m kiosk.cli --json --data-dir {demo} users list | head -1",
-        shell=True,  # noqa: S602 - the documented pipeline
+        shell=True,
         capture_output=True,
         text=True,
         timeout=60,
