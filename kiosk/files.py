@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -54,6 +55,9 @@ def check_output(path: Path, what: str = "file") -> Path:
             raise PathProblem(f"The folder {parent} does not exist; create it first.")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise PathProblem(f"The folder {parent} is not writable.")
+        if path.exists() and not path.is_file():
+            # A device or a pipe (/dev/null, /dev/stdout): the file would be chmod-ed to 0600.
+            raise PathProblem(f"{path} is not a regular file; give a {what} name.")
         if path.exists() and not os.access(path, os.W_OK):
             raise PathProblem(f"{path} is not writable.")
         os.stat(parent)  # a name too long for the file system shows up here or at open
@@ -69,6 +73,8 @@ def check_input(path: Path, what: str = "file") -> Path:
             raise PathProblem(f"No {what} at {path}.")
         if path.is_dir():
             raise PathProblem(f"{path} is a directory; give the {what} itself.")
+        if not path.is_file():  # /dev/zero would be read for ever
+            raise PathProblem(f"{path} is not a regular file; give the {what} itself.")
         if not os.access(path, os.R_OK):
             raise PathProblem(f"{path} cannot be read (permission denied).")
     except OSError as exc:
@@ -87,10 +93,22 @@ def open_private(path: Path) -> Iterator[IO[str]]:
 
 def _private_fd(path: Path) -> int:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
+        # O_NONBLOCK: a FIFO put in the file's place after the check must not hang the open.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600)
     except OSError as exc:
         raise PathProblem(f"Cannot write {path}: {_reason(exc)}.") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PathProblem(f"{path} is not a regular file; nothing was written.")
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+        os.fchmod(fd, 0o600)  # only ever a regular file: never a device's permissions
+    except OSError as exc:
+        os.close(fd)
+        raise PathProblem(f"Cannot write {path}: {_reason(exc)}.") from None
+    except PathProblem:
+        os.close(fd)
+        raise
     return fd
 
 

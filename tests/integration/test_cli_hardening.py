@@ -243,6 +243,7 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
         "long name": tmp / LONG,
         "long folder": tmp / LONG / "x.csv",
         "unreadable": UNREADABLE,
+        "a device": Path("/dev/zero"),
     }
 
 
@@ -254,6 +255,7 @@ def _bad_outputs(tmp: Path) -> dict[str, Path]:
         "long name": tmp / LONG,
         "unwritable folder": Path("/proc/out.file"),
         "parent is a file": tmp / "config-file" / "out.file",
+        "a device": Path("/dev/null"),
     }
 
 
@@ -283,6 +285,7 @@ def test_bad_paths_are_clear_errors_and_change_nothing(demo: Path, tmp_path: Pat
         assert store_hash(demo) == before, what
     assert {p.name: p.read_bytes() for p in (demo / "directory").iterdir()} == shards
     assert not (tmp_path / "no").exists()
+    assert stat.S_IMODE(os.stat("/dev/null").st_mode) == 0o666  # never chmod-ed as an "export"
 
 
 def test_bad_data_dirs(tmp_path: Path) -> None:
