@@ -36,6 +36,13 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def _data_dir(text: str) -> Path:
+    # Path("") is ".": an empty --data-dir (an unset shell variable) would quietly mean "here".
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the data dir is empty")
+    return Path(text)
+
+
 class KioskParser(argparse.ArgumentParser):
     """Every parser, at every level, takes the global options, so `ipkiosk --json tokens list`
     and `ipkiosk tokens list --json` mean the same. Defaults are SUPPRESSed so a subcommand's
@@ -44,7 +51,7 @@ class KioskParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_argument(
-            "--data-dir", type=Path, default=argparse.SUPPRESS, help="where the store, directory and config live"
+            "--data-dir", type=_data_dir, default=argparse.SUPPRESS, help="where the store, directory and config live"
         )
         self.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document")
 

@@ -99,7 +99,7 @@ def review_report(ctx: CliContext, args: argparse.Namespace) -> int:
         "lockouts": [r.as_dict() for r in lockouts],
         "factor_changes": [r.as_dict() for r in changes],
     }
-    lines = [f"Audit review since {args.since:%Y-%m-%d}", f"failed sign-ins: {len(failed)}"]
+    lines = [f"Audit review since {args.since.date().isoformat()}", f"failed sign-ins: {len(failed)}"]
     lines += [f"  {u}: {n}" for u, n in Counter(r.subject for r in failed).most_common()]
     lines.append(f"code reuse attempts: {len(reuse)}")
     lines += [f"  {r.at} {r.subject} {r.serial}" for r in reuse]

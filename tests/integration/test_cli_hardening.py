@@ -294,3 +294,6 @@ def test_bad_data_dirs(tmp_path: Path) -> None:
         for argv in (["users", "list"], ["demo", "--build-only"], ["tokens", "list"]):
             code, _, err = run(["--data-dir", str(data_dir), *argv])
             assert code == 2 and err.startswith("error: ") and "Traceback" not in err, (data_dir, argv, err)
+    # An empty --data-dir (an unset shell variable) is not "the current folder".
+    code, _, err = run(["--data-dir", "", "users", "list"])
+    assert code == 2 and "data dir is empty" in err
