@@ -18,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -247,6 +248,12 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
             env = Settings()  # the IPKIOSK_* environment alone
         except ValidationError as exc:
             raise _config_error(exc, lambda key: f"the environment ({ENV_PREFIX}{key.upper()})") from None
+        except SettingsError as exc:  # a table-valued variable that is not JSON
+            field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+            raise ConfigError(
+                f"Bad setting '{field}' in the environment ({ENV_PREFIX}{field.upper()}): not valid JSON.",
+                hint=f"Write it as JSON, or set one value with {ENV_PREFIX}{field.upper()}__KEY.",
+            ) from None
         env_keys = set(env.model_fields_set)
         values = {**file_values, **{k: getattr(env, k) for k in env_keys}, **given, "data_dir": base}
         return Settings(**values)

@@ -139,6 +139,26 @@ def test_unknown_environment_variable_is_named(tmp_path: Path, monkeypatch: pyte
     assert code == 2 and "IPKIOSK_IDEL_TIMEOUT" in err
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IPKIOSK_REGIONS", "garbage"),
+        ("IPKIOSK_ISSUERS", "{"),
+        ("IPKIOSK_IDLE_TIMEOUT", "nan"),
+        ("IPKIOSK_STOP_BINDING", "maybe"),
+        ("IPKIOSK_REGIONS__1__URL", "http://nppes:hunter2@registry.example/"),
+        ("IPKIOSK_KIOSK_ID", ""),
+    ],
+)
+def test_bad_environment_values_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    code, out, err = run(["--data-dir", str(tmp_path), "tokens", "list"])
+    assert code == 2 and name.split("__")[0] in err and "config.toml" not in err, err
+    assert "hunter2" not in out + err and "Traceback" not in out + err
+
+
 def test_memory_keyring_refused_by_the_cli_and_the_kiosk(tmp_path: Path) -> None:
     """Subprocesses are real kiosks: nothing they read can turn the test-only keyring on."""
     env = {**os.environ, "IPKIOSK_KEYRING": "memory"}
