@@ -104,8 +104,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _undecodable(argv: Sequence[str]) -> int | None:
+    """The position of an argument that was not UTF-8 on the command line (Python carries such
+    bytes as lone surrogates, which the store and the terminal cannot take), else None."""
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return i
+    return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _undecodable(argv)
+    if bad is not None:
+        parser.error(f"argument {bad} is not valid UTF-8 text; retype it (or rename the file) in UTF-8")
     args = parser.parse_args(argv)
     if args.command is None:
         args.command = "run"

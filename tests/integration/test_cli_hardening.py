@@ -297,3 +297,16 @@ def test_bad_data_dirs(tmp_path: Path) -> None:
     # An empty --data-dir (an unset shell variable) is not "the current folder".
     code, _, err = run(["--data-dir", "", "users", "list"])
     assert code == 2 and "data dir is empty" in err
+
+
+def test_arguments_that_are_not_utf8_are_refused(demo: Path) -> None:
+    for argv in (
+        ["users", "unlock", b"\xff".decode("utf-8", "surrogateescape")],
+        ["--json", "tokens", "list", "--user", "\udcff"],
+    ):
+        r = subprocess.run(
+            [PY, "-m", "kiosk.cli", "--data-dir", str(demo), *(os.fsencode(a) for a in argv)],
+            capture_output=True,
+            timeout=60,
+        )
+        assert r.returncode == 2 and b"not valid UTF-8" in r.stderr and b"Traceback" not in r.stderr

@@ -64,6 +64,7 @@ ODD = [
     "dr.rivera", "it.admin", "1234567893", "1234567890", "123456", "2027-01-01", "9999-12-31", "0000-00-00",
     "provider", "it_staff", "lost", "stolen", "x" * 65, "é", "\u202e", "\x1b[2J", "../../etc/passwd",
     "/proc/sys/vm/compact_memory", "/proc/x.csv", "/dev/null", "/", "n" * 300, "a-folder", "no/such/file.csv",
+    "\udcff", "nppes.csv",
 ]  # fmt: skip
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 ARG = st.one_of(st.sampled_from(OPTIONS), st.sampled_from(ODD), TEXT)
