@@ -154,6 +154,6 @@ def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
 def replace_token(ctx: CliContext, args: argparse.Namespace) -> int:
     codes = _codes_from_stdin(ctx) if args.codes_stdin else (args.codes[0], args.codes[1]) if args.codes else None
     t = _admin(ctx).replace(args.old, args.new, codes)
-    tail = "" if codes else f"; sync it with `ipkiosk tokens resync {t.serial} CODE1 CODE2`"
+    tail = "" if codes else f"; sync it with `ipkiosk tokens resync {t.serial} --codes-stdin`"
     ctx.emit(t.as_dict(), f"{t.serial} now belongs to {t.owner}; {args.old.upper()} is revoked{tail}")
     return 0
