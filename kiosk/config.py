@@ -1,30 +1,74 @@
-"""Settings: defaults < DATA_DIR/config.toml < IPKIOSK_* environment < command-line flags."""
+"""Settings: defaults < DATA_DIR/config.toml < IPKIOSK_* environment < command-line flags.
+
+Every value is checked when the settings are read, and every path is made absolute once, so a
+bad value stops the kiosk at start-up with a ConfigError naming the setting and where it came
+from, instead of misbehaving later (a timeout that never fires, a region silently left local).
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from core.errors import ConfigError
+from kiosk.config_checks import check_database_url, check_issuer_key, check_name, check_region_url
 
 STOP_BINDING_FLAG = "IP-Auth-Stop-Binding-2.0"
+ENV_PREFIX = "IPKIOSK_"
+
+# The in-process keyring forgets its keys when the process ends: seeds written with them can
+# never be decrypted again and the audit chain reads as broken. Only a test run may use it, and
+# it says so by calling allow_memory_keyring() in its own process: no config file, environment
+# variable or flag can turn this on.
+_memory_keyring_allowed = False
+
+
+def allow_memory_keyring(allowed: bool = True) -> None:
+    """Tests only: let `keyring = "memory"` through in this process."""
+    global _memory_keyring_allowed
+    _memory_keyring_allowed = allowed
+
+
+def memory_keyring_allowed() -> bool:
+    return _memory_keyring_allowed
+
+
+def absolute(path: Path) -> Path:
+    """~ expanded and made absolute (symlinks resolved), once, at start-up."""
+    return path.expanduser().resolve()
 
 
 class RegionSource(BaseModel):
     """Where one region's directory lives: a local shard (default) or an online endpoint."""
 
+    model_config = ConfigDict(extra="forbid")
+
     url: str | None = None  # NPPES Registry API v2.1 shaped endpoint
     path: Path | None = None  # SQLite shard; default DATA_DIR/directory/region-N.sqlite3
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else check_region_url(v)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip():  # Path("") would be "." : the data dir itself
+            raise ValueError("the shard path is empty; remove the line for the default")
+        return v
 
 
 def default_data_dir() -> Path:
@@ -32,24 +76,64 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IPKIOSK_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None  # None: SQLite in data_dir; or postgresql://user@host/db
-    kiosk_id: str = Field(default_factory=socket.gethostname)
+    kiosk_id: str = Field(default_factory=lambda: socket.gethostname()[:64])
     # IP-Auth-Stop-Binding-2.0: only a verified NPI may bind the iPrescribe Authenticator app.
     stop_binding: bool = True
-    idle_timeout: float = 120.0
-    idle_warning: float = 20.0
+    # Bounded and finite: inf, nan, 0 or a negative value would mean the idle wipe never fires.
+    idle_timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 120.0
+    idle_warning: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = 20.0
     camera: str = "0"
-    scan_timeout: float = 60.0
-    region_timeout: float = 2.0
+    scan_timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
+    region_timeout: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 2.0
     regions: dict[int, RegionSource] = Field(default_factory=dict)
     # Enrollment-image issuers trusted by this kiosk: issuer name -> Ed25519 public key (PEM).
     issuers: dict[str, str] = Field(default_factory=dict)
     issuer_name: str = "ipkiosk"
-    keyring: Literal["system", "demo-file", "memory"] = "system"
     demo: bool = False
+    keyring: Literal["system", "demo-file", "memory"] = "system"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, v: Path) -> Path:
+        if not str(v).strip():
+            raise ValueError("the data dir is empty")
+        return absolute(v)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        return check_database_url(v)
+
+    @field_validator("kiosk_id")
+    @classmethod
+    def _kiosk_id(cls, v: str) -> str:
+        return check_name(v, "kiosk id")
+
+    @field_validator("issuer_name")
+    @classmethod
+    def _issuer_name(cls, v: str) -> str:
+        return check_name(v, "issuer name")
+
+    @field_validator("issuers")
+    @classmethod
+    def _issuers(cls, v: dict[str, str]) -> dict[str, str]:
+        return {name: check_issuer_key(name, pem) for name, pem in v.items()}
+
+    @field_validator("camera", mode="before")
+    @classmethod
+    def _camera_index(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # camera = 1 is a device index
+
+    @field_validator("camera")
+    @classmethod
+    def _camera(cls, v: str) -> str:
+        if not v.strip() or not v.isprintable():
+            raise ValueError("give a device index (0), a video file or an image file")
+        return v
 
     @field_validator("regions")
     @classmethod
@@ -58,6 +142,26 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"regions are numbered 1-5, got {bad}")
         return v
+
+    @field_validator("keyring")
+    @classmethod
+    def _keyring(cls, v: str) -> str:
+        if v == "memory" and not memory_keyring_allowed():
+            raise ValueError(
+                "'memory' is for the test suite only (its keys vanish when the kiosk stops, so seeds "
+                "could never be read again); use 'system'"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _paths_absolute(self) -> Settings:
+        # A relative shard path means "inside the data dir", wherever the kiosk was started.
+        for region, src in self.regions.items():
+            if src.path is not None:
+                src.path = absolute(self.data_dir / src.path.expanduser())
+                if src.path.is_dir():
+                    raise ValueError(f"regions.{region}.path: {src.path} is a directory; give the shard's file name")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -77,27 +181,102 @@ class Settings(BaseSettings):
         return src
 
 
-def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    """Read settings; a bad config file or value becomes a ConfigError naming the field."""
-    import os
+def _unknown_env() -> list[str]:
+    """IPKIOSK_* variables that name no setting (a typo would otherwise be ignored)."""
+    fields = {name.upper() for name in Settings.model_fields}
+    return sorted(
+        key
+        for key in os.environ
+        if key.upper().startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].upper().split("__")[0] not in fields
+    )
 
-    base = data_dir or Path(os.environ.get("IPKIOSK_DATA_DIR") or default_data_dir())
-    file_values: dict[str, Any] = {}
-    config_file = base / "config.toml"
+
+def _check_file_types(values: dict[str, Any], config_file: Path) -> None:
+    """TOML has real booleans and numbers: a string there (stop_binding = "no", which pydantic
+    would read as False) is a mistake to point out, not to interpret."""
+    if "data_dir" in values:
+        raise ConfigError(
+            f"Bad setting 'data_dir' in {config_file}: the data dir cannot be set inside itself.",
+            hint="Use --data-dir DIR or IPKIOSK_DATA_DIR.",
+        )
+    for key, value in values.items():
+        field = Settings.model_fields.get(key)
+        if field is None:
+            continue
+        if field.annotation is bool and not isinstance(value, bool):
+            raise ConfigError(f"Bad setting '{key}' in {config_file}: write true or false (no quotes).")
+        if field.annotation is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"Bad setting '{key}' in {config_file}: write a number of seconds (no quotes).")
+
+
+def _message(error: Any) -> str:
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _data_dir_from(data_dir: Path | None) -> Path:
+    raw = data_dir if data_dir is not None else Path(os.environ.get("IPKIOSK_DATA_DIR") or default_data_dir())
     try:
-        if config_file.is_file():
+        if not str(raw).strip():
+            raise ConfigError("The data dir is empty; give --data-dir DIR.")
+        base = absolute(raw)
+        if base.exists() and not base.is_dir():
+            raise ConfigError(f"The data dir {base} is a file, not a directory.", hint="Give --data-dir a directory.")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"The data dir {raw} cannot be used: {getattr(exc, 'strerror', None) or exc}.") from None
+    return base
+
+
+def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings; a bad config file or value becomes a ConfigError naming the setting and
+    where it was set (the file, the IPKIOSK_* variable, or the caller)."""
+    base = _data_dir_from(data_dir)
+    config_file = base / "config.toml"
+    unknown = _unknown_env()
+    if unknown:
+        raise ConfigError(f"Unknown setting in the environment: {unknown[0]} (no such setting).")
+    file_values: dict[str, Any] = {}
+    env_keys: set[str] = set()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        if config_file.exists():
+            if not config_file.is_file():
+                raise ConfigError(f"{config_file} is not a file.")
             file_values = TomlConfigSettingsSource(Settings, toml_file=config_file)()
-        env = Settings()  # the IPKIOSK_* environment alone
-        values = {
-            **file_values,
-            **{k: getattr(env, k) for k in env.model_fields_set},
-            **{k: v for k, v in overrides.items() if v is not None},
-            "data_dir": base,
-        }
+            _check_file_types(file_values, config_file)
+        try:
+            env = Settings()  # the IPKIOSK_* environment alone
+        except ValidationError as exc:
+            raise _config_error(exc, lambda key: f"the environment ({ENV_PREFIX}{key.upper()})") from None
+        except SettingsError as exc:  # a table-valued variable that is not JSON
+            field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+            raise ConfigError(
+                f"Bad setting '{field}' in the environment ({ENV_PREFIX}{field.upper()}): not valid JSON.",
+                hint=f"Write it as JSON, or set one value with {ENV_PREFIX}{field.upper()}__KEY.",
+            ) from None
+        env_keys = set(env.model_fields_set)
+        values = {**file_values, **{k: getattr(env, k) for k in env_keys}, **given, "data_dir": base}
         return Settings(**values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"Bad setting '{where}' in {config_file} or IPKIOSK_*: {first['msg']}.") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot read {config_file}: {exc}.") from None
+
+        def source(key: str) -> str:
+            if key in given:
+                return "the command line"
+            if key in env_keys:
+                return f"the environment ({ENV_PREFIX}{key.upper()})"
+            return str(config_file)
+
+        raise _config_error(exc, source) from None
+    except (OSError, UnicodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(f"Cannot read {config_file}: {reason}.") from None
+
+
+def _config_error(exc: ValidationError, source: Any) -> ConfigError:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    message = _message(first)
+    if not loc:  # a check across settings names its setting first: "regions.2.path: ..."
+        head, _, message = message.partition(": ")
+        loc = head.split(".")
+    return ConfigError(f"Bad setting '{'.'.join(loc)}' in {source(loc[0])}: {message}.")

@@ -22,6 +22,7 @@ from core.npi import is_valid_npi
 from core.seedfiles import TokenSpec
 from core.tokens import TokenState
 from kiosk.config import load_settings
+from kiosk.files import private_dir, restrict_umask
 from kiosk.services import Services, build_services
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo user on purpose
@@ -110,7 +111,8 @@ def _directory_records() -> list[NppesRecord]:
 
 def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     """Write the demo into `data_dir` (which must be empty or new) and return its services."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    restrict_umask()  # its enrollment images are bearer credentials, its keyring file holds keys
+    private_dir(data_dir)
     if any(data_dir.iterdir()):
         from core.errors import ConfigError
 

@@ -12,7 +12,8 @@ from core.credentials import DB_PASSWORD, ISSUER_KEY, CredentialStore, MemoryKey
 from core.errors import ConfigError
 from core.store import Store, sqlite_url
 from core.system import KioskSystem, Policy
-from kiosk.config import Settings
+from kiosk.config import Settings, memory_keyring_allowed
+from kiosk.files import private_dir, restrict_umask
 
 if TYPE_CHECKING:
     from core.directory import RegionalDirectory
@@ -23,6 +24,11 @@ DEMO_KEYRING_FILE = "demo-only-keyring.cfg"
 def open_credentials(settings: Settings) -> CredentialStore:
     """The OS keyring; the demo may use a clearly named plaintext file in its own data dir."""
     if settings.keyring == "memory":
+        # Settings refuse it already; this catches settings changed after they were read.
+        if not memory_keyring_allowed():
+            raise ConfigError(
+                "Bad setting 'keyring': 'memory' is for the test suite only; use 'system'.",
+            )
         return CredentialStore(MemoryKeyring(), label="in-memory keyring (demo/tests only)")
     if settings.keyring == "demo-file":
         if not settings.demo:
@@ -30,14 +36,14 @@ def open_credentials(settings: Settings) -> CredentialStore:
         from keyrings.alt.file import PlaintextKeyring
 
         backend = PlaintextKeyring()
-        backend.file_path = str(settings.data_dir / DEMO_KEYRING_FILE)  # type: ignore[misc]
+        backend.file_path = str(settings.data_dir / DEMO_KEYRING_FILE)  # type: ignore[misc,unused-ignore]
         return CredentialStore(backend, label=f"DEMO-ONLY plaintext keyring file {backend.file_path}")
     return CredentialStore.system()
 
 
 def open_store(settings: Settings, credentials: CredentialStore | None) -> Store:
+    private_dir(settings.data_dir)
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         return Store(sqlite_url(settings.data_dir))
     password = credentials.get(DB_PASSWORD) if credentials is not None else None
     return Store(settings.database_url, password=password)
@@ -95,6 +101,7 @@ def build_services(
 ) -> Services:
     from core.cronto import CrontoVerifier
 
+    restrict_umask()
     clock = clock or SystemClock()
     credentials = credentials or open_credentials(settings)
     store = open_store(settings, credentials)

@@ -11,6 +11,10 @@ import pytest
 from core.clock import ManualClock
 from core.credentials import CredentialStore, MemoryKeyring
 from core.store import Store
+from kiosk.config import allow_memory_keyring
+
+# The in-process keyring is refused everywhere but in a test run, which says so here.
+allow_memory_keyring()
 
 # 2023-11-14T22:13:20Z, on a 30 s step boundary so tests can reason about steps.
 T0 = 1_700_000_010.0

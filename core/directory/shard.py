@@ -149,7 +149,9 @@ class LocalRegionBackend:
             return conn
         if conn is not None:
             conn.close()
-        conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        # as_uri() refuses a relative path (a relative --data-dir once made every region "no answer").
+        uri = f"{self.path.absolute().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._local.conn, self._local.identity = conn, identity
         return conn
 

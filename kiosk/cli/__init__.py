@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from core.errors import KioskError
 from kiosk.cli.context import CliContext
+from kiosk.files import restrict_umask
 
 # Command modules, in the order `ipkiosk --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -33,13 +36,41 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def _data_dir(text: str) -> Path:
+    # Path("") is ".": an empty --data-dir (an unset shell variable) would quietly mean "here".
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the data dir is empty")
+    return Path(text)
+
+
+class KioskParser(argparse.ArgumentParser):
+    """Every parser, at every level, takes the global options, so `ipkiosk --json tokens list`
+    and `ipkiosk tokens list --json` mean the same. Defaults are SUPPRESSed so a subcommand's
+    parser never overwrites what was given before the subcommand; main() fills them in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--data-dir", type=_data_dir, default=argparse.SUPPRESS, help="where the store, directory and config live"
+        )
+        self.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iprescribe-kiosk")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = KioskParser(
         prog="ipkiosk",
         description="iPrescribe enrollment kiosk: two-factor binding with regional NPI verification.",
     )
-    parser.add_argument("--data-dir", type=Path, help="where the store, directory and config live")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--version", action="version", version=f"ipkiosk {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -52,20 +83,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """The reader of our output went away (`ipkiosk ... | head -1`). Point stdout at /dev/null
+    so the interpreter's final flush does not raise again (the Python docs' recipe)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (tests capture it): nothing will flush to a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_umask()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+
+
+def _undecodable(argv: Sequence[str]) -> int | None:
+    """The position of an argument that was not UTF-8 on the command line (Python carries such
+    bytes as lone surrogates, which the store and the terminal cannot take), else None."""
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return i
+    return None
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _undecodable(argv)
+    if bad is not None:
+        parser.error(f"argument {bad} is not valid UTF-8 text; retype it (or rename the file) in UTF-8")
     args = parser.parse_args(argv)
     if args.command is None:
         args.command = "run"
         args.handler = importlib.import_module("kiosk.cli.run").run_kiosk
-    ctx = CliContext(data_dir=args.data_dir, as_json=args.json)
+    ctx = CliContext(data_dir=getattr(args, "data_dir", None), as_json=getattr(args, "json", False))
     try:
         code: int = args.handler(ctx, args)
+        # Flushed here, not at exit, so a reader that went away is seen while main() can handle it.
+        sys.stdout.flush()
     except KioskError as exc:
         ctx.fail(exc)
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # A file the command was given, or the data dir, could not be used at a point no check
+        # foresaw (a disk that fills up, a name too long): say which, never a traceback.
+        where = f" ({exc.filename})" if exc.filename else ""
+        ctx.fail(
+            KioskError(
+                f"{exc.strerror or type(exc).__name__}{where}.", hint="Check the path and the disk, then try again."
+            )
+        )
+        code = 2
     finally:
         ctx.close()
     return code

@@ -10,6 +10,7 @@ from typing import Any
 
 from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
+from kiosk.files import check_output, open_private
 
 # What EPCS 1311.150's daily review looks for.
 REVIEW_EVENTS = (
@@ -69,9 +70,11 @@ def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def export_csv(ctx: CliContext, args: argparse.Namespace) -> int:
+    target = check_output(args.csv_file, "CSV file")
     rows = list(ctx.services.system.audit.rows(since=args.since))
     fields = ["seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id", "mac"]
-    with args.csv_file.open("w", newline="", encoding="utf-8") as f:
+    # 0600: the trail names providers, kiosks and sign-in outcomes.
+    with open_private(target) as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for row in rows:
@@ -96,7 +99,7 @@ def review_report(ctx: CliContext, args: argparse.Namespace) -> int:
         "lockouts": [r.as_dict() for r in lockouts],
         "factor_changes": [r.as_dict() for r in changes],
     }
-    lines = [f"Audit review since {args.since:%Y-%m-%d}", f"failed sign-ins: {len(failed)}"]
+    lines = [f"Audit review since {args.since.date().isoformat()}", f"failed sign-ins: {len(failed)}"]
     lines += [f"  {u}: {n}" for u, n in Counter(r.subject for r in failed).most_common()]
     lines.append(f"code reuse attempts: {len(reuse)}")
     lines += [f"  {r.at} {r.subject} {r.serial}" for r in reuse]

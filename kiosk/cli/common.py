@@ -28,3 +28,11 @@ def parse_date(text: str) -> datetime:
     except ValueError:
         raise UsageError(f"'{text}' is not a date; write it as YYYY-MM-DD.") from None
     return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def iso_time(seconds: float) -> str:
+    """A Unix time as ISO 8601 in UTC with its zone (2027-01-01T00:00:00+00:00)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds} (Unix time, out of the calendar's range)"

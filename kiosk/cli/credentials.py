@@ -27,7 +27,6 @@ def register(sub: Any) -> None:
     put.set_defaults(handler=set_credential)
 
     check = s.add_parser("check", help="which credentials are set, and where (never values)")
-    check.add_argument("--json", dest="json_here", action="store_true", help="print JSON")
     check.set_defaults(handler=check_credentials)
 
     delete = s.add_parser("delete", help="remove a credential")
@@ -78,7 +77,6 @@ def holders(store: CredentialStore, name: str) -> list[str]:
 
 
 def check_credentials(ctx: CliContext, args: argparse.Namespace) -> int:
-    ctx.as_json = ctx.as_json or args.json_here
     store = open_store(ctx)
     present = store.present()
     where = {name: holders(store, name) for name, ok in present.items() if ok}

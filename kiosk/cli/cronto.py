@@ -21,7 +21,10 @@ from core.credentials import ISSUER_KEY
 from core.cronto import CrontoIssuer, CrontoVerifier, make_image, token_ref
 from core.errors import CredentialMissing, KioskError
 from core.npi import validate_npi
+from kiosk.cli.common import iso_time
 from kiosk.cli.context import CliContext
+from kiosk.config_checks import check_name
+from kiosk.files import check_output, write_private
 
 
 class ScanFailed(KioskError):
@@ -81,21 +84,21 @@ def make_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
             "--expires-in must be between one minute (0.0007) and 3650 days.",
             hint="For example --expires-in 30.",
         )
+    try:
+        check_name(args.user, "username")  # the image's `sub`: what the kiosk's usernames can be
+    except ValueError as exc:
+        raise KioskError(f"--user: {exc}.", hint="Give the provider's kiosk username.") from None
+    out: Path = check_output(args.out, "PNG file")  # before anything is made or stored
     issuer = _issuer(ctx, create=args.create_key)
     token = issuer.make_token(args.user, npi, timedelta(days=args.expires_in), ctx.services.clock)
-    out: Path = args.out
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(make_image(token))
-    except OSError as exc:
-        raise KioskError(f"Cannot write {out}: {exc.strerror}.", hint="Choose another --out path.") from None
+    write_private(out, make_image(token))  # 0600: the image is a bearer credential until used
     verifier = CrontoVerifier({issuer.name: issuer.public_key_pem()}, ctx.services.clock, ctx.services.store)
     claims = verifier.check(token, args.user)
-    doc = {"out": str(out), "token_ref": token_ref(token), **claims.as_dict()}
+    doc = {"out": str(out), "token_ref": token_ref(token), **claims.as_dict(), "expires_at": iso_time(claims.exp)}
     ctx.emit(
         doc,
         f"Wrote the enrollment image for {claims.sub} (NPI {claims.npi}) to {out}; "
-        f"issuer {claims.iss}, expires at {claims.exp} (Unix time).",
+        f"issuer {claims.iss}, expires at {iso_time(claims.exp)}.",
     )
     return 0
 
@@ -118,11 +121,17 @@ def decode_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
     if payload is None:
         raise ScanFailed(f"No QR code could be read in {args.file}.", "unreadable")
     claims = _verifier(ctx).check(payload, args.user)  # never consumes: the image stays usable
-    doc = {"valid": True, "token_ref": token_ref(payload), "claims": claims.as_dict()}
+    doc = {
+        "valid": True,
+        "token_ref": token_ref(payload),
+        "claims": claims.as_dict(),
+        "issued_at": iso_time(claims.iat),
+        "expires_at": iso_time(claims.exp),
+    }
     ctx.emit(
         doc,
         f"Valid enrollment image: user {claims.sub}, NPI {claims.npi}, issuer "
-        f"{claims.iss}, expires at {claims.exp} (Unix time), id {claims.jti}.",
+        f"{claims.iss}, expires at {iso_time(claims.exp)}, id {claims.jti}.",
     )
     return 0
 

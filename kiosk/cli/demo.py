@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cli.context import CliContext
+from kiosk.config import absolute
 
 
 def register(sub: Any) -> None:
@@ -19,7 +20,8 @@ def register(sub: Any) -> None:
 def run_demo(ctx: CliContext, args: argparse.Namespace) -> int:
     from kiosk.demo import build_demo, demo_guide
 
-    data_dir = ctx.data_dir or Path(tempfile.mkdtemp(prefix="ipkiosk-demo-"))
+    data_dir = absolute(ctx.data_dir) if ctx.data_dir else Path(tempfile.mkdtemp(prefix="ipkiosk-demo-"))
+    ctx.data_dir = data_dir
     services = build_demo(data_dir)
     services.close()
     guide = demo_guide(data_dir)

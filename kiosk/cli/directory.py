@@ -8,6 +8,7 @@ Purely local directories never touch the keyring.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from core.regions import REGIONS, default_region_map
 from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 from kiosk.config import Settings
+from kiosk.files import check_input, private_dir
 
 
 def register(sub: Any) -> None:
@@ -45,11 +47,9 @@ def register(sub: Any) -> None:
     verify = s.add_parser("verify", help="verify an NPI in all five regions")
     verify.add_argument("npi")
     verify.add_argument("--last-name", help="the account's last name (the name check)")
-    verify.add_argument("--json", dest="json_here", action="store_true", help="print JSON")
     verify.set_defaults(handler=verify_npi)
 
     status = s.add_parser("status", help="each region's source and size")
-    status.add_argument("--json", dest="json_here", action="store_true", help="print JSON")
     status.set_defaults(handler=directory_status)
 
 
@@ -69,8 +69,17 @@ def build_directory(settings: Settings) -> RegionalDirectory:
     return open_directory(settings, lambda: open_credentials(settings))
 
 
+def _shard_dirs(settings: Settings) -> dict[int, Path]:
+    """The shard targets, their folders made (0700) before a long import starts."""
+    targets = shard_targets(settings)
+    for path in {p.parent for p in targets.values()}:
+        private_dir(path)
+    return targets
+
+
 def load_directory(ctx: CliContext, args: argparse.Namespace) -> int:
-    summary = import_directory(args.file, shard_targets(ctx.settings))
+    check_input(args.file, "NPPES file")
+    summary = import_directory(args.file, _shard_dirs(ctx.settings))
     ctx.emit(summary.to_dict(), summary_text(summary))
     return 0
 
@@ -80,10 +89,15 @@ def import_file(ctx: CliContext, args: argparse.Namespace) -> int:
         raise UsageError("Give an NPPES file to import, or --deactivations FILE.")
     if args.weekly and args.file is None:
         raise UsageError("--weekly needs the weekly NPPES file.")
+    if args.file is not None:
+        check_input(args.file, "NPPES file")
+    if args.deactivations is not None:
+        check_input(args.deactivations, "deactivation report")
+    targets = _shard_dirs(ctx.settings)
     bar = None if args.no_progress else ProgressBar(sys.stderr)
     summary = import_directory(
         args.file,
-        shard_targets(ctx.settings),
+        targets,
         weekly=args.weekly,
         deactivations=args.deactivations,
         progress=bar,
@@ -95,7 +109,6 @@ def import_file(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def verify_npi(ctx: CliContext, args: argparse.Namespace) -> int:
-    ctx.as_json = ctx.as_json or args.json_here
     result = build_directory(ctx.settings).verify(args.npi, args.last_name)
     lines = [f"{result.outcome}: {result.message}"]
     for region, answer in sorted(result.answers.items()):
@@ -106,7 +119,6 @@ def verify_npi(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def directory_status(ctx: CliContext, args: argparse.Namespace) -> int:
-    ctx.as_json = ctx.as_json or args.json_here
     settings = ctx.settings
     names = default_region_map().names
     regions = []
@@ -123,6 +135,8 @@ def directory_status(ctx: CliContext, args: argparse.Namespace) -> int:
                 entry |= {"rows": backend.count(), "meta": backend.meta()}
             except DirectoryUnavailable as exc:
                 entry["problem"] = exc.message
+            except sqlite3.Error as exc:  # not a shard (a folder, another kind of file, a damaged one)
+                entry["problem"] = f"{source.path} is not a readable directory shard ({exc})"
         regions.append(entry)
     lines = []
     for e in regions:

@@ -38,8 +38,9 @@ def register(sub: Any) -> None:
 
     resync = s.add_parser("resync", help="resynchronize from two consecutive codes")
     resync.add_argument("serial")
-    resync.add_argument("code1", help="the code shown now")
-    resync.add_argument("code2", help="the next code the token shows")
+    resync.add_argument("code1", nargs="?", help="the code shown now")
+    resync.add_argument("code2", nargs="?", help="the next code the token shows")
+    resync.add_argument("--codes-stdin", action="store_true", help="read the two codes from stdin, one per line")
     resync.set_defaults(handler=resync_token)
 
     unlock = s.add_parser("unlock", help="unlock a token locked after 10 invalid codes")
@@ -54,7 +55,9 @@ def register(sub: Any) -> None:
     replace = s.add_parser("replace", help="revoke OLD and give its owner NEW")
     replace.add_argument("old")
     replace.add_argument("new")
-    replace.add_argument("--codes", nargs=2, metavar=("CODE1", "CODE2"), help="sync NEW with two consecutive codes")
+    codes = replace.add_mutually_exclusive_group()
+    codes.add_argument("--codes", nargs=2, metavar=("CODE1", "CODE2"), help="sync NEW with two consecutive codes")
+    codes.add_argument("--codes-stdin", action="store_true", help="read the two codes from stdin, one per line")
     replace.set_defaults(handler=replace_token)
 
 
@@ -101,8 +104,22 @@ def assign_token(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _codes_from_stdin(ctx: CliContext) -> tuple[str, str]:
+    """Two codes, one per line: arguments are visible to every user in /proc/PID/cmdline."""
+    first, second = ctx.read_secret_stdin().strip(), ctx.read_secret_stdin().strip()
+    if not first or not second:
+        raise UsageError("--codes-stdin: give two codes on stdin, one per line.")
+    return first, second
+
+
 def resync_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    t = _admin(ctx).resync(args.serial, args.code1, args.code2)
+    given = args.code1 is not None, args.code2 is not None
+    if args.codes_stdin and any(given):
+        raise UsageError("Give the codes either as arguments or with --codes-stdin, not both.")
+    if not args.codes_stdin and not all(given):
+        raise UsageError("Give two consecutive codes: CODE1 CODE2, or --codes-stdin.")
+    code1, code2 = _codes_from_stdin(ctx) if args.codes_stdin else (args.code1, args.code2)
+    t = _admin(ctx).resync(args.serial, code1, code2)
     ctx.emit(
         t.as_dict(),
         f"resynchronized {t.serial} (drift {t.drift} steps)"
@@ -126,8 +143,8 @@ def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def replace_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    codes = (args.codes[0], args.codes[1]) if args.codes else None
+    codes = _codes_from_stdin(ctx) if args.codes_stdin else (args.codes[0], args.codes[1]) if args.codes else None
     t = _admin(ctx).replace(args.old, args.new, codes)
-    tail = "" if codes else f"; sync it with `ipkiosk tokens resync {t.serial} CODE1 CODE2`"
+    tail = "" if codes else f"; sync it with `ipkiosk tokens resync {t.serial} --codes-stdin`"
     ctx.emit(t.as_dict(), f"{t.serial} now belongs to {t.owner}; {args.old.upper()} is revoked{tail}")
     return 0

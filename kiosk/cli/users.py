@@ -56,7 +56,7 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
     system = ctx.services.system
-    rows = []
+    rows: list[dict[str, Any]] = []
     for account in system.accounts.all():
         factors = system.tokens.list(owner=account.username)
         rows.append(
@@ -72,7 +72,7 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
         )
     lines = [
         f"{r['username']:<16} {r['role']:<9} {r['npi'] or '-':<11} {'LOCKED ' if r['locked'] else ''}"
-        + ", ".join(f"{f['serial']} ({f['method']}, {f['state']})" for f in r["factors"])  # type: ignore[attr-defined]
+        + ", ".join(f"{f['serial']} ({f['method']}, {f['state']})" for f in r["factors"])
         for r in rows
     ]
     ctx.emit(rows, "\n".join(lines) or "no accounts")

@@ -155,7 +155,7 @@ def test_audit_verify_names_the_tampered_row(tmp_path: Path) -> None:
 def test_token_sim_refuses_real_data(tmp_path: Path) -> None:
     d = tmp_path / "real"
     d.mkdir()
-    (d / "config.toml").write_text('keyring = "memory"\n')
+    (d / "config.toml").write_text('kiosk_id = "front-desk"\n')  # a real kiosk: no demo = true
     r = ipk(d, "token-sim", "X")
     assert r.returncode == 2 and "demo" in r.stderr
 
