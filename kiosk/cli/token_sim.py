@@ -22,7 +22,10 @@ def register(sub: Any) -> None:
 
 
 def simulate(ctx: CliContext, args: argparse.Namespace) -> int:
-    if not ctx.settings.demo:
+    # `demo = true` alone can be set on a real kiosk; the demo-only keyring file cannot be used
+    # with the real kiosk's seeds (they are sealed with the key in the system keyring), so both
+    # together mean the store holds demo seeds only.
+    if not ctx.settings.demo or ctx.settings.keyring != "demo-file":
         raise NotAllowed("token-sim works only on demo data (ipkiosk demo).")
     tokens = ctx.services.system.tokens
     info = tokens.get(args.serial)

@@ -158,6 +158,10 @@ def test_token_sim_refuses_real_data(tmp_path: Path) -> None:
     (d / "config.toml").write_text('kiosk_id = "front-desk"\n')  # a real kiosk: no demo = true
     r = ipk(d, "token-sim", "X")
     assert r.returncode == 2 and "demo" in r.stderr
+    # `demo = true` on a real kiosk (its seeds sealed by the system keyring) is not demo data.
+    (d / "config.toml").write_text('kiosk_id = "front-desk"\ndemo = true\n')
+    r = ipk(d, "token-sim", "X")
+    assert r.returncode == 2 and "only on demo data" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
