@@ -36,11 +36,12 @@ from kiosk.camera.zbar import ZBAR_MISSING_REASON, Symbol, ZbarReader
 __all__ = ["DEFAULT_BUDGET", "Decoder", "Quad", "Reading", "order_corners", "plain_text", "to_gray"]
 
 ReadFn = Callable[[np.ndarray], list[Symbol]]
+Hit = tuple[str, np.ndarray]  # verified text, the code's corners in the variant's pixels
 
 # ~1.2 million pixels of decoder work per frame: on one core of a 2020s laptop that is ~40 ms
 # for zbar (bench/scan.py measures it), and it pays for the whole-frame pass plus the
 # straightened patches and their clean-ups of the likeliest two patches.
-DEFAULT_BUDGET = 1_200_000
+DEFAULT_BUDGET = 1_400_000
 _WHOLE_FRAME_WIDTH = 640
 _RECTIFIED_FAST = 320
 _RECTIFIED_FINE = 480
@@ -117,7 +118,7 @@ class Decoder:
         self._opencv = _opencv_reader()
         use_zbar = engine != "opencv" and ZBAR_MISSING_REASON is None
         self.engine = "pyzbar" if use_zbar else "opencv"
-        self._read: ReadFn = ZbarReader().read if use_zbar else self._opencv
+        self._zbar = ZbarReader() if use_zbar else None
 
     def read(self, frame: np.ndarray) -> Reading:
         """Everything the frame shows; `payload` is None when no rung read an accepted code."""
@@ -128,55 +129,98 @@ class Decoder:
         reading.candidates = candidates
         if candidates:
             reading.corners = candidates[0]
-        for name, img, to_frame in self._ladder(gray, candidates):
+        paper = loc.paper_level(gray)
+        for name, img, to_frame in self._ladder(gray, candidates, paper):
             if img.size == 0:
                 continue
-            cost = int(img.size)  # OpenCV's detector costs about what zbar does per pixel
-            # The first rung always runs: a frame is never left unread for lack of budget.
-            if self.budget is not None and reading.work and reading.work + cost > self.budget:
+            if not self._spend(reading, img, name):
                 break
-            reading.work += cost
-            symbols = self._opencv(img) if name.endswith("/opencv") else self._read(img)
-            if self._take(reading, symbols, name, to_frame):
-                return reading
+            hit = self._take(reading, self._symbols(name, img), to_frame)
+            if hit is None:
+                continue
+            if self._inside_a_bigger_patch(hit[1], to_frame, candidates) and self._spend(reading, img, name):
+                # A code inside a larger patch may be a logo printed inside the real code:
+                # read again with it painted over, and keep the larger code if one shows.
+                outer = self._take(reading, self._symbols(name, loc.masked(img, hit[1], paper)), to_frame)
+                if outer is not None and _area(outer[1]) > _area(hit[1]):
+                    hit = outer
+            self._found(reading, hit, to_frame, name)
+            return reading
         return reading
+
+    def _spend(self, reading: Reading, img: np.ndarray, name: str) -> bool:
+        """Charge the decoder work for `img`; False when the budget cannot pay for it. The
+        first rung always runs: a frame is never left unread for lack of budget."""
+        cost = img.size // _density(name)  # OpenCV's detector costs about what zbar does
+        if self.budget is not None and reading.work and reading.work + cost > self.budget:
+            return False
+        reading.work += cost
+        return True
+
+    def _symbols(self, name: str, img: np.ndarray) -> list[Symbol]:
+        if name.endswith("/opencv"):
+            return self._opencv(img)
+        if self._zbar is not None:
+            return self._zbar.read(img, _density(name))
+        return self._opencv(img)
 
     def decode(self, frame: np.ndarray) -> str | None:
         return self.read(frame).payload
 
-    def _take(self, reading: Reading, symbols: list[Symbol], name: str, to_frame: np.ndarray) -> bool:
-        """Keep the largest verified code among `symbols`; True when there is one."""
-        best: tuple[float, str, np.ndarray] | None = None
+    def _take(self, reading: Reading, symbols: list[Symbol], to_frame: np.ndarray) -> Hit | None:
+        """The largest verified code among `symbols`: its text and points in the variant."""
+        best: tuple[float, np.ndarray, str] | None = None
         for data, points in symbols:
             text = plain_text(data)
             if text is None or (self.accept is not None and not self.accept(text)):
                 reading.other_code = True
                 continue
-            corners = loc.to_frame_points(points, to_frame)
-            area = _area(corners)
+            area = _area(loc.to_frame_points(points, to_frame))
             if best is None or area > best[0]:
-                best = (area, text, corners)
+                best = (area, points, text)
         if best is None:
-            return False
-        _, reading.payload, corners = best
+            return None
+        return best[2], best[1]
+
+    def _found(self, reading: Reading, hit: Hit, to_frame: np.ndarray, name: str) -> None:
+        reading.payload, points = hit
+        corners = loc.to_frame_points(points, to_frame)
         reading.rung = name
         reading.corners = order_corners(corners) if len(corners) == 4 else corners
-        return True
 
-    def _ladder(self, gray: np.ndarray, candidates: list[Quad]) -> Iterator[Variant]:
-        paper = loc.paper_level(gray)
+    @staticmethod
+    def _inside_a_bigger_patch(points: np.ndarray, to_frame: np.ndarray, candidates: list[Quad]) -> bool:
+        corners = loc.to_frame_points(points, to_frame)
+        centre = tuple(float(v) for v in corners.mean(axis=0))
+        area = _area(corners)
+        return any(
+            _area(quad) > 2.0 * area and cv2.pointPolygonTest(quad.reshape(-1, 1, 2), centre, False) > 0
+            for quad in candidates
+        )
+
+    def _ladder(self, gray: np.ndarray, candidates: list[Quad], paper: int) -> Iterator[Variant]:
         yield from loc.whole_frame(gray, _WHOLE_FRAME_WIDTH, paper)
         for quad in candidates:
             yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
+        large = max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1
+        if large:
+            # Full size for codes too small for the ~640 px pass; every other line is enough
+            # for those (3+ px per module) at half the work. A thin border: a code that fills
+            # a large frame was read at ~640 px already.
+            yield loc.bordered(("frame/sparse", gray, np.eye(3)), paper, 0.01)
         for quad in candidates:
             yield loc.crop(gray, quad, paper)
         fine = [loc.rectify(gray, quad, _RECTIFIED_FINE, paper) for quad in candidates]
         for name, img, to_frame in fine:
             yield name, img, to_frame
             yield from loc.cleanups(name, img, to_frame)
-        if max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1:
-            yield loc.bordered(("frame", gray, np.eye(3)), paper)
+        if large:
+            yield loc.bordered(("frame", gray, np.eye(3)), paper, 0.01)
         if self.engine == "pyzbar":
             # OpenCV's decoder reads a few straightened codes zbar cannot.
             for name, img, to_frame in fine:
                 yield f"{name}/opencv", img, to_frame
+
+
+def _density(name: str) -> int:
+    return 2 if name.endswith("/sparse") else 1

@@ -108,10 +108,10 @@ def _shift(to_frame: np.ndarray, dx: float, dy: float) -> np.ndarray:
     return to_frame @ np.array([[1, 0, -dx], [0, 1, -dy], [0, 0, 1]], np.float64)
 
 
-def bordered(variant: Variant, paper: int) -> Variant:
+def bordered(variant: Variant, paper: int, share: float = BORDER_SHARE) -> Variant:
     """The variant with a quiet zone of paper colour around it."""
     name, img, to_frame = variant
-    b = max(4, round(BORDER_SHARE * max(img.shape[:2])))
+    b = max(4, round(share * max(img.shape[:2])))
     out = cv2.copyMakeBorder(img, b, b, b, b, cv2.BORDER_CONSTANT, value=paper)
     return name, out, _shift(to_frame, b, b)
 
@@ -125,11 +125,10 @@ def whole_frame(gray: np.ndarray, width: int, paper: int) -> Iterator[Variant]:
         yield bordered((name, gray, np.eye(3)), paper)
         return
     if factor > 1:
-        # A code of whole pixels per module (a screenshot, a cropped file) stays crisp with
-        # nearest-neighbour enlargement; a photo's soft edges want cubic.
+        # Whole pixels per module (a file of 1 px per module) stay crisp enlarged by a whole
+        # factor, nearest neighbour; zbar reads a soft photo enlarged so just as well.
         k = float(min(8, max(2, round(factor))))
-        yield bordered(scaled(name + "/nearest", gray, k, cv2.INTER_NEAREST), paper)
-        yield bordered(scaled(name, gray, factor, cv2.INTER_CUBIC), paper)
+        yield bordered(scaled(name, gray, k, cv2.INTER_NEAREST), paper)
         return
     yield bordered(scaled(name, gray, factor, cv2.INTER_AREA), paper)
 
@@ -183,6 +182,17 @@ def scaled(name: str, img: np.ndarray, factor: float, interpolation: int = cv2.I
     out = cv2.resize(img, None, fx=factor, fy=factor, interpolation=interpolation)
     to_frame = np.array([[1 / factor, 0, 0], [0, 1 / factor, 0], [0, 0, 1]], np.float64)
     return name, out, to_frame
+
+
+def masked(img: np.ndarray, points: np.ndarray, paper: int) -> np.ndarray:
+    """`img` with the code at `points` (image pixels) painted over in paper colour, a little
+    enlarged: what is left of a code printed around it reads as erasures its error correction
+    absorbs."""
+    c = points.mean(axis=0)
+    grown = (c + (points - c) * 1.15).astype(np.int32)
+    out = img.copy()
+    cv2.fillConvexPoly(out, cv2.convexHull(grown), int(paper))
+    return out
 
 
 def to_frame_points(points: np.ndarray, to_frame: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ except (ImportError, OSError) as exc:  # the shared library, not the Python pack
 
 _CFG_ENABLE = 0
 _CFG_BINARY = 4  # ZBAR_CFG_BINARY (zbar >= 0.23.1); older libraries ignore it and return text
+_CFG_X_DENSITY, _CFG_Y_DENSITY = 0x100, 0x101
 _GREY = 0x30303859  # fourcc "Y800": 8-bit grayscale
 _ALL_SYMBOLOGIES = 0
 
@@ -43,9 +44,18 @@ class ZbarReader:
         _w.zbar_image_scanner_set_config(self._scanner, _ALL_SYMBOLOGIES, _CFG_ENABLE, 0)
         _w.zbar_image_scanner_set_config(self._scanner, qr, _CFG_ENABLE, 1)
         _w.zbar_image_scanner_set_config(self._scanner, qr, _CFG_BINARY, 1)
+        self._density = 0
 
-    def read(self, img: np.ndarray) -> list[Symbol]:
-        """Every QR code zbar finds in a grayscale image."""
+    def _set_density(self, density: int) -> None:
+        if density != self._density:
+            for config in (_CFG_X_DENSITY, _CFG_Y_DENSITY):
+                _w.zbar_image_scanner_set_config(self._scanner, _ALL_SYMBOLOGIES, config, density)
+            self._density = density
+
+    def read(self, img: np.ndarray, density: int = 1) -> list[Symbol]:
+        """Every QR code zbar finds in a grayscale image, scanning every `density`-th line
+        (2 halves the time and still finds codes of 3 px per module or more)."""
+        self._set_density(density)
         pixels = np.ascontiguousarray(img, dtype=np.uint8)
         height, width = pixels.shape[:2]
         image = _w.zbar_image_create()
