@@ -15,7 +15,7 @@ import pytest
 from core.clock import ManualClock
 from core.cronto import CrontoIssuer, looks_like_enrollment_token
 from kiosk.camera import Failed, Found, Hint, decode_frame
-from kiosk.camera.decoder import Decoder, plain_text
+from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, plain_text
 from kiosk.camera.locate import locate
 from kiosk.camera.scanner import NOT_OURS_HINT
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, ZbarReader
@@ -113,7 +113,8 @@ def test_the_same_frames_read_the_same_under_cpu_load() -> None:
             p.terminate()
             p.join()
     assert loaded == quiet
-    assert all(work <= 1_400_000 + 1_000_000 for _, _, work in quiet)  # budget + the first rung
+    # The budget, plus at most one rung past it (the first rung, or a nested code re-read).
+    assert all(work <= 2 * DEFAULT_BUDGET for _, _, work in quiet)
     assert sum(payload is not None for payload, _, _ in quiet) >= len(frames) // 2
 
 
