@@ -83,7 +83,7 @@ def readers() -> dict[str, ReadFn]:
         import zxingcpp
 
         def zxing(frame: np.ndarray) -> str | None:
-            results = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)
+            results = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
             return results[0].text if results else None
 
         found["zxing-cpp"] = zxing

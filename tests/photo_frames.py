@@ -94,7 +94,8 @@ def _curve(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         slope = np.gradient(dx, axis=0) + np.gradient(dy, axis=1)
         shade = np.clip(1.0 - 2.0 * slope, 0.6, 1.2)
     bent = cv2.remap(card, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=255)
-    return np.clip(bent.astype(np.float32) * shade, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(bent.astype(np.float32) * shade, 0, 255).astype(np.uint8)
+    return out
 
 
 def curved(rng: np.random.Generator) -> Shot:
@@ -129,7 +130,8 @@ def screen(rng: np.random.Generator) -> Shot:
         tilt_y=float(rng.uniform(-20, 20)),
     )
     h, w = panel.shape[:2]
-    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners.astype(np.float32))
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    m = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
     bg = background(rng, 1280, 720)
     mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (1280, 720))
     # Sampling the grid without the lens's low-pass (bilinear, no area filter) gives the moire.
@@ -151,7 +153,8 @@ def _texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     weave = np.sin(xx * 2 * math.pi / period) * np.sin(yy * 2 * math.pi / period)
     gray = 120 + 60 * streak / max(float(streak.std()), 1e-6) + 25 * weave
     tint = rng.uniform(0.7, 1.1, 3).astype(np.float32)
-    return np.clip(gray[..., None] * tint, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(gray[..., None] * tint, 0, 255).astype(np.uint8)
+    return out
 
 
 def small_textured(rng: np.random.Generator) -> Shot:

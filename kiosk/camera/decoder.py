@@ -8,15 +8,18 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    sharp codes, codes cropped to the edge of the photo and (enlarged) tiny ones, and that
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
-   320 px square, then their plain bounding boxes;
-3. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
-   thresholds (noise, JPEG, uneven light), contrast-stretched (dim or washed-out frames);
-4. the whole frame at full size, and OpenCV's own decoder on the straightened patches.
+   320 px square;
+3. on frames larger than ~700 px, the whole frame at full size, every other line (codes too
+   small for the 640 px pass); then the patches' plain bounding boxes;
+4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
+   thresholds (noise, JPEG, uneven light, screen moire), contrast-stretched (dim, glare);
+5. the whole frame at full size, every line; OpenCV's own decoder on the straightened patches.
 
 A read counts only once verified: its bytes are ASCII text (the enrollment token is) and
 `accept` (the kiosk: the token's shape) takes it; anything else ("another code") and the ladder
-goes on. Among codes read at one rung the largest wins, so a code printed inside another one
-does not hide the outer. The effort per frame is a work budget counted in pixels handed to a
+goes on. Among codes read at one rung the largest wins, and a code read inside a larger patch
+is painted over and the rung read again, so a code printed inside another one (a logo) does
+not hide the outer one. The effort per frame is a work budget counted in pixels handed to a
 decoder, not in milliseconds, so a frame reads the same on an idle or a busy machine. Without
 libzbar OpenCV's QRCodeDetector takes zbar's place on every rung and `Decoder.engine` says so.
 """

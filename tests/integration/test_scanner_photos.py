@@ -80,7 +80,7 @@ def test_the_whole_frame_pass_runs_first_whatever_the_budget() -> None:
     for x, y in ((0, 0), (470, 190)):
         dots = (rng.random((28, 28)) < 0.5).astype(np.uint8) * 200 + 30
         frame[y : y + 170, x : x + 170] = cv2.resize(dots, (170, 170), interpolation=cv2.INTER_NEAREST)[..., None]
-    corners = np.float32([[215, 75], [425, 75], [425, 285], [215, 285]])
+    corners = np.array([[215, 75], [425, 75], [425, 285], [215, 285]], np.float32)
     frame, _ = place(render(modules(TOKEN), 8, 4), frame, corners)
     assert len(locate(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))) == 3  # the code and two decoys
     for budget in (1, None):
