@@ -9,8 +9,8 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
    320 px square;
-3. on frames larger than ~700 px, the whole frame at full size, every other line (codes too
-   small for the 640 px pass); then the patches' plain bounding boxes;
+3. a small frame enlarged smoothly; on frames larger than ~700 px, the whole frame at full
+   size, every other line (codes too small for the 640 px pass); the patches' bounding boxes;
 4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
    thresholds (noise, JPEG, uneven light, screen moire), contrast-stretched (dim, glare);
 5. the whole frame at full size, every line; OpenCV's own decoder on the straightened patches.
@@ -207,6 +207,7 @@ class Decoder:
         yield from loc.whole_frame(gray, _WHOLE_FRAME_WIDTH, paper)
         for quad in candidates:
             yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
+        yield from loc.enlarged(gray, _WHOLE_FRAME_WIDTH, paper)
         large = max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1
         if large:
             # Full size for codes too small for the ~640 px pass; every other line is enough

@@ -126,11 +126,19 @@ def whole_frame(gray: np.ndarray, width: int, paper: int) -> Iterator[Variant]:
         return
     if factor > 1:
         # Whole pixels per module (a file of 1 px per module) stay crisp enlarged by a whole
-        # factor, nearest neighbour; zbar reads a soft photo enlarged so just as well.
+        # factor, nearest neighbour; zbar reads most soft photos enlarged so as well.
         k = float(min(8, max(2, round(factor))))
         yield bordered(scaled(name, gray, k, cv2.INTER_NEAREST), paper)
         return
     yield bordered(scaled(name, gray, factor, cv2.INTER_AREA), paper)
+
+
+def enlarged(gray: np.ndarray, width: int, paper: int) -> Iterator[Variant]:
+    """A small frame enlarged smoothly to about `width` px (a soft photo's modules come out
+    blocky and uneven when enlarged by nearest neighbour); nothing for larger frames."""
+    factor = width / max(gray.shape[:2])
+    if factor > 1.1:
+        yield bordered(scaled(f"frame@{width}/cubic", gray, factor, cv2.INTER_CUBIC), paper)
 
 
 def crop(gray: np.ndarray, quad: Quad, paper: int, margin: float = 0.08) -> Variant:
