@@ -129,7 +129,7 @@ class Shot:
     payload: str
 
 
-def _degrade(
+def degrade(
     img: np.ndarray,
     rng: np.random.Generator,
     *,
@@ -209,8 +209,8 @@ def synth_frame(
     corners = pose(rng, side * scale, roll=roll, tilt_x=tx, tilt_y=ty, width=width, height=height)
     frame, _ = place(card, bg, corners)
     # Paper is never pure white nor ink pure black under room light.
-    frame = _degrade(frame, rng, lo=25, hi=235)
-    frame = _degrade(frame, rng, **deg)  # type: ignore[arg-type]
+    frame = degrade(frame, rng, lo=25, hi=235)
+    frame = degrade(frame, rng, **deg)  # type: ignore[arg-type]
     return Shot(category, frame, payload)
 
 
@@ -223,7 +223,7 @@ def shots(per_category: int, seed: int, categories: tuple[str, ...] = CATEGORIES
 
 
 def empty_frame(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    return _degrade(background(rng, width, height), rng, noise=3.0)
+    return degrade(background(rng, width, height), rng, noise=3.0)
 
 
 def write_video(

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from kiosk.camera.decoder import Decoder, Reading
+from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, Reading
 from kiosk.camera.events import Failed, Found, Frame, Hint, Notice, ScanEvent
 from kiosk.camera.source import FrameSource, SourceError, parse_camera
 from kiosk.camera.zbar import ZBAR_MISSING_REASON
@@ -69,8 +69,8 @@ class Scanner:
     `source`: a device index ("0"), a video file or an image file. `timeout`: seconds before
     Failed("timeout"). `accept`: an optional filter; payloads it refuses produce a hint and
     the scan goes on (e.g. a random QR code in view). `engine="opencv"` forces the
-    no-libzbar decoder. `budget_ms` caps the decoding effort per live frame (the next frame
-    is a fresh chance); tests pass infinity so results do not depend on machine load.
+    no-libzbar decoder. `budget` caps the decoding work per live frame in pixels (the next
+    frame is a fresh chance); being work, not time, a frame reads the same on a busy machine.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class Scanner:
         accept: Callable[[str], bool] | None = None,
         engine: str | None = None,
         preview_width: int = PREVIEW_WIDTH,
-        budget_ms: float = 45.0,
+        budget: int = DEFAULT_BUDGET,
     ) -> None:
         self.source = source
         self.on_event = on_event
@@ -90,7 +90,7 @@ class Scanner:
         self.accept = accept
         self.engine = engine
         self.preview_width = preview_width
-        self.budget_ms = budget_ms
+        self.budget = budget
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.result: Found | Failed | None = None
@@ -144,8 +144,8 @@ class Scanner:
         setting = parse_camera(self.source)
         source = FrameSource(setting)
         # A still image gets one look, so it may take the whole ladder; live frames keep coming.
-        budget = float("inf") if setting.kind == "image" else self.budget_ms
-        decoder = Decoder(budget, engine=self.engine)
+        budget = None if setting.kind == "image" else self.budget
+        decoder = Decoder(budget, engine=self.engine, accept=self.accept)
         if decoder.engine == "opencv" and (ZBAR_MISSING_REASON or self.engine == "opencv"):
             self._emit(Notice(OPENCV_NOTICE))
         last_preview = 0.0
@@ -172,10 +172,10 @@ class Scanner:
                 if now - last_preview >= 1.0 / PREVIEW_FPS or reading.payload:
                     self._emit(self._frame_event(frame, reading))
                     last_preview = now
-                if reading.payload is not None:
-                    if self.accept is None or self.accept(reading.payload):
-                        self._emit(Found(reading.payload))
-                        return
+                if reading.payload is not None:  # already verified by `accept`
+                    self._emit(Found(reading.payload))
+                    return
+                if reading.other_code:
                     hint = NOT_OURS_HINT
                 elif now - started >= HINT_AFTER:
                     hint = hint_for(reading, frame.shape[0])
@@ -202,10 +202,12 @@ _local = threading.local()
 
 
 def decode_frame(frame: np.ndarray) -> str | None:
-    """The first QR payload in one frame (BGR or grayscale array), or None."""
+    """The QR payload in one frame (BGR or grayscale array) if it is ASCII text, or None.
+
+    The whole ladder runs (no budget): a file or a single frame gets every chance."""
     decoder = getattr(_local, "decoder", None)
     if decoder is None:
-        decoder = _local.decoder = Decoder(budget_ms=float("inf"))
+        decoder = _local.decoder = Decoder(None)
     payload: str | None = decoder.decode(frame)
     return payload
 

@@ -56,8 +56,7 @@ class Events:
 
 
 def scan(source: str | Path, timeout: float = 20.0, **kw) -> tuple[Found | Failed, Events]:
-    # No per-frame time budget: what decodes must not depend on how busy the machine is.
-    kw.setdefault("budget_ms", float("inf"))
+    # The default work budget: what decodes does not depend on how busy the machine is.
     events = Events()
     scanner = Scanner(str(source), events, timeout=timeout, **kw)
     scanner.start()

@@ -1,0 +1,182 @@
+"""The scanner on frames that imitate real photographs (tests/photo_frames.py): each test is one
+of the ways real photos beat the scanner, and what it must do instead."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.clock import ManualClock
+from core.cronto import CrontoIssuer, looks_like_enrollment_token
+from kiosk.camera import Failed, Found, Hint, decode_frame
+from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, plain_text
+from kiosk.camera.locate import locate
+from kiosk.camera.scanner import NOT_OURS_HINT
+from kiosk.camera.zbar import ZBAR_MISSING_REASON, ZbarReader
+from tests.frames import background, fake_token, place, pose, write_video
+from tests.integration.test_scanner import scan
+from tests.photo_frames import PHOTO_CATEGORIES, modules, photo_shots, render
+
+CLOCK = ManualClock(1_750_000_000.0)
+TOKEN = CrontoIssuer.generate("clinic-it").make_token("drsmith", "1234567893", timedelta(days=1), CLOCK, jti="p")
+# Not UTF-8: OpenCV's str API raises UnicodeDecodeError on this code's bytes.
+SHIFT_JIS = "日本語テキスト".encode("shift_jis")
+needs_zbar = pytest.mark.skipif(ZBAR_MISSING_REASON is not None, reason="libzbar is not installed")
+
+
+def kiosk_decoder(**kw: object) -> Decoder:
+    return Decoder(accept=looks_like_enrollment_token, **kw)  # type: ignore[arg-type]
+
+
+def code_frame(data: str | bytes, px: int = 6, quiet: int = 4) -> np.ndarray:
+    return cv2.cvtColor(render(modules(data), px, quiet), cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize("quiet", [0, 1])
+def test_a_code_of_one_pixel_per_module_without_quiet_zone_is_read(quiet: int) -> None:
+    frame = code_frame(TOKEN, px=1, quiet=quiet)
+    assert frame.shape[0] < 90  # the whole file is smaller than the old patch floor
+    assert decode_frame(frame) == TOKEN
+    assert kiosk_decoder().decode(frame) == TOKEN
+
+
+def test_codes_cropped_to_their_edge_are_read() -> None:
+    for shot in photo_shots(4, 31, ("no_margin", "one_px")):
+        assert decode_frame(shot.frame) == shot.payload, shot.category
+
+
+def test_a_small_code_in_a_small_frame_is_a_candidate_and_is_read() -> None:
+    rng = np.random.default_rng(8)
+    payload = fake_token(rng, 50)
+    bg = background(rng, 320, 240)
+    corners = pose(rng, 85.0, width=320, height=240)
+    frame, _ = place(render(modules(payload), 8, 3), bg, corners)
+    found = locate(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    assert any(
+        cv2.pointPolygonTest(q.reshape(-1, 1, 2), tuple(map(float, corners.mean(axis=0))), False) > 0 for q in found
+    )
+    assert kiosk_decoder().decode(frame) == payload
+    for shot in photo_shots(4, 32, ("small_textured",)):
+        assert kiosk_decoder().decode(shot.frame) == shot.payload
+
+
+def test_of_two_nested_codes_the_outer_one_is_returned() -> None:
+    for shot in photo_shots(4, 33, ("nested",)):
+        reading = kiosk_decoder().read(shot.frame)
+        assert reading.payload == shot.payload, reading.rung
+
+
+def test_the_whole_frame_pass_runs_first_whatever_the_budget() -> None:
+    """Square print the patch finder takes for codes: the old ladder could spend its budget on
+    such patches. The whole-frame pass runs first, even on a budget of a single rung."""
+    rng = np.random.default_rng(9)
+    frame = background(rng, 640, 360)
+    for x, y in ((0, 0), (470, 190)):
+        dots = (rng.random((28, 28)) < 0.5).astype(np.uint8) * 200 + 30
+        frame[y : y + 170, x : x + 170] = cv2.resize(dots, (170, 170), interpolation=cv2.INTER_NEAREST)[..., None]
+    corners = np.array([[215, 75], [425, 75], [425, 285], [215, 285]], np.float32)
+    frame, _ = place(render(modules(TOKEN), 8, 4), frame, corners)
+    assert len(locate(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))) == 3  # the code and two decoys
+    for budget in (1, None):
+        reading = kiosk_decoder(budget=budget).read(frame)
+        assert reading.payload == TOKEN and reading.rung.startswith("frame@")
+        assert budget is None or reading.work > budget  # the first rung is never refused
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_the_same_frames_read_the_same_under_cpu_load() -> None:
+    frames = [s.frame for s in photo_shots(2, 34, PHOTO_CATEGORIES)]
+
+    def results() -> list[tuple[str | None, str, int]]:
+        decoder = kiosk_decoder()
+        return [(r.payload, r.rung, r.work) for r in map(decoder.read, frames)]
+
+    quiet = results()
+    spinners = [multiprocessing.Process(target=_spin, args=(120.0,), daemon=True) for _ in range(3)]
+    for p in spinners:
+        p.start()
+    try:
+        loaded = results()
+    finally:
+        for p in spinners:
+            p.terminate()
+            p.join()
+    assert loaded == quiet
+    # The budget, plus at most one rung past it (the first rung, or a nested code re-read).
+    assert all(work <= 2 * DEFAULT_BUDGET for _, _, work in quiet)
+    assert sum(payload is not None for payload, _, _ in quiet) >= len(frames) // 2
+
+
+@needs_zbar
+def test_zbar_hands_back_the_raw_bytes() -> None:
+    symbols = ZbarReader().read(cv2.cvtColor(code_frame(SHIFT_JIS), cv2.COLOR_BGR2GRAY))
+    assert [data for data, _ in symbols] == [SHIFT_JIS]
+
+
+def test_only_printable_ascii_is_a_payload() -> None:
+    assert plain_text(TOKEN.encode()) == TOKEN
+    assert plain_text(SHIFT_JIS) is None
+    assert plain_text("café".encode()) is None
+    assert plain_text(b"line\x00break") is None
+
+
+@pytest.mark.parametrize("engine", [None, "opencv"])
+def test_a_shift_jis_or_big5_code_is_another_code_never_a_wrong_text(engine: str | None) -> None:
+    for shot in photo_shots(3, 35, ("foreign_text",)):
+        reading = Decoder(None, engine=engine).read(shot.frame)
+        assert reading.payload is None
+    reading = Decoder(None, engine=engine).read(code_frame(SHIFT_JIS))
+    assert reading.payload is None and reading.other_code
+
+
+def _two_codes(first: str, second: str) -> np.ndarray:
+    """Two codes side by side on one sheet, as a poster next to the enrollment image; the
+    poster's code is the bigger one (the patch finder's first pick)."""
+    a, b = (render(modules(text), 5 if text == TOKEN else 14, 4) for text in (first, second))
+    h = max(a.shape[0], b.shape[0])
+    sheet = np.full((h, a.shape[1] + b.shape[1]), 255, np.uint8)
+    sheet[: a.shape[0], : a.shape[1]] = a
+    sheet[: b.shape[0], a.shape[1] :] = b
+    return cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize("other", ["https://example.org/menu", SHIFT_JIS.decode("shift_jis")])
+def test_a_scan_does_not_stop_on_another_code_in_the_same_picture(tmp_path: Path, other: str) -> None:
+    for i, sheet in enumerate((_two_codes(other, TOKEN), _two_codes(TOKEN, other))):
+        png = tmp_path / f"two{i}.png"
+        cv2.imwrite(str(png), sheet)
+        result, _ = scan(png, accept=looks_like_enrollment_token)
+        assert result == Found(TOKEN)
+
+
+def test_opencv_hands_back_bytes_and_never_raises_on_them() -> None:
+    """The pyzbar ladder's last rung is OpenCV's decoder too: the same guard there."""
+    from kiosk.camera.decoder import _opencv_reader
+
+    read = _opencv_reader()
+    assert [data for data, _ in read(render(modules(SHIFT_JIS), 6, 4))] == [SHIFT_JIS]
+
+
+@pytest.mark.parametrize("engine", [None, "opencv"])
+def test_a_code_that_is_not_utf8_does_not_stop_the_camera(tmp_path: Path, engine: str | None) -> None:
+    """OpenCV's str API raised UnicodeDecodeError on such a code: "The camera stopped working"."""
+    png = tmp_path / "poster.png"
+    cv2.imwrite(str(png), code_frame(SHIFT_JIS))
+    result, events = scan(png, engine=engine, accept=looks_like_enrollment_token)
+    assert isinstance(result, Failed) and result.reason == "unreadable"
+    assert NOT_OURS_HINT in [h.text for h in events.of(Hint)]
+    frames = [code_frame(SHIFT_JIS)] * 3 + [code_frame(TOKEN)] * 3
+    video = write_video(tmp_path / "clip.avi", [cv2.resize(f, (480, 480)) for f in frames], fps=15)
+    result, _ = scan(video, engine=engine, accept=looks_like_enrollment_token)
+    assert result == Found(TOKEN)
