@@ -112,6 +112,7 @@ class Administration:
             updated = self.system.tokens.revoke(conn, info.serial, why)
             if info.owner:
                 self.system.accounts.factors_changed(conn, info.owner)
+                self.system.epcs.suspend_if_no_factor(conn, info.owner, self.actor, f"{info.serial} {why.value}")
             self._audit(conn, "revoke", info.owner, info, detail=f"reason={why.value}")
         return updated
 
