@@ -138,6 +138,16 @@ class EpcsControls:
             if a.role is Role.PROVIDER or a.username in rows
         ]
 
+    def overview(self) -> list[dict[str, Any]]:
+        """`epcs list`: each permission with the provider's DEA number."""
+        accounts = {a.username: a for a in self.system.accounts.all()}
+        rows = []
+        for permission in self.permissions():
+            row = permission.as_dict()
+            row["dea_number"] = accounts[permission.username].dea_number
+            rows.append(row)
+        return rows
+
     def roles(self) -> list[RoleHolder]:
         holders: list[RoleHolder] = []
         with self.system.store.connect() as conn:
@@ -372,7 +382,7 @@ class EpcsControls:
             return (
                 "no_dea",
                 f"{subject.username} has no DEA number on the account; a grant needs one.",
-                "Add it with `ipkiosk users set-dea USERNAME DEA_NUMBER`.",
+                "Add it with `ipkiosk users set USERNAME --dea DEA_NUMBER`.",
             )
         if not self.system.tokens.factors(conn, subject.username):
             return (

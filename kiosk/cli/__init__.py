@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cronto",
     "credentials",
     "audit",
+    "epcs",
     "token_sim",
 )
 

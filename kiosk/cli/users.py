@@ -20,7 +20,17 @@ def register(sub: Any) -> None:
     add.add_argument("--npi", help="the provider's NPI (required for providers)")
     add.add_argument("--role", choices=["provider", "it_staff"], default="provider")
     add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    add.add_argument("--email", required=True, help="where binding and EPCS notifications go")
+    add.add_argument("--dea", help="DEA registration number (needed for an EPCS grant)")
+    add.add_argument("--registrant", action="store_true", help="a DEA registrant who may approve EPCS grants")
     add.set_defaults(handler=add_user)
+
+    change = s.add_parser("set", help="change an account's email, DEA number or registrant flag")
+    change.add_argument("username")
+    change.add_argument("--email")
+    change.add_argument("--dea")
+    change.add_argument("--registrant", action=argparse.BooleanOptionalAction, default=None)
+    change.set_defaults(handler=set_details)
 
     ls = s.add_parser("list", help="list accounts and their bound factors")
     ls.set_defaults(handler=list_users)
@@ -37,7 +47,15 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
     system = ctx.services.system
     with system.store.begin() as conn:
         account = system.accounts.add(
-            conn, args.username, display_name=args.name, npi=args.npi, role=args.role, password=password
+            conn,
+            args.username,
+            display_name=args.name,
+            npi=args.npi,
+            role=args.role,
+            password=password,
+            email=args.email,
+            dea_number=args.dea,
+            dea_registrant=args.registrant,
         )
         system.audit.record(
             conn,
@@ -45,10 +63,17 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
             actor=cli_actor(),
             subject=account.username,
             outcome="ok",
-            detail=f"role={account.role.value}",
+            detail=f"role={account.role.value} dea={account.dea_number or '-'} registrant={account.dea_registrant}",
         )
     ctx.emit(
-        {"username": account.username, "role": account.role.value, "npi": account.npi},
+        {
+            "username": account.username,
+            "role": account.role.value,
+            "npi": account.npi,
+            "email": account.email,
+            "dea_number": account.dea_number,
+            "dea_registrant": account.dea_registrant,
+        },
         f"added {account.username} ({account.role.value})",
     )
     return 0
@@ -56,7 +81,7 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
     system = ctx.services.system
-    rows = []
+    rows: list[dict[str, Any]] = []
     for account in system.accounts.all():
         factors = system.tokens.list(owner=account.username)
         rows.append(
@@ -65,6 +90,9 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
                 "name": account.display_name,
                 "npi": account.npi,
                 "role": account.role.value,
+                "email": account.email,
+                "dea_number": account.dea_number,
+                "dea_registrant": account.dea_registrant,
                 "locked": account.locked,
                 "factors": [{"serial": f.serial, "method": f.method.value, "state": f.state.value} for f in factors],
                 "backup_codes_left": system.backup_codes.remaining(account.username),
@@ -72,7 +100,7 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
         )
     lines = [
         f"{r['username']:<16} {r['role']:<9} {r['npi'] or '-':<11} {'LOCKED ' if r['locked'] else ''}"
-        + ", ".join(f"{f['serial']} ({f['method']}, {f['state']})" for f in r["factors"])  # type: ignore[attr-defined]
+        + ", ".join(f"{f['serial']} ({f['method']}, {f['state']})" for f in r["factors"])
         for r in rows
     ]
     ctx.emit(rows, "\n".join(lines) or "no accounts")
@@ -82,4 +110,30 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
 def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
     Administration(ctx.services.system, cli_actor()).unlock_account(args.username)
     ctx.emit({"username": args.username, "unlocked": True}, f"unlocked {args.username}")
+    return 0
+
+
+def set_details(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.email is None and args.dea is None and args.registrant is None:
+        raise UsageError("Give --email, --dea or --registrant/--no-registrant.")
+    system = ctx.services.system
+    with system.store.begin() as conn:
+        account = system.accounts.set_epcs_details(
+            conn, args.username, email=args.email, dea_number=args.dea, dea_registrant=args.registrant
+        )
+        changed = [name for name, value in (("email", args.email), ("dea", args.dea)) if value is not None]
+        if args.registrant is not None:
+            changed.append(f"registrant={account.dea_registrant}")
+        system.audit.record(
+            conn, "account_changed", actor=cli_actor(), subject=account.username, outcome="ok", detail=" ".join(changed)
+        )
+    ctx.emit(
+        {
+            "username": account.username,
+            "email": account.email,
+            "dea_number": account.dea_number,
+            "dea_registrant": account.dea_registrant,
+        },
+        f"changed {account.username}: {', '.join(changed)}",
+    )
     return 0

@@ -109,7 +109,7 @@ def test_a_grant_needs_a_dea_number_a_factor_and_an_it_entry(epcs_world: World) 
     system = epcs_world.system
     with pytest.raises(EpcsRefused) as caught:  # li has no DEA number
         grant(epcs_world, "li")
-    assert caught.value.reason == "no_dea" and "set-dea" in caught.value.hint
+    assert caught.value.reason == "no_dea" and "users set" in caught.value.hint
     with system.store.begin() as conn:
         system.accounts.set_epcs_details(conn, "li", dea_number="FC1234563")
     with pytest.raises(EpcsRefused) as caught:  # ... nor a bound factor
