@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Account, Role
 from core.errors import KioskError
+from core.proofing import ProofingRefused
 from core.signin import SignedIn
 from core.store import epcs_permissions
 
@@ -70,10 +71,10 @@ class Permission:
             "username": self.username,
             "state": self.state.value,
             "entered_by": self.entered_by,
-            "entered_at": _iso(self.entered_at),
+            "entered_at": iso(self.entered_at),
             "approved_by": self.approved_by,
-            "approved_at": _iso(self.approved_at),
-            "changed_at": _iso(self.changed_at),
+            "approved_at": iso(self.approved_at),
+            "changed_at": iso(self.changed_at),
             "reason": self.reason,
         }
 
@@ -91,7 +92,7 @@ class RoleHolder:
         return {"username": self.username, "role": self.role, "eligible": self.eligible, "why": self.why}
 
 
-def _iso(t: float | None) -> str | None:
+def iso(t: float | None) -> str | None:
     if t is None:
         return None
     from datetime import UTC, datetime
@@ -139,12 +140,14 @@ class EpcsControls:
         ]
 
     def overview(self) -> list[dict[str, Any]]:
-        """`epcs list`: each permission with the provider's DEA number."""
+        """`epcs list`: each permission with the provider's DEA number and latest ID check."""
         accounts = {a.username: a for a in self.system.accounts.all()}
         rows = []
         for permission in self.permissions():
             row = permission.as_dict()
             row["dea_number"] = accounts[permission.username].dea_number
+            proofed = self.system.proofing.latest(permission.username)
+            row["identity_proofing"] = proofed.as_dict() if proofed else None
             rows.append(row)
         return rows
 
@@ -179,7 +182,7 @@ class EpcsControls:
             self._refuse(
                 "epcs_grant", it.username, subject.username, "self_entry", "Nobody may enter their own EPCS permission."
             )
-        self._signature(it.username, password, code, need_token=False)
+        self.sign(it.username, password, code, need_token=False)
         with self.system.store.begin() as conn:
             problem = self._provider_problem(conn, subject)
             current = self.get(subject.username, conn)
@@ -210,7 +213,9 @@ class EpcsControls:
                 else:
                     done = self._move(conn, subject.username, current.state, values)
                 if done:
-                    self._audit(conn, "epcs_grant", it.username, subject.username, "ok", "state=pending")
+                    proofed = self.system.proofing.latest(subject.username, conn)
+                    detail = f"state=pending {proofed.summary if proofed else ''}".strip()
+                    self._audit(conn, "epcs_grant", it.username, subject.username, "ok", detail)
                     return self.get(subject.username, conn)
                 problem = ("changed", "The permission was changed on another kiosk meanwhile; look again.", "")
         self._refuse("epcs_grant", it.username, subject.username, *problem)
@@ -269,7 +274,7 @@ class EpcsControls:
                 "Bind a token or the app to the approver's account first.",
                 detail=entered,
             )
-        self._signature(person.username, password, code, need_token=True)
+        self.sign(person.username, password, code, need_token=True)
         with self.system.store.begin() as conn:
             problem = self._provider_problem(conn, subject)
             if problem is None:
@@ -310,7 +315,7 @@ class EpcsControls:
                 "not_it_staff",
                 f"{it.username} is not IT staff; only IT staff revoke EPCS permissions.",
             )
-        self._signature(it.username, password, code, need_token=False)
+        self.sign(it.username, password, code, need_token=False)
         with self.system.store.begin() as conn:
             current = self.get(subject.username, conn)
             if current.state in (PermissionState.NONE, PermissionState.REVOKED):
@@ -384,15 +389,26 @@ class EpcsControls:
                 f"{subject.username} has no DEA number on the account; a grant needs one.",
                 "Add it with `ipkiosk users set USERNAME --dea DEA_NUMBER`.",
             )
-        if not self.system.tokens.factors(conn, subject.username):
+        factors = self.system.tokens.factors(conn, subject.username)
+        if not factors:
             return (
                 "no_factor",
                 f"{subject.username} has no second factor bound; bind one before a grant.",
                 "Run guided setup with the provider first.",
             )
+        proofed = self.system.proofing.latest(subject.username, conn)
+        if proofed is None:
+            return ("not_proofed", f"No ID check is recorded for {subject.username}.", ProofingRefused.hint)
+        if not any(f.bound_at is not None and f.bound_at >= proofed.checked_at for f in factors):
+            # 1311.105: the credential goes to a person already proofed, not the other way round.
+            return (
+                "proofed_after_binding",
+                f"{subject.username}'s ID was checked after every bound factor was bound.",
+                "Bind a new factor in guided setup now that the ID is checked, then enter the grant again.",
+            )
         return None
 
-    def _signature(self, username: str, password: str, code: str | None, *, need_token: bool) -> SignedIn:
+    def sign(self, username: str, password: str, code: str | None, *, need_token: bool) -> SignedIn:
         """Password and code now, through the kiosk's sign-in (counted, throttled, audited)."""
         signed = self.system.signin.sign_in(username, password, code or None, event="epcs_sign_in")
         if need_token and (signed.second_factor is None or signed.second_factor == "backup_code"):

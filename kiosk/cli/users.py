@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from core.admin import Administration
+from core.proofing import DocumentType
 from kiosk.cli.common import UsageError, cli_actor
 from kiosk.cli.context import CliContext
 
@@ -31,6 +32,14 @@ def register(sub: Any) -> None:
     change.add_argument("--dea")
     change.add_argument("--registrant", action=argparse.BooleanOptionalAction, default=None)
     change.set_defaults(handler=set_details)
+
+    proof = s.add_parser("proof", help="record the ID document checked before binding (EPCS identity proofing)")
+    proof.add_argument("username")
+    proof.add_argument("--document", choices=[d.value for d in DocumentType], help="the ID document checked")
+    proof.add_argument("--last4", help="its last four characters (never the whole number)")
+    proof.add_argument("--csp-reference", help="or: the credential service provider's transaction reference")
+    proof.add_argument("--by", required=True, help="the IT staff member who checked it (signs on stdin)")
+    proof.set_defaults(handler=record_proofing)
 
     ls = s.add_parser("list", help="list accounts and their bound factors")
     ls.set_defaults(handler=list_users)
@@ -136,4 +145,22 @@ def set_details(ctx: CliContext, args: argparse.Namespace) -> int:
         },
         f"changed {account.username}: {', '.join(changed)}",
     )
+    return 0
+
+
+def record_proofing(ctx: CliContext, args: argparse.Namespace) -> int:
+    password = ctx.read_secret_stdin()
+    code = ctx.read_secret_stdin().strip()
+    if not password:
+        raise UsageError("No password on stdin: password on the first line, code on the second.")
+    record = ctx.services.system.proofing.record_signed(
+        args.username,
+        args.by,
+        password,
+        code or None,
+        document_type=args.document,
+        last4=args.last4,
+        csp_reference=args.csp_reference,
+    )
+    ctx.emit({"username": record.username, **record.as_dict()}, f"{record.username}: {record.summary}")
     return 0

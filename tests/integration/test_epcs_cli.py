@@ -59,6 +59,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert rc == 0 and doc["dea_number"] == "AS1234563" and doc["dea_registrant"] is False
     rc, doc = add_user(d, "dr.moss", "Moss, Kai", "1679576722", "--dea", "BM9876547", "--registrant")
     assert rc == 0 and doc["dea_registrant"] is True
+    rc, doc = jdoc(
+        d, "users", "proof", "dr.stone", "--document", "passport", "--last4", "4321", "--by", "it.admin",
+        stdin=f"{PASSWORD}\n{code(d, 'DEMO-IT01')}\n",
+    )  # fmt: skip
+    assert rc == 0 and doc["last4"] == "4321" and doc["checked_by"] == "it.admin"
     for serial, user in (("DEMO-0001", "dr.stone"), ("DEMO-0002", "dr.moss")):
         assert ipk(d, "tokens", "assign", serial, user).returncode == 0
     return d
@@ -72,7 +77,7 @@ def test_a_bad_dea_number_is_refused_with_its_rule(demo: Path) -> None:
 
 
 def test_grant_by_it_approve_by_registrant_then_suspended_when_the_token_is_lost(demo: Path) -> None:
-    it_code = code(demo, "DEMO-IT01")
+    it_code = code(demo, "DEMO-IT01", 1)
     rc, doc = jdoc(demo, "epcs", "grant", "dr.stone", "--by", "it.admin", stdin=f"{PASSWORD}\n{it_code}\n")
     assert rc == 0 and doc["state"] == "pending" and doc["entered_by"] == "it.admin"
 
@@ -91,6 +96,8 @@ def test_grant_by_it_approve_by_registrant_then_suspended_when_the_token_is_lost
     stone = next(r for r in rows if r["username"] == "dr.stone")
     assert stone["state"] == "granted" and stone["entered_by"] == "it.admin" and stone["approved_by"] == "dr.moss"
     assert stone["entered_at"].endswith("Z") and stone["approved_at"].endswith("Z")
+    assert stone["identity_proofing"]["document_type"] == "passport"
+    assert stone["identity_proofing"]["last4"] == "4321" and stone["dea_number"] == "AS1234563"
     rc, roles = jdoc(demo, "epcs", "roles")
     assert {"username": "dr.moss", "role": "approval", "eligible": True, "why": ""} in roles
     assert any(r["username"] == "it.admin" and r["role"] == "entry" for r in roles)
@@ -101,7 +108,7 @@ def test_grant_by_it_approve_by_registrant_then_suspended_when_the_token_is_lost
 
     rc, doc = jdoc(
         demo, "epcs", "revoke", "dr.stone", "--by", "it.admin", "--reason", "left the practice",
-        stdin=f"{PASSWORD}\n{code(demo, 'DEMO-IT01', 1)}\n",
+        stdin=f"{PASSWORD}\n{code(demo, 'DEMO-IT01', 2)}\n",
     )  # fmt: skip
     assert rc == 0 and doc["state"] == "revoked" and doc["reason"] == "left the practice"
 
@@ -111,6 +118,16 @@ def test_grant_by_it_approve_by_registrant_then_suspended_when_the_token_is_lost
     for event in ("epcs_grant", "epcs_approve", "epcs_suspend", "epcs_revoke"):
         assert event in text
     assert PASSWORD not in text and moss_code not in text
+
+
+def test_a_whole_document_number_is_refused(demo: Path) -> None:
+    rc, doc = jdoc(
+        demo, "users", "proof", "dr.moss", "--document", "passport", "--last4", "C01234567", "--by", "it.admin",
+        stdin=f"{PASSWORD}\n\n",
+    )  # fmt: skip
+    assert rc == 2 and doc["error"] == "ProofingRefused" and "whole number" in doc["message"]
+    r = ipk(demo, "audit", "export", "--since", "2000-01-01", "--csv", str(demo / "a.csv"))
+    assert r.returncode == 0 and "C01234567" not in (demo / "a.csv").read_text()
 
 
 def test_wrong_stdin_is_a_usage_error_not_a_traceback(demo: Path) -> None:

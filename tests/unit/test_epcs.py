@@ -23,6 +23,8 @@ def epcs_world(world: World) -> World:
     with system.store.begin() as conn:
         system.accounts.set_epcs_details(conn, "ana", email="ana@example.org", dea_number=ANA_DEA)
         system.accounts.set_epcs_details(conn, "raj", dea_number=RAJ_DEA, dea_registrant=True)
+    system.proofing.record("ana", "ivy", document_type="passport", last4="1234")
+    world.clock.advance(1)
     admin = Administration(system, "ivy")
     admin.assign("T1", "ana")
     admin.assign("T2", "raj")
@@ -55,6 +57,7 @@ def test_one_enters_a_second_registrant_approves_and_both_are_audited(epcs_world
     assert granted.approved_at is not None and granted.entered_at is not None
     rows = {r.event: r for r in epcs_world.system.audit.rows(events=["epcs_grant", "epcs_approve"])}
     assert (rows["epcs_grant"].actor, rows["epcs_grant"].subject) == ("ivy", "ana")
+    assert "document=passport last4=1234" in rows["epcs_grant"].detail
     assert rows["epcs_approve"].actor == "raj" and "entered_by=ivy" in rows["epcs_approve"].detail
     assert rows["epcs_approve"].outcome == "ok"
     assert epcs_world.system.audit.verify().intact
@@ -115,14 +118,27 @@ def test_a_grant_needs_a_dea_number_a_factor_and_an_it_entry(epcs_world: World) 
     with pytest.raises(EpcsRefused) as caught:  # ... nor a bound factor
         grant(epcs_world, "li")
     assert caught.value.reason == "no_factor"
+    Administration(system, "ivy").assign("H1", "li")
+    with pytest.raises(EpcsRefused) as caught:  # ... nor an ID check
+        grant(epcs_world, "li")
+    assert caught.value.reason == "not_proofed" and "users proof" in caught.value.hint
+    epcs_world.clock.advance(5)
+    system.proofing.record("li", "ivy", document_type="drivers_license", last4="x9z1")
+    with pytest.raises(EpcsRefused) as caught:  # the ID was checked after H1 was bound
+        grant(epcs_world, "li")
+    assert caught.value.reason == "proofed_after_binding"
     with pytest.raises(EpcsRefused) as caught:  # raj is a provider, not IT staff
         system.epcs.grant("ana", "raj", PASSWORD, code(epcs_world, "T2"))
     assert caught.value.reason == "not_it_staff"
     with system.store.connect() as conn:
         assert conn.execute(select(epcs_permissions)).first() is None
+    li = next(r for r in system.epcs.overview() if r["username"] == "li")
+    assert li["identity_proofing"]["last4"] == "X9Z1" and li["identity_proofing"]["checked_by"] == "ivy"
 
 
 def test_approving_own_permission_is_refused(epcs_world: World) -> None:
+    epcs_world.system.proofing.record("raj", "ivy", csp_reference="CSP-TX-0001")
+    Administration(epcs_world.system, "ivy").assign("H1", "raj")
     grant(epcs_world, "raj")
     with pytest.raises(EpcsRefused) as caught:
         approve(epcs_world, "raj", "raj")
