@@ -12,6 +12,7 @@ from core.backup_codes import BackupCodes
 from core.clock import Clock
 from core.credentials import AUDIT_KEY, SEED_KEY, CredentialStore
 from core.epcs import EpcsControls
+from core.notifications import Outbox
 from core.proofing import IdentityProofing
 from core.seeds import SeedBox
 from core.signin import SignedIn, SignInService
@@ -70,6 +71,8 @@ class KioskSystem:
         self.signin = SignInService(store, clock, self.audit, self.accounts, self.tokens, self.backup_codes)
         self.epcs = EpcsControls(self)
         self.proofing = IdentityProofing(self)
+        self.outbox = Outbox(store, clock)
+        self.audit.listeners.append(self.outbox.on_audit)
 
     def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
         from core.enrollment import Enrollment

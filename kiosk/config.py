@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,19 @@ class RegionSource(BaseModel):
 
     url: str | None = None  # NPPES Registry API v2.1 shaped endpoint
     path: Path | None = None  # SQLite shard; default DATA_DIR/directory/region-N.sqlite3
+
+
+class SmtpSettings(BaseModel):
+    """`[smtp]`: where binding notifications are delivered; `smtp-password` lives in the keyring."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    from_addr: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
+    starttls: bool = True
+    username: str | None = None
+    timeout: float = Field(default=10.0, gt=0, le=120)
 
 
 def default_data_dir() -> Path:
@@ -50,6 +63,9 @@ class Settings(BaseSettings):
     issuer_name: str = "ipkiosk"
     keyring: Literal["system", "demo-file", "memory"] = "system"
     demo: bool = False
+    smtp: SmtpSettings | None = None
+    # 1311.115(b): a token bound for a provider with EPCS permission needs a FIPS 140 certificate.
+    epcs_require_fips: bool = True
 
     @field_validator("regions")
     @classmethod

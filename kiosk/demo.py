@@ -142,7 +142,13 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     with system.store.begin() as conn:
         for p in PROVIDERS:
             system.accounts.add(
-                conn, p.username, display_name=p.name, npi=p.npi, role="provider", password=DEMO_PASSWORD
+                conn,
+                p.username,
+                display_name=p.name,
+                npi=p.npi,
+                role="provider",
+                password=DEMO_PASSWORD,
+                email=f"{p.username}@demo.invalid",
             )
         username, name, _ = IT_STAFF
         system.accounts.add(conn, username, display_name=name, npi=None, role="it_staff", password=DEMO_PASSWORD)
@@ -184,5 +190,7 @@ def demo_guide(data_dir: Path) -> str:
         "Demo hardware tokens: DEMO-0001 .. DEMO-0008 (TOTP), DEMO-H001 (HOTP), DEMO-S256 (SHA-256, 8 digits, 60 s).",
         "See a token's display in a second terminal:",
         f"  ipkiosk --data-dir {data_dir} token-sim DEMO-0001",
+        "Binding and EPCS notifications are written as .eml files to",
+        f"  {data_dir / 'outbox'}/ (or now: ipkiosk --data-dir {data_dir} notifications send)",
     ]
     return "\n".join(lines)

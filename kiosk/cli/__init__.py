@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "credentials",
     "audit",
     "epcs",
+    "notifications",
     "token_sim",
 )
 
