@@ -74,6 +74,7 @@ class Administration:
         owner = self._account(username)
         with self.system.store.begin() as conn:
             info = self.system.tokens.check_available(conn, serial)
+            self.system.token_fitness.check_binding(conn, info.serial, owner)
             self.system.tokens.assign(conn, info.serial, owner)
             self.system.accounts.factors_changed(conn, owner)
             self._audit(conn, "assign", owner, info)
@@ -124,6 +125,7 @@ class Administration:
             raise TokenUnavailable(f"Token {old.serial} is not assigned to anyone; use `tokens assign`.")
         with self.system.store.begin() as conn:
             new = self.system.tokens.check_available(conn, new_serial)
+            self.system.token_fitness.check_binding(conn, new.serial, old.owner)
             if old.state is not TokenState.REVOKED:
                 self.system.tokens.revoke(conn, old.serial, RevokeReason.REPLACED)
             if codes is not None:

@@ -396,6 +396,13 @@ class EpcsControls:
                 f"{subject.username} has no second factor bound; bind one before a grant.",
                 "Run guided setup with the provider first.",
             )
+        unfit = [f.serial for f in factors if f.method.value == "code_generator" and not f.fips_cert]
+        if unfit and self.system.policy.epcs_require_fips:
+            return (
+                "token_not_fips",
+                f"{subject.username}'s token {', '.join(unfit)} has no FIPS 140 certificate on record.",
+                "Record it with `ipkiosk epcs token SERIAL --fips-cert NUMBER`, or bind a token that has one.",
+            )
         proofed = self.system.proofing.latest(subject.username, conn)
         if proofed is None:
             return ("not_proofed", f"No ID check is recorded for {subject.username}.", ProofingRefused.hint)

@@ -57,6 +57,9 @@ class TokenSpec:
     digits: int = 6
     period: int = 30  # TOTP 30 or 60; ignored for HOTP
     counter: int = 0  # HOTP start counter; 0 for TOTP
+    # PSKC DeviceInfo: describes the device, not the key, so two specs of one key still compare equal.
+    vendor: str | None = field(default=None, compare=False)
+    model: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -436,11 +439,18 @@ def _pskc_key(key: Key) -> TokenSpec:
     if not secret:
         raise _EntryError("the KeyPackage carries no secret (only a reference to one)", serial)
     secret = _check_seed(bytes(secret), serial)
+    vendor, model = _device_text(key.manufacturer), _device_text(key.model)
     if kind == "totp":
         period = _check_period(key.time_interval or 30, serial)
-        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
+        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period, vendor=vendor, model=model)
     counter = _check_counter(key.counter or 0, serial)
-    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
+    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter, vendor=vendor, model=model)
+
+
+def _device_text(value: object) -> str | None:
+    # DeviceInfo is free text from the vendor's file: keep it short and printable.
+    text = " ".join(str(value or "").split())[:100]
+    return text if text.isprintable() and text else None
 
 
 def read_pskc(data: bytes, *, passphrase: str | None = None, psk: bytes | None = None) -> SeedFile:

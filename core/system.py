@@ -17,6 +17,7 @@ from core.proofing import IdentityProofing
 from core.seeds import SeedBox
 from core.signin import SignedIn, SignInService
 from core.store import Store
+from core.token_fitness import TokenFitness
 from core.tokens import TokenInventory
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Policy:
     stop_binding: bool = True
     kiosk_id: str = "kiosk"
     issuer_label: str = "iPrescribe"
+    # 1311.115(b): hardware tokens bound for EPCS prescribers need a FIPS 140 certificate.
+    epcs_require_fips: bool = True
 
 
 class KioskSystem:
@@ -72,6 +75,7 @@ class KioskSystem:
         self.epcs = EpcsControls(self)
         self.proofing = IdentityProofing(self)
         self.outbox = Outbox(store, clock)
+        self.token_fitness = TokenFitness(self)
         self.audit.listeners.append(self.outbox.on_audit)
 
     def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:

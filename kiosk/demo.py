@@ -20,6 +20,7 @@ from core.directory.nppes import NppesRecord, write_nppes_csv
 from core.directory.regional import default_shard_paths
 from core.npi import is_valid_npi
 from core.seedfiles import TokenSpec
+from core.token_fitness import DEMO_FIPS_CERT
 from core.tokens import TokenState
 from kiosk.config import load_settings
 from kiosk.services import Services, build_services
@@ -139,6 +140,11 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     system = services.system
     specs = demo_token_specs()
     system.tokens.import_specs(specs)
+    with system.store.begin() as conn:
+        for spec in specs:  # so the demo's EPCS flows work with epcs_require_fips on
+            system.token_fitness.set_device(
+                conn, spec.serial, vendor="Demo", model="Demo OTP", fips_cert=DEMO_FIPS_CERT
+            )
     with system.store.begin() as conn:
         for p in PROVIDERS:
             system.accounts.add(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kiosk.cli.common import UsageError
+from kiosk.cli.common import UsageError, cli_actor
 from kiosk.cli.context import CliContext
 
 
@@ -33,6 +33,12 @@ def register(sub: Any) -> None:
     ls.set_defaults(handler=list_permissions)
     roles = s.add_parser("roles", help="who holds the entry and the approval role")
     roles.set_defaults(handler=list_roles)
+    token = s.add_parser("token", help="record a token's vendor, model and FIPS 140 certificate (1311.115(b))")
+    token.add_argument("serial")
+    token.add_argument("--vendor")
+    token.add_argument("--model")
+    token.add_argument("--fips-cert", help="the CMVP certificate number of the token's cryptographic module")
+    token.set_defaults(handler=describe_token)
 
 
 def _signature(ctx: CliContext) -> tuple[str, str]:
@@ -83,4 +89,15 @@ def list_roles(ctx: CliContext, args: argparse.Namespace) -> int:
     rows = [r.as_dict() for r in ctx.services.system.epcs.roles()]
     lines = [f"{r['username']:<16} {r['role']:<9} {'' if r['eligible'] else 'NOT ELIGIBLE: ' + r['why']}" for r in rows]
     ctx.emit(rows, "\n".join(lines) or "nobody holds an EPCS role")
+    return 0
+
+
+def describe_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    info = ctx.services.system.token_fitness.describe(
+        args.serial, cli_actor(), vendor=args.vendor, model=args.model, fips_cert=args.fips_cert
+    )
+    ctx.emit(
+        info.as_dict(),
+        f"{info.serial}: {info.vendor or '-'} {info.model or '-'}, FIPS 140 certificate {info.fips_cert or 'none'}",
+    )
     return 0

@@ -25,6 +25,8 @@ def epcs_world(world: World) -> World:
         system.accounts.set_epcs_details(conn, "raj", dea_number=RAJ_DEA, dea_registrant=True)
     system.proofing.record("ana", "ivy", document_type="passport", last4="1234")
     world.clock.advance(1)
+    for serial in ("T1", "T2", "H1"):  # FIPS 140 validated tokens (epcs_require_fips is on)
+        system.token_fitness.describe(serial, "ivy", vendor="Acme", model="OTP c200", fips_cert="4282")
     admin = Administration(system, "ivy")
     admin.assign("T1", "ana")
     admin.assign("T2", "raj")
