@@ -127,3 +127,58 @@ def test_the_demo_writes_eml_files(mail_world: World, tmp_path: Path) -> None:
     assert len(mail_world.system.outbox.flush(EmlDirectory(outdir), FROM).sent) == 1
     (eml,) = outdir.glob("*.eml")
     assert "To: ana@example.org" in eml.read_text()
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+def test_starttls_verifies_the_server_certificate(mail_world: World, tmp_path: Path) -> None:
+    import ssl
+
+    cert_file, key_file = self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    server = LocalSmtp(tls_context=server_ctx, require_starttls=True).start()
+    try:
+        Administration(mail_world.system, "ivy").assign("T1", "ana")
+        untrusted = SmtpSender("127.0.0.1", server.port, starttls=True, timeout=5)
+        report = mail_world.system.outbox.flush(untrusted, FROM)
+        assert report.failed and server.inbox.messages == []  # a certificate nobody vouches for: kept
+        (kept,) = mail_world.system.outbox.notices(pending_only=True)
+        assert "CERTIFICATE_VERIFY_FAILED" in kept.last_error
+        trusting = SmtpSender(
+            "127.0.0.1", server.port, starttls=True, timeout=5, tls_context=ssl.create_default_context(cafile=cert_file)
+        )
+        assert mail_world.system.outbox.flush(trusting, FROM, force=True).sent == [kept.id]
+        assert len(server.inbox.messages) == 1
+    finally:
+        server.stop()
