@@ -11,14 +11,13 @@ The CLI and the IT screens both come through `EpcsControls`, so the rules cannot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Account, Role
+from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
 from core.errors import KioskError
 from core.proofing import ProofingRefused
 from core.signin import SignedIn
@@ -28,21 +27,6 @@ if TYPE_CHECKING:
     from core.system import KioskSystem
 
 MAX_REASON = 200
-
-
-class PermissionState(StrEnum):
-    NONE = "none"
-    PENDING = "pending"
-    GRANTED = "granted"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-
-# States from which IT may enter a (new) grant: a suspended or revoked permission starts over
-# with two people, never by flipping back.
-GRANTABLE = (PermissionState.NONE, PermissionState.SUSPENDED, PermissionState.REVOKED)
-# States that stop at once when the provider's last factor goes.
-ACTIVE = (PermissionState.PENDING, PermissionState.GRANTED)
 
 
 class EpcsRefused(KioskError):
@@ -55,66 +39,6 @@ class EpcsRefused(KioskError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Permission:
-    username: str
-    state: PermissionState
-    entered_by: str | None = None
-    entered_at: float | None = None
-    approved_by: str | None = None
-    approved_at: float | None = None
-    changed_at: float | None = None
-    reason: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "username": self.username,
-            "state": self.state.value,
-            "entered_by": self.entered_by,
-            "entered_at": iso(self.entered_at),
-            "approved_by": self.approved_by,
-            "approved_at": iso(self.approved_at),
-            "changed_at": iso(self.changed_at),
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class RoleHolder:
-    """Who holds an EPCS role (1311.130(c)): `entry` (IT staff) or `approval` (DEA registrant)."""
-
-    username: str
-    role: str
-    eligible: bool
-    why: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "role": self.role, "eligible": self.eligible, "why": self.why}
-
-
-def iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _permission(row: Any, username: str) -> Permission:
-    if row is None:
-        return Permission(username, PermissionState.NONE)
-    return Permission(
-        row.username,
-        PermissionState(row.state),
-        row.entered_by,
-        row.entered_at,
-        row.approved_by,
-        row.approved_at,
-        row.changed_at,
-        row.reason or "",
-    )
-
-
 class EpcsControls:
     def __init__(self, system: KioskSystem) -> None:
         self.system = system
@@ -125,16 +49,16 @@ class EpcsControls:
         name = self.system.accounts.normalize_username(username)
         q = select(epcs_permissions).where(epcs_permissions.c.username == name)
         if conn is not None:
-            return _permission(conn.execute(q).first(), name)
+            return permission_from_row(conn.execute(q).first(), name)
         with self.system.store.connect() as c:
-            return _permission(c.execute(q).first(), name)
+            return permission_from_row(c.execute(q).first(), name)
 
     def permissions(self) -> list[Permission]:
         """Every provider, with `none` for those never entered."""
         with self.system.store.connect() as conn:
             rows = {r.username: r for r in conn.execute(select(epcs_permissions))}
         return [
-            _permission(rows.get(a.username), a.username)
+            permission_from_row(rows.get(a.username), a.username)
             for a in self.system.accounts.all()
             if a.role is Role.PROVIDER or a.username in rows
         ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, update
 
-from core.epcs import ACTIVE
+from core.epcs_state import ACTIVE
 from core.errors import KioskError
 from core.store import tokens
 from core.tokens import Method, TokenInfo, normalize_serial

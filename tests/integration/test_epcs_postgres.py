@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from core.admin import Administration
-from core.epcs import EpcsRefused, PermissionState
+from core.epcs import EpcsRefused
+from core.epcs_state import PermissionState
 from core.store import SCHEMA_VERSION, Store, metadata
 from core.system import KioskSystem, Policy
 from tests.conftest import PASSWORD, World
