@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "epcs",
     "notifications",
+    "doctor",
     "token_sim",
 )
 
