@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Account, Role
+from core.backup_codes import looks_like_backup_code
 from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
 from core.errors import KioskError
 from core.proofing import ProofingRefused
@@ -198,7 +199,7 @@ class EpcsControls:
                 "Bind a token or the app to the approver's account first.",
                 detail=entered,
             )
-        self.sign(person.username, password, code, need_token=True)
+        self.sign(person.username, password, code, need_token=True, subject=subject.username)
         with self.system.store.begin() as conn:
             problem = self._provider_problem(conn, subject)
             if problem is None:
@@ -339,15 +340,21 @@ class EpcsControls:
             )
         return None
 
-    def sign(self, username: str, password: str, code: str | None, *, need_token: bool) -> SignedIn:
+    def sign(self, username: str, password: str, code: str | None, *, need_token: bool, subject: str = "-") -> SignedIn:
         """Password and code now, through the kiosk's sign-in (counted, throttled, audited)."""
-        signed = self.system.signin.sign_in(username, password, code or None, event="epcs_sign_in")
-        if need_token and (signed.second_factor is None or signed.second_factor == "backup_code"):
-            # A backup code is for getting back in, not the two-factor credential 1311 asks for.
+        # A backup code is for getting back in, not the two-factor credential 1311 asks for;
+        # refused before the sign-in so it is not used up either.
+        backup = bool(code) and looks_like_backup_code(code or "")
+        signed = (
+            None
+            if need_token and backup
+            else self.system.signin.sign_in(username, password, code or None, event="epcs_sign_in")
+        )
+        if signed is None or (need_token and signed.second_factor in (None, "backup_code")):
             self._refuse(
                 "epcs_approve",
                 username,
-                "-",
+                subject,
                 "not_token_signature",
                 "An approval is signed with a code from the approver's token or app, not a backup code.",
             )

@@ -335,7 +335,7 @@ class EmlDirectory:
         self.directory = directory
 
     def deliver(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         stem = str(message["Message-ID"]).strip("<>").split("@")[0]
         target = self.directory / f"{stem}.eml"
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")

@@ -106,6 +106,7 @@ def test_approval_is_a_real_signature(epcs_world: World) -> None:
     with pytest.raises(EpcsRefused) as caught:
         system.epcs.approve("ana", "raj", PASSWORD, backup_codes[0])
     assert caught.value.reason == "not_token_signature"
+    assert system.backup_codes.remaining("raj") == len(backup_codes)  # and it was not used up
     assert system.epcs.get("ana").state is PermissionState.PENDING
     approve(epcs_world)
     assert system.epcs.get("ana").state is PermissionState.GRANTED
