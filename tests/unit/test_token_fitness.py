@@ -62,6 +62,8 @@ def test_uncertified_token_refused_for_an_epcs_prescriber_with_the_fix_named(gra
         admin.assign("H1", "ana")
     assert "FIPS 140" in caught.value.message and "epcs token" in caught.value.hint
     assert system.tokens.get("H1").owner is None  # type: ignore[union-attr]
+    # The refused binding rolled back whole: no notice of a binding that did not happen.
+    assert not [n for n in system.outbox.notices() if n.event == "assign" and "H1" in n.body]
     with pytest.raises(TokenNotFitForEpcs):
         admin.replace("T1", "H1")
     assert system.tokens.get("T1").state.value == "assigned"  # type: ignore[union-attr]
