@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,8 @@ class AuditTrail:
         self._key = key
         self.clock = clock
         self.kiosk_id = kiosk_id
+        # Called with each row inside its transaction (the outbox queues notices this way).
+        self.listeners: list[Callable[[Connection, AuditRow], None]] = []
 
     def record(
         self,
@@ -107,7 +109,10 @@ class AuditTrail:
         mac = _mac(self._key, prev_mac, fields)
         conn.execute(audit.insert().values(**fields, mac=mac))
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=fields["seq"], mac=mac))
-        return AuditRow(**fields, mac=mac)
+        row = AuditRow(**fields, mac=mac)
+        for listener in self.listeners:
+            listener(conn, row)
+        return row
 
     def log(
         self,

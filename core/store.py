@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -133,6 +133,101 @@ cronto_jti = Table(
 )
 
 
+# -- EPCS controls (issue 12), schema 2 -------------------------------------------------------
+# Kept as their own block so the v1 -> v2 migration below names exactly what it adds.
+ACCOUNT_COLUMNS_V2 = (
+    Column("email", String(254), nullable=True),  # where binding notifications go
+    Column("dea_number", String(9), nullable=True),
+    Column("dea_registrant", Integer, nullable=False, default=0, server_default="0"),
+)
+TOKEN_COLUMNS_V2 = (
+    Column("vendor", String(100), nullable=True),
+    Column("model", String(100), nullable=True),
+    Column("fips_cert", String(64), nullable=True),  # FIPS 140 validation certificate number
+)
+for _column in ACCOUNT_COLUMNS_V2:
+    accounts.append_column(_column)
+for _column in TOKEN_COLUMNS_V2:
+    tokens.append_column(_column)
+
+# One row per provider once IT first enters a grant; `state` moves only by conditional UPDATE.
+epcs_permissions = Table(
+    "epcs_permissions",
+    metadata,
+    Column("username", String(64), ForeignKey("accounts.username"), primary_key=True),
+    Column("state", String(12), nullable=False),  # pending | granted | suspended | revoked
+    Column("entered_by", String(64), nullable=True),
+    Column("entered_at", Float, nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("approved_at", Float, nullable=True),
+    Column("changed_at", Float, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+# The ID document seen before binding (1311.105, 1311.110(a)): never the whole document number.
+identity_proofing = Table(
+    "identity_proofing",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), ForeignKey("accounts.username"), nullable=False),
+    Column("document_type", String(32), nullable=True),
+    Column("last4", String(4), nullable=True),
+    Column("csp_reference", String(128), nullable=True),  # credential service provider's transaction
+    Column("checked_by", String(64), nullable=False),
+    Column("checked_at", Float, nullable=False),
+)
+Index("ix_identity_proofing_user", identity_proofing.c.username)
+
+# Notifications written in the same transaction as the change they announce; a sender delivers
+# them later, so mail being down never fails a binding and a restart loses nothing.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Float, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("to_addr", String(254), nullable=True),
+    Column("event", String(40), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_until", Float, nullable=True),
+    Column("sent_at", Float, nullable=True),
+)
+Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.next_attempt_at)
+
+# Daily audit analyses (1311.150(b)-(c)) and who signed each off.
+audit_reports = Table(
+    "audit_reports",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("created_at", Float, nullable=False),
+    Column("html_path", Text, nullable=False),
+    Column("csv_path", Text, nullable=False),
+    Column("incidents", Integer, nullable=False),
+    Column("signed_off_by", String(64), nullable=True),
+    Column("signed_off_at", Float, nullable=True),
+)
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Schema 2 adds columns to existing tables (new tables come from create_all)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    for table, columns in ((accounts, ACCOUNT_COLUMNS_V2), (tokens, TOKEN_COLUMNS_V2)):
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for column in columns:
+            if column.name not in present:
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+
+
+MIGRATIONS = {2: _v1_to_v2}
+
+
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
 
@@ -210,6 +305,8 @@ class Store:
             if newest < SCHEMA_VERSION:
                 # Migrations to later versions go here, one function per version, each run
                 # in this same transaction so a failed upgrade leaves the old schema intact.
+                for version in range(max(newest, 1) + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[version](conn)
                 conn.execute(schema_version.insert().values(version=SCHEMA_VERSION, applied_at=time.time()))
             # The audit head row exists from the start, so appenders on several kiosks always
             # have a row to lock (a lock on a missing row locks nothing).

@@ -62,6 +62,9 @@ class TokenInfo:
     last_used_at: float | None
     bound_at: float | None
     revoked_reason: str | None
+    vendor: str | None = None
+    model: str | None = None
+    fips_cert: str | None = None  # FIPS 140 validation certificate (1311.115(b))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -78,6 +81,9 @@ class TokenInfo:
             "last_used_at": self.last_used_at,
             "bound_at": self.bound_at,
             "revoked_reason": self.revoked_reason,
+            "vendor": self.vendor,
+            "model": self.model,
+            "fips_cert": self.fips_cert,
         }
 
 
@@ -117,6 +123,9 @@ def _info(row: object) -> TokenInfo:
         last_used_at=r.last_used_at,  # type: ignore[attr-defined]
         bound_at=r.bound_at,  # type: ignore[attr-defined]
         revoked_reason=r.revoked_reason,  # type: ignore[attr-defined]
+        vendor=r.vendor,  # type: ignore[attr-defined]
+        model=r.model,  # type: ignore[attr-defined]
+        fips_cert=r.fips_cert,  # type: ignore[attr-defined]
     )
 
 
@@ -158,6 +167,8 @@ class TokenInventory:
                 failures=0,
                 bound_at=now if owner else None,
                 created_at=now,
+                vendor=spec.vendor,
+                model=spec.model,
             )
         )
         return serial
