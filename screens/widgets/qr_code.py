@@ -93,8 +93,10 @@ def code_lines(matrix: list[list[bool]], quiet: Fit) -> list[Strip]:
     rows += [light] * quiet.bottom
     if len(rows) % 2:
         rows.append(light)
+    # One segment per cell, never merged: an SVG screenshot rasterizer lays a run of glyphs out
+    # by the font's advance rather than the cell grid, and a long run drifts off its modules.
     return [
-        Strip([Segment(*_PAIR[(a, b)]) for a, b in zip(top, bottom, strict=True)]).simplify()
+        Strip([Segment(*_PAIR[(a, b)]) for a, b in zip(top, bottom, strict=True)])
         for top, bottom in zip(rows[::2], rows[1::2], strict=True)
     ]
 

@@ -9,6 +9,7 @@ that is where a code drawn in foreground glyphs on a light ground fell apart.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -116,7 +117,9 @@ def add_provider(k: Kiosk, username: str) -> None:
 
 
 @pytest.fixture
-def long_kiosk(demo_template: Path, tmp_path: Path, clock):  # type: ignore[no-untyped-def]
+def long_kiosk(demo_template: Path, tmp_path: Path, clock, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    # A fixed secret so a run reads the same code every time (the layout does not depend on it).
+    monkeypatch.setattr("core.enrollment.new_app_secret", lambda: hashlib.sha1(b"qr-on-screen").digest())
     k = make_kiosk(demo_template, tmp_path, clock)
     add_provider(k, LONGEST)
     yield k
