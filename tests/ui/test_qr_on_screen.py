@@ -35,6 +35,7 @@ cairosvg = pytest.importorskip("cairosvg")
 pyzbar = pytest.importorskip("pyzbar.pyzbar")
 
 SHORT = "dr.rivera"
+MIDDLE = "dr." + "m" * 35 + ".x"  # 40 characters: version 6, whose top border 80x24 used to cut off
 LONGEST = "dr." + "l" * 59 + ".x"  # 64 characters, the most a username may have
 SIZES = [(80, 24), (100, 32)]
 
@@ -121,6 +122,7 @@ def long_kiosk(demo_template: Path, tmp_path: Path, clock, monkeypatch: pytest.M
     # A fixed secret so a run reads the same code every time (the layout does not depend on it).
     monkeypatch.setattr("core.enrollment.new_app_secret", lambda: hashlib.sha1(b"qr-on-screen").digest())
     k = make_kiosk(demo_template, tmp_path, clock)
+    add_provider(k, MIDDLE)
     add_provider(k, LONGEST)
     yield k
     k.services.close()
@@ -152,7 +154,7 @@ def _whole_code_visible(pilot: Pilot[Any]) -> bool:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("username", [SHORT, LONGEST], ids=["short", "64-chars"])
+@pytest.mark.parametrize("username", [SHORT, MIDDLE, LONGEST], ids=["short", "40-chars", "64-chars"])
 async def test_phone_reads_the_screenshot(long_kiosk: Kiosk, username: str, size: tuple[int, int]) -> None:
     async with long_kiosk.app.run_test(size=size) as pilot:
         uri = await to_binding(pilot, username)
