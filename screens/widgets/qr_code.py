@@ -24,8 +24,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 QUIET_ZONE = 4
-# Below this the code still decodes on zbar but phones get slower; hiding the header and
-# footer is cheaper than scanning trouble.
+# The standard asks for four modules; below two, giving the code the header's and footer's
+# lines is the better trade.
 MIN_QUIET_ZONE_WITH_CHROME = 2
 MIN_QUIET_ZONE = 1
 FILLS_SCREEN = "-code-fills-screen"
