@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.accounts import Accounts
-from core.audit import AuditTrail
+from core.audit import AuditTrail, check_kiosk_id
 from core.backup_codes import BackupCodes
 from core.clock import Clock
 from core.credentials import AUDIT_KEY, SEED_KEY, CredentialStore
 from core.seeds import SeedBox
 from core.signin import SignedIn, SignInService
 from core.store import Store
+from core.throttle import Lockout
 from core.tokens import TokenInventory
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ class Policy:
     stop_binding: bool = True
     kiosk_id: str = "kiosk"
     issuer_label: str = "iPrescribe"
+    lockout: Lockout = field(default_factory=Lockout)
+
+    def __post_init__(self) -> None:
+        check_kiosk_id(self.kiosk_id)  # the audit and the throttle store it: at most NAME_MAX
 
 
 class KioskSystem:
@@ -65,7 +70,9 @@ class KioskSystem:
         self.accounts = Accounts(store, clock)
         self.tokens = TokenInventory(store, self.seedbox, clock)
         self.backup_codes = BackupCodes(store, clock)
-        self.signin = SignInService(store, clock, self.audit, self.accounts, self.tokens, self.backup_codes)
+        self.signin = SignInService(
+            store, clock, self.audit, self.accounts, self.tokens, self.backup_codes, self.policy.lockout
+        )
 
     def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
         from core.enrollment import Enrollment

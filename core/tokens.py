@@ -241,8 +241,12 @@ class TokenInventory:
     def _seed(self, row: object) -> bytes:
         return self.seedbox.open(row.serial, row.seed_ct)  # type: ignore[attr-defined]
 
-    def _row(self, conn: Connection, serial: str) -> object:
-        row = conn.execute(select(tokens).where(tokens.c.serial == normalize_serial(serial))).first()
+    def _row(self, conn: Connection, serial: str, *, lock: bool = False) -> object:
+        """The token's row; with lock, locked until the transaction ends (PostgreSQL FOR UPDATE;
+        on SQLite the store's BEGIN IMMEDIATE already holds the write lock), so the state and
+        failure count read here are still true when the verdict is written."""
+        q = select(tokens).where(tokens.c.serial == normalize_serial(serial))
+        row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
             raise TokenNotFound(f"No token with serial number {normalize_serial(serial)}.")
         return row
@@ -255,7 +259,7 @@ class TokenInventory:
         With count_failure=False a refusal leaves the failure counter alone, for callers that
         try several factors and count one failure per attempt themselves (`record_failure`).
         """
-        row = self._row(conn, serial)
+        row = self._row(conn, serial, lock=True)
         info = _info(row)
         if info.state is TokenState.REVOKED:
             return CodeCheck(False, info.serial, Diagnosis.REVOKED)
@@ -338,7 +342,7 @@ class TokenInventory:
         Used by step 7 (Synchronize) and by IT staff. Raises SyncFailed saying which code
         was wrong where that can be told.
         """
-        row = self._row(conn, serial)
+        row = self._row(conn, serial, lock=True)
         info = _info(row)
         if info.state is TokenState.REVOKED:
             raise TokenUnavailable(f"Token {info.serial} was reported {info.revoked_reason or 'revoked'}.")
