@@ -20,7 +20,7 @@ from core.hashing import check_secret
 from core.otp import Diagnosis
 from core.store import NAME_MAX, Store
 from core.throttle import Lockout, Throttle
-from core.tokens import CodeCheck, TokenInfo, TokenInventory
+from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
 
 # What the provider reads for each refusal: the article's "Invalid code error" causes.
 DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
@@ -135,8 +135,11 @@ class SignInService:
             raise AuthenticationFailed(*NOT_CORRECT)
         # The password is right: from here on the answer may name the account's state.
         backup: BackupMatch | None = None
+        prechecks: dict[str, CodeMatch] = {}
         if code and looks_like_backup_code(code):
             backup = self.backup_codes.match(name, code)  # argon2 again: before the write transaction
+        elif code:
+            prechecks = self._precheck(name, code)
         failure: KioskError | None = None
         result: SignedIn | None = None
         with self.store.begin() as conn:
@@ -155,7 +158,7 @@ class SignInService:
                 )
             else:
                 self.throttle.release(conn, name, reservation)
-                failure, result = self._settle(conn, account, code, backup, event)
+                failure, result = self._settle(conn, account, code, backup, prechecks, event)
         if failure is not None:
             raise failure
         assert result is not None
@@ -170,8 +173,21 @@ class SignInService:
             return "unknown username"
         return "account locked now" if locked_now else ""
 
+    def _precheck(self, name: str, code: str) -> dict[str, CodeMatch]:
+        """The code matched against each of the user's tokens, before the write transaction."""
+        with self.store.connect() as conn:
+            serials = [f.serial for f in self.tokens.factors(conn, name)]
+        found = {serial: self.tokens.precheck(serial, code) for serial in serials}
+        return {serial: match for serial, match in found.items() if match is not None}
+
     def _settle(
-        self, conn: Connection, account: Account, code: str | None, backup: BackupMatch | None, event: str
+        self,
+        conn: Connection,
+        account: Account,
+        code: str | None,
+        backup: BackupMatch | None,
+        prechecks: dict[str, CodeMatch],
+        event: str,
     ) -> tuple[KioskError | None, SignedIn | None]:
         name = account.username
         factors: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, name))
@@ -184,7 +200,7 @@ class SignInService:
         if not code:
             self.audit.record(conn, event, actor=name, subject=name, outcome="code_required")
             return CodeRequired("Enter the security code from your token."), None
-        used, check = self._second_factor(conn, name, code, factors, backup)
+        used, check = self._second_factor(conn, name, code, factors, backup, prechecks)
         if used is not None:
             method = "backup_code" if used == "backup_code" else self._method_of(used, factors)
             serial = "" if used == "backup_code" else used
@@ -214,6 +230,7 @@ class SignInService:
         code: str,
         factors: tuple[TokenInfo, ...],
         backup: BackupMatch | None,
+        prechecks: dict[str, CodeMatch],
     ) -> tuple[str | None, CodeCheck | None]:
         if backup is not None:
             outcome = self.backup_codes.claim(conn, backup)
@@ -228,7 +245,9 @@ class SignInService:
         for factor in factors:
             # Each token row is locked (FOR UPDATE) until this transaction ends, so concurrent
             # guesses are checked one at a time against the current state and failure count.
-            check = self.tokens.verify_code(conn, factor.serial, code, count_failure=False)
+            check = self.tokens.verify_code(
+                conn, factor.serial, code, count_failure=False, precheck=prechecks.get(factor.serial)
+            )
             if check.accepted:
                 return factor.serial, check
             if check.diagnosis not in (Diagnosis.LOCKED, Diagnosis.REVOKED):

@@ -90,6 +90,22 @@ class CodeCheck:
     locked_now: bool = False  # this failure was the one that locked the token
 
 
+@dataclass(frozen=True)
+class CodeMatch:
+    """A code matched against a token outside any transaction (TokenInventory.precheck)."""
+
+    serial: str
+    code: str
+    moment: tuple[int, int, int]  # (last_used, drift, step): the state the result holds for
+    index: int | None
+    diagnosis: Diagnosis | None
+
+
+def _moment(info: TokenInfo, t: float) -> tuple[int, int, int]:
+    step = otp.step_at(info.params, t) if info.params.kind == "totp" else 0
+    return (info.last_used, info.drift, step)
+
+
 @dataclass
 class ImportReport:
     added: list[str] = field(default_factory=list)
@@ -253,7 +269,32 @@ class TokenInventory:
 
     # -- codes -----------------------------------------------------------------------------
 
-    def verify_code(self, conn: Connection, serial: str, code: str, *, count_failure: bool = True) -> CodeCheck:
+    def precheck(self, serial: str, code: str) -> CodeMatch | None:
+        """Match `code` against the token as it is now, outside any transaction: the wide
+        windows that tell "expired" and "out of sync" from "wrong" hold thousands of codes, too
+        slow to search while holding the store's write lock. `verify_code` reuses the result
+        when the token's state has not moved meanwhile."""
+        with self.store.connect() as conn:
+            row = conn.execute(select(tokens).where(tokens.c.serial == normalize_serial(serial))).first()
+        if row is None:
+            return None
+        info = _info(row)
+        cleaned = otp.normalize_code(code, info.params.digits)
+        if cleaned is None or info.state not in (TokenState.ASSIGNED, TokenState.AVAILABLE):
+            return None
+        t = self.clock.time()
+        index, diagnosis = self._judge(info, self._seed(row), cleaned, t)
+        return CodeMatch(info.serial, cleaned, _moment(info, t), index, diagnosis)
+
+    def verify_code(
+        self,
+        conn: Connection,
+        serial: str,
+        code: str,
+        *,
+        count_failure: bool = True,
+        precheck: CodeMatch | None = None,
+    ) -> CodeCheck:
         """Accept `code` once, or say why not. Call inside the transaction that audits it.
 
         With count_failure=False a refusal leaves the failure counter alone, for callers that
@@ -268,11 +309,17 @@ class TokenInventory:
         cleaned = otp.normalize_code(code, info.params.digits)
         if cleaned is None:
             return self._fail(conn, info, Diagnosis.MALFORMED, count_failure)
-        seed = self._seed(row)
         t = self.clock.time()
-        window = otp.windows(info.params, t=t, drift=info.drift, last_used=info.last_used, counter_base=0)
-        index = otp.find(info.params, seed, cleaned, window.signin)
-        if index is not None and index > info.last_used:
+        if (
+            precheck is not None
+            and precheck.serial == info.serial
+            and precheck.code == cleaned
+            and precheck.moment == _moment(info, t)
+        ):
+            index, diagnosis = precheck.index, precheck.diagnosis
+        else:
+            index, diagnosis = self._judge(info, self._seed(row), cleaned, t)
+        if diagnosis is None and index is not None:
             values: dict[str, object] = {"last_used": index, "failures": 0, "last_used_at": t}
             if info.params.kind == "totp":
                 # Follow the token's clock: RFC 6238 6 suggests recording the observed drift.
@@ -289,7 +336,16 @@ class TokenInventory:
             if done.rowcount == 1:
                 return CodeCheck(True, info.serial)
             return self._fail(conn, info, Diagnosis.REUSED, count_failure)
-        return self._fail(conn, info, self._diagnose(info, seed, cleaned, index, window), count_failure)
+        assert diagnosis is not None
+        return self._fail(conn, info, diagnosis, count_failure)
+
+    def _judge(self, info: TokenInfo, seed: bytes, code: str, t: float) -> tuple[int | None, Diagnosis | None]:
+        """(index, None) when the code is acceptable, else (index or None, why not)."""
+        window = otp.windows(info.params, t=t, drift=info.drift, last_used=info.last_used, counter_base=0)
+        index = otp.find(info.params, seed, code, window.signin)
+        if index is not None and index > info.last_used:
+            return index, None
+        return index, self._diagnose(info, seed, code, index, window)
 
     def _diagnose(
         self, info: TokenInfo, seed: bytes, code: str, signin_index: int | None, window: otp.Window

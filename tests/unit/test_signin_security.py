@@ -49,26 +49,29 @@ class WatchingHasher(hashing.SecretHasher):
 
     def check(self, stored: str | None, secret: str) -> bool:
         self.checks += 1
-        if self.store.engine.dialect.name == "sqlite":
-            db = sqlite3.connect(self.store.engine.url.database or "", timeout=0, isolation_level=None)
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                db.execute("ROLLBACK")
-            except sqlite3.OperationalError as exc:
-                self.inside_write.append(str(exc))
-            finally:
-                db.close()
-        else:
-            with self.store.connect() as conn:
-                writing = conn.execute(
-                    text(
-                        "select count(*) from pg_stat_activity"
-                        " where backend_xid is not null and pid <> pg_backend_pid()"
-                    )
-                ).scalar_one()
-            if writing:
-                self.inside_write.append(f"{writing} open write transaction(s)")
+        problem = open_write_transaction(self.store)
+        if problem:
+            self.inside_write.append(problem)
         return super().check(stored, secret)
+
+
+def open_write_transaction(store: Store) -> str | None:
+    """What another kiosk sees right now: a write lock or transaction held on the store, or None."""
+    if store.engine.dialect.name == "sqlite":
+        db = sqlite3.connect(store.engine.url.database or "", timeout=0, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+        finally:
+            db.close()
+        return None
+    with store.connect() as conn:
+        writing = conn.execute(
+            text("select count(*) from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()")
+        ).scalar_one()
+    return f"{writing} open write transaction(s)" if writing else None
 
 
 @pytest.fixture
@@ -151,6 +154,25 @@ def test_no_hash_inside_a_write_transaction_on_any_path(bound: World, watch: Wat
     assert outcomes(bound) == ["bad_password"] * 3 + ["code_required", "ok", "ok", "refused_reused"]
     assert watch.checks > 7  # backup codes: one check per stored code
     assert watch.inside_write == []
+
+
+def test_the_wide_code_search_runs_outside_write_transactions(bound: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telling "out of sync" from "wrong" searches +-24 h of codes: never under the write lock."""
+    searched: list[str | None] = []
+    find = otp.find
+
+    def watching_find(params: OtpParams, seed: bytes, code_: str, indices: object) -> int | None:
+        window = list(indices)  # type: ignore[call-overload]
+        if len(window) > 100:
+            searched.append(open_write_transaction(bound.system.store))
+        return find(params, seed, code_, window)
+
+    monkeypatch.setattr(otp, "find", watching_find)
+    for offset in (300, 0, 0):  # out of sync, accepted, reused
+        with contextlib.suppress(KioskError):
+            bound.sign_in("ben", code(bound, offset))
+    assert outcomes(bound) == ["refused_out_of_sync", "ok", "refused_reused"]
+    assert searched and searched == [None] * len(searched)
 
 
 def test_a_kiosk_spraying_usernames_is_throttled_and_the_count_is_shared(world: World) -> None:
