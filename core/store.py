@@ -29,20 +29,24 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from core.errors import StoreBusy, StoreError
 
-SCHEMA_VERSION = 1
+# 2: signin_throttle (password failures per account and per kiosk).
+SCHEMA_VERSION = 2
 
 # The one length limit for names stored in the kiosk's tables: usernames, kiosk ids, the actor
 # and subject of an audit row. Checked up front (PostgreSQL refuses longer values outright).
 NAME_MAX = 64
 
-# How long a transaction waits for another kiosk's lock before the store is reported busy.
-BUSY_TIMEOUT_SECONDS = 10.0
+# How long a transaction waits for another kiosk's lock before the store is reported busy
+# (StoreBusy). Transactions are short (no slow hash inside one), so only a store under heavy
+# load, or a stuck writer, waits this long.
+BUSY_TIMEOUT_SECONDS = 30.0
 
 metadata = MetaData()
 
@@ -219,9 +223,22 @@ class Store:
         lock_ms = int(self.busy_timeout * 1000)
         return create_engine(u, pool_pre_ping=True, connect_args={"options": f"-c lock_timeout={lock_ms}"})
 
+    def _is_current(self) -> bool:
+        """The schema is this kiosk's already: checked in a read, so a fleet of kiosks starting
+        at once does not queue for the write lock just to find nothing to do."""
+        try:
+            with self.connect() as conn:
+                newest = conn.execute(select(func.max(schema_version.c.version))).scalar()
+                head = conn.execute(select(audit_head.c.id).where(audit_head.c.id == 1)).first()
+        except SQLAlchemyError:  # a new store: no tables yet
+            return False
+        return newest == SCHEMA_VERSION and head is not None
+
     def _migrate(self) -> None:
         import time
 
+        if self._is_current():
+            return
         with self.begin() as conn:
             metadata.create_all(conn)
             found = conn.execute(select(schema_version.c.version)).scalars().all()
@@ -234,6 +251,7 @@ class Store:
             if newest < SCHEMA_VERSION:
                 # Migrations to later versions go here, one function per version, each run
                 # in this same transaction so a failed upgrade leaves the old schema intact.
+                # Version 2 only adds a table, which create_all above made.
                 conn.execute(schema_version.insert().values(version=SCHEMA_VERSION, applied_at=time.time()))
             # The audit head row exists from the start, so appenders on several kiosks always
             # have a row to lock (a lock on a missing row locks nothing).

@@ -17,7 +17,7 @@ from core.credentials import CredentialStore, MemoryKeyring
 from core.otp import OtpParams
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
-from core.store import Store
+from core.store import SCHEMA_VERSION, Store
 from core.tokens import TokenInventory
 from tests.conftest import T0
 
@@ -55,7 +55,7 @@ def setup_token(store: Store, clock: ManualClock) -> TokenInventory:
 def test_schema_is_created_and_versioned(pg: Store) -> None:
     assert pg.engine.dialect.name == "postgresql"
     with pg.connect() as conn:
-        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == 1
+        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == SCHEMA_VERSION
 
 
 def test_eight_threads_one_success_on_postgres(pg: Store) -> None:
