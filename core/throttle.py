@@ -120,8 +120,20 @@ class Throttle:
         failure came in meanwhile), and unless the account is locked (IT staff must look first)
         the account's count starts over."""
         if account:
-            _set(conn, ACCOUNT, username, 0, None)
-            conn.execute(update(accounts).where(accounts.c.username == username).values(failed_signins=0))
+            # Start over from this attempt: failures reserved before it go, those reserved after
+            # it (still in flight on other kiosks) stay counted, each exactly once.
+            k = reservation.account_failures
+            t = signin_throttle.c
+            conn.execute(
+                update(signin_throttle)
+                .where(t.scope == ACCOUNT, t.name == username)
+                .values(
+                    failures=case((t.failures > k, t.failures - k), else_=0),
+                    last_failure_at=case((t.failures > k, t.last_failure_at), else_=None),
+                )
+            )
+            left = select(t.failures).where(t.scope == ACCOUNT, t.name == username).scalar_subquery()
+            conn.execute(update(accounts).where(accounts.c.username == username).values(failed_signins=left))
         mine = and_(signin_throttle.c.scope == KIOSK, signin_throttle.c.name == self.kiosk_id)
         conn.execute(
             update(signin_throttle)

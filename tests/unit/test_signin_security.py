@@ -303,3 +303,17 @@ class hold_write_lock:
     def __exit__(self, *exc: object) -> None:
         self._conn.rollback()  # type: ignore[attr-defined]
         self._conn.close()  # type: ignore[attr-defined]
+
+
+def test_a_right_password_does_not_wipe_a_guess_still_in_flight(world: World) -> None:
+    """Two kiosks at once: a guess reserved after a successful attempt stays counted."""
+    throttle = world.system.signin.throttle
+    now = world.clock.time()
+    with world.system.store.begin() as conn:
+        mine = throttle.reserve(conn, "ben", now)
+    with world.system.store.begin() as conn:
+        theirs = throttle.reserve(conn, "ben", now)
+    assert (mine.account_failures, theirs.account_failures) == (1, 2)
+    with world.system.store.begin() as conn:
+        throttle.release(conn, "ben", mine)  # my password was right
+    assert failures(world) == 1  # theirs is still counted, once
