@@ -41,8 +41,10 @@ def data_dir(tmp_path: Path) -> Path:
 FAST_HASHER = hashing.SecretHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def fast_hashing() -> Iterator[hashing.SecretHasher]:
+    # Session-wide and autouse, so it is in place before any other session fixture (the demo
+    # data the UI tests copy is hashed with it too).
     previous = hashing.use(FAST_HASHER)
     yield FAST_HASHER
     hashing.use(previous)
