@@ -122,7 +122,7 @@ class SignInService:
         who = fit_name(name) or "-"
         with self.store.begin() as conn:
             stored = self.accounts.password_hash(conn, name) if valid else None
-            reservation = self.throttle.reserve(conn, name if valid else None, self.clock.time())
+            reservation = self.throttle.reserve(conn, name if valid else None, self.clock)
             if not reservation.allowed:
                 self.audit.record(conn, event, actor=who, subject=who, outcome="throttled")
         ok = check_secret(stored, password)  # exactly one verification, whatever the case

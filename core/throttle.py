@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from core.clock import Clock
 from core.store import accounts, signin_throttle
 
 ACCOUNT = "account"
@@ -73,6 +74,10 @@ def _row(conn: Connection, scope: str, name: str) -> tuple[int, float | None]:
     return int(row.failures), row.last_failure_at
 
 
+def _wait(last_failure_at: float | None, delay: float, now: float) -> float:
+    return 0.0 if last_failure_at is None or delay <= 0 else last_failure_at + delay - now
+
+
 def _set(conn: Connection, scope: str, name: str, failures: int, at: float | None) -> None:
     conn.execute(
         update(signin_throttle)
@@ -86,22 +91,21 @@ class Throttle:
         self.lockout = lockout
         self.kiosk_id = kiosk_id
 
-    def reserve(self, conn: Connection, username: str | None, now: float) -> Reservation:
+    def reserve(self, conn: Connection, username: str | None, clock: Clock) -> Reservation:
         """Count this attempt as failed, unless the account or kiosk is in its delay.
 
         `username` is None for a name no account can have (too long, bad characters): only the
-        kiosk is counted. Locks the rows in one order (account, kiosk) so kiosks never deadlock."""
+        kiosk is counted. Locks the rows in one order (account, kiosk) so kiosks never deadlock.
+        The time is read once the rows are locked: read before, a kiosk that waited for the
+        lock would find the last failure in its future and wait for nothing."""
         lo = self.lockout
-        account_failures = 0
-        account_wait = 0.0
-        if username is not None:
-            account_failures, account_at = _row(conn, ACCOUNT, username)
-            if account_at is not None:
-                account_wait = account_at + lo.delay(account_failures, lo.account_free) - now
+        account_failures, account_at = _row(conn, ACCOUNT, username) if username is not None else (0, None)
         kiosk_failures, kiosk_at = _row(conn, KIOSK, self.kiosk_id)
+        now = clock.time()
+        account_wait = _wait(account_at, lo.delay(account_failures, lo.account_free), now)
         if kiosk_at is not None and now - kiosk_at >= lo.kiosk_quiet:
             kiosk_failures = 0
-        kiosk_wait = 0.0 if kiosk_at is None else kiosk_at + lo.delay(kiosk_failures, lo.kiosk_free) - now
+        kiosk_wait = _wait(kiosk_at, lo.delay(kiosk_failures, lo.kiosk_free), now)
         if account_wait > 0 or kiosk_wait > 0:
             return Reservation(False, account_failures, False)
         _set(conn, KIOSK, self.kiosk_id, kiosk_failures + 1, now)

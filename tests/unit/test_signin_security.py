@@ -308,12 +308,22 @@ class hold_write_lock:
 def test_a_right_password_does_not_wipe_a_guess_still_in_flight(world: World) -> None:
     """Two kiosks at once: a guess reserved after a successful attempt stays counted."""
     throttle = world.system.signin.throttle
-    now = world.clock.time()
     with world.system.store.begin() as conn:
-        mine = throttle.reserve(conn, "ben", now)
+        mine = throttle.reserve(conn, "ben", world.clock)
     with world.system.store.begin() as conn:
-        theirs = throttle.reserve(conn, "ben", now)
+        theirs = throttle.reserve(conn, "ben", world.clock)
     assert (mine.account_failures, theirs.account_failures) == (1, 2)
     with world.system.store.begin() as conn:
         throttle.release(conn, "ben", mine)  # my password was right
     assert failures(world) == 1  # theirs is still counted, once
+
+
+def test_a_kiosk_that_waited_for_the_lock_is_not_throttled_by_a_failure_in_its_future(world: World) -> None:
+    """The other kiosk's clock read (or its lock taken) a moment later: no delay is due yet."""
+    throttle = world.system.signin.throttle
+    world.clock.advance(5)
+    with world.system.store.begin() as conn:
+        throttle.reserve(conn, "ben", world.clock)  # another kiosk, a moment "later"
+    world.clock.advance(-1)
+    with world.system.store.begin() as conn:
+        assert throttle.reserve(conn, "ben", world.clock).allowed
