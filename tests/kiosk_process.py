@@ -72,19 +72,35 @@ def _attempt(spec: KioskSpec, attempt: tuple[str, str, str | None], barrier: Any
         store.dispose()
 
 
+def _verify(spec: KioskSpec, attempt: tuple[str, str], barrier: Any, results: Any) -> None:
+    """A code checked against a token directly (as resync, enrollment and IT screens do)."""
+    store, service = signin_service(spec)
+    try:
+        barrier.wait(timeout=120)
+        with store.begin() as conn:
+            check = service.tokens.verify_code(conn, *attempt)
+        results.put("accepted" if check.accepted else f"refused:{check.diagnosis}")
+    except Exception:
+        results.put("crash: " + traceback.format_exc(limit=3))
+    finally:
+        store.dispose()
+
+
 def context() -> BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["tests.kiosk_process"])
     return ctx
 
 
-def at_once(specs: list[KioskSpec], attempts: list[tuple[str, str, str | None]]) -> list[str]:
-    """Start one process per attempt, release them together, and collect what each got."""
+def at_once(specs: list[KioskSpec], attempts: list[Any], *, verify_only: bool = False) -> list[str]:
+    """Start one process per attempt, release them together, and collect what each got.
+    An attempt is (username, password, code), or with verify_only (serial, code)."""
     ctx = context()
     barrier = ctx.Barrier(len(attempts))
     results = ctx.Queue()
+    target = _verify if verify_only else _attempt
     procs = [
-        ctx.Process(target=_attempt, args=(spec, attempt, barrier, results))  # type: ignore[attr-defined]
+        ctx.Process(target=target, args=(spec, attempt, barrier, results))  # type: ignore[attr-defined]
         for spec, attempt in zip(specs, attempts, strict=True)
     ]
     for p in procs:

@@ -70,6 +70,22 @@ def test_at_most_ten_codes_are_checked_before_the_token_locks(world: World, n: i
     assert world.system.audit.verify().intact
 
 
+def test_a_token_row_is_locked_while_a_code_is_judged(world: World) -> None:
+    """verify_code alone (resync, enrollment and IT use it outside the sign-in): 20 processes,
+    one wrong code each: ten are checked and counted, the rest find the token locked."""
+    n = 20
+    step = otp.step_at(TOTP, world.clock.time())
+    with world.system.store.begin() as conn:
+        world.system.tokens.resync(
+            conn, "T1", otp.code_at(TOTP, TOKEN_SEED, step - 1), otp.code_at(TOTP, TOKEN_SEED, step)
+        )
+        world.system.tokens.assign(conn, "T1", "ben")
+    answers = Counter(at_once(kiosks(world, n), [("T1", wrong_code(world))] * n, verify_only=True))
+    assert answers == {"refused:wrong": otp.MAX_FAILURES, "refused:locked": n - otp.MAX_FAILURES}
+    token = world.system.tokens.get("T1")
+    assert token is not None and token.failures == otp.MAX_FAILURES
+
+
 @pytest.mark.parametrize("n", [20, 50])
 def test_every_password_failure_is_counted_once_and_the_lock_comes_exactly_at_the_limit(world: World, n: int) -> None:
     """No throttle here (its own test follows), so every guess is checked: the count is exact."""
