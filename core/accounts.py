@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock
 from core.dea import validate_dea
 from core.errors import KioskError
-from core.hashing import check_secret, hash_secret
+from core.hashing import hash_secret
 from core.npi import validate_npi
-from core.store import Store, accounts
+from core.store import NAME_MAX, Store, accounts
+from core.throttle import forget_account
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{1,{NAME_MAX - 1}}}$")
+DISPLAY_NAME_MAX = 200  # the column's length
 MIN_PASSWORD = 8
-MAX_FAILED_SIGNINS = 10
 # Enough to catch a typo'd address; delivery is the real test.
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$")
 
@@ -99,7 +100,11 @@ class Accounts:
     ) -> Account:
         username = self.normalize_username(username)
         if not USERNAME_RE.match(username):
-            raise AccountError("A username is 2-64 characters: lower-case letters, digits, dot, dash or underscore.")
+            raise AccountError(
+                f"A username is 2-{NAME_MAX} characters: lower-case letters, digits, dot, dash or underscore."
+            )
+        if len(display_name.strip()) > DISPLAY_NAME_MAX:
+            raise AccountError(f"The name must be at most {DISPLAY_NAME_MAX} characters.")
         if "," not in display_name or not display_name.split(",", 1)[0].strip():
             raise AccountError('The name must be written "Last, First", as in the NPI registry.')
         try:
@@ -152,29 +157,14 @@ class Accounts:
         with self.store.connect() as conn:
             return [_row_to_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username))]
 
-    def check_password(self, conn: Connection, username: str, password: str) -> Account | None:
-        """The account when the password is right; counts failures (and locks at the limit)."""
-        username = self.normalize_username(username)
-        row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
-        ok = check_secret(row.password_hash if row else None, password)
-        if row is None:
-            return None
-        if not ok:
-            conn.execute(
-                update(accounts)
-                .where(accounts.c.username == username)
-                .values(
-                    failed_signins=accounts.c.failed_signins + 1,
-                    locked=(accounts.c.failed_signins + 1 >= MAX_FAILED_SIGNINS) | (accounts.c.locked == 1),
-                )
-            )
-            return None
-        return _row_to_account(row)
-
-    def reset_failures(self, conn: Connection, username: str) -> None:
-        conn.execute(update(accounts).where(accounts.c.username == username).values(failed_signins=0))
+    def password_hash(self, conn: Connection, username: str) -> str | None:
+        """The stored hash, for the sign-in to check outside any transaction; None if unknown."""
+        q = select(accounts.c.password_hash).where(accounts.c.username == self.normalize_username(username))
+        found = conn.execute(q).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def unlock(self, conn: Connection, username: str) -> bool:
+        forget_account(conn, self.normalize_username(username))  # before the account row: the sign-in's lock order
         result = conn.execute(
             update(accounts)
             .where(accounts.c.username == self.normalize_username(username))
