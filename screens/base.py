@@ -1,18 +1,19 @@
-"""What every kiosk screen shares: the step header, F1 help, Escape back, F10 sign out,
-and running blocking domain calls off the UI thread."""
+"""What every kiosk screen shares: the step header, F1 help, Escape back, F10 sign out, the
+entry call the App runs before building it, and running blocking domain calls off the UI thread."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.errors import KioskError
-from screens.messages import EndSession, StepDone
+from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
+from screens.messages import EndSession, Failed, StepDone
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
 
@@ -33,6 +34,14 @@ class KioskScreen(Screen[None]):
     def __init__(self, session: KioskSession) -> None:
         super().__init__()
         self.session = session
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        """The screen's entry call: everything it must ask the domain (store, directory) before
+        it can be laid out. The App runs this on a worker thread, where a slow store blocks
+        nothing and an exception lands on the failure screen; what it returns builds the
+        screen on the UI thread, from the answers. `__init__` and `compose` only lay out."""
+        return partial(cls, session)
 
     @property
     def enrollment(self) -> Enrollment:
@@ -77,21 +86,34 @@ class KioskScreen(Screen[None]):
         """Run a blocking domain call in a worker thread; report back on the UI thread.
 
         Only KioskError reaches `failed`; anything else is a bug, shown as a plain message
-        (never a traceback) and the session is kept as it was.
+        (never a traceback) and the session is kept as it was. A refusal no retry on this
+        screen can cure (a stale sign-in, a step out of order), and anything `done` or
+        `failed` raise, go to the App's failure screen.
         """
+        app = self.app
+
+        def deliver(callback: Callable[[Any], None], value: Any) -> None:
+            try:
+                callback(value)
+            except Exception as exc:
+                app.post_message(Failed(exc))
 
         def work() -> None:
             try:
                 result = call()
+            except (FreshSignInRequired, StepOutOfOrder) as exc:
+                app.post_message(Failed(exc))
             except KioskError as exc:
-                self.app.call_from_thread(failed, exc)
+                app.call_from_thread(deliver, failed, exc)
             except Exception as exc:  # a bug must not crash the kiosk in front of a provider
-                self.app.log.error(f"unexpected error: {type(exc).__name__}")
-                self.app.call_from_thread(
-                    failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
+                from screens.failure import log_unexpected
+
+                log_unexpected(exc)
+                app.call_from_thread(
+                    deliver, failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
                 )
             else:
-                self.app.call_from_thread(done, result)
+                app.call_from_thread(deliver, done, result)
 
         self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
 

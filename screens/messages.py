@@ -31,3 +31,12 @@ class EndSession(Message):
     def __init__(self, reason: str = "signed_out") -> None:
         super().__init__()
         self.reason = reason
+
+
+class Failed(Message):
+    """Something went wrong that the screen cannot recover from itself (a stale sign-in, a bug):
+    the App shows what happened and a way on. Safe to post from any thread."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error

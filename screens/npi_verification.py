@@ -44,9 +44,9 @@ class RegionAnswered(Message):
 
 
 class NpiVerificationScreen(StepScreen):
-    def __init__(self, session: KioskSession, scanner: ScanService | None = None) -> None:
+    def __init__(self, session: KioskSession) -> None:
         super().__init__(session)
-        self.scanner = scanner
+        self.scanner: ScanService | None = session.scanner
         self._busy = False
 
     def body(self) -> ComposeResult:

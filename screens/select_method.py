@@ -36,7 +36,7 @@ class SelectMethodScreen(StepScreen):
 
     @on(Button.Pressed)
     def choose(self, event: Button.Pressed) -> None:
-        self.enrollment.choose_method(Method(event.button.id))
+        self.enrollment.choose_method(Method(str(event.button.id)))
         self.step_done()
 
     def action_back(self) -> None:

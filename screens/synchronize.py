@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Self
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from core.errors import KioskError, SyncFailed
+from core.errors import KioskError, StepOutOfOrder, SyncFailed
+from core.tokens import TokenInfo
 from screens.base import StepScreen
 from screens.session import KioskSession
 
 
 class SynchronizeScreen(StepScreen):
-    def __init__(self, session: KioskSession) -> None:
+    def __init__(self, session: KioskSession, token: TokenInfo) -> None:
         super().__init__(session)
-        serial = self.enrollment.serial
-        assert serial is not None
-        info = session.system.tokens.get(serial)
-        assert info is not None
-        self.serial = serial
-        self.params = info.params
+        self.serial = token.serial
+        self.params = token.params
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        serial = session.current_enrollment.serial
+        token = session.system.tokens.get(serial) if serial is not None else None
+        if token is None:
+            raise StepOutOfOrder("Enter your token's serial number first.")
+        return partial(cls, session, token)
 
     def body(self) -> ComposeResult:
         digits = self.params.digits
