@@ -39,7 +39,7 @@ def log_unexpected(error: BaseException) -> None:
 
 
 class FailureScreen(KioskScreen):
-    TITLE_TEXT = "Something went wrong"
+    TITLE_TEXT = "Could not continue"
 
     def __init__(self, session: KioskSession, error: KioskError, purpose: str = "enroll") -> None:
         super().__init__(session)
