@@ -27,7 +27,7 @@ from screens.welcome import WelcomeScreen
 if TYPE_CHECKING:
     from core.enrollment import Step
     from kiosk.services import Services
-    from screens.base import StepScreen
+    from screens.enrollment.base import StepScreen
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -39,16 +39,16 @@ def step_screens() -> dict[Step, type[StepScreen]]:
     """The screen for each enrollment step. Imported on first use, not at start-up: they pull
     in the domain (SQLAlchemy, cryptography), which the welcome screen does not need."""
     from core.enrollment import Step
-    from screens.authenticator_binding import AuthenticatorBindingScreen
-    from screens.binding_stopped import BindingStoppedScreen
-    from screens.code_generator import CodeGeneratorScreen
-    from screens.confirm import ConfirmScreen
-    from screens.npi_verification import NpiVerificationScreen
-    from screens.select_method import SelectMethodScreen
-    from screens.serial_number import SerialNumberScreen
-    from screens.setup_complete import SetupCompleteScreen
-    from screens.synchronize import SynchronizeScreen
-    from screens.test_sign_in import TestSignInScreen
+    from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
+    from screens.enrollment.binding_stopped import BindingStoppedScreen
+    from screens.enrollment.code_generator import CodeGeneratorScreen
+    from screens.enrollment.confirm import ConfirmScreen
+    from screens.enrollment.npi_verification import NpiVerificationScreen
+    from screens.enrollment.select_method import SelectMethodScreen
+    from screens.enrollment.serial_number import SerialNumberScreen
+    from screens.enrollment.setup_complete import SetupCompleteScreen
+    from screens.enrollment.synchronize import SynchronizeScreen
+    from screens.enrollment.trial_sign_in import TrialSignInScreen
 
     return {
         Step.SELECT_METHOD: SelectMethodScreen,
@@ -59,7 +59,7 @@ def step_screens() -> dict[Step, type[StepScreen]]:
         Step.SERIAL_NUMBER: SerialNumberScreen,
         Step.SYNCHRONIZE: SynchronizeScreen,
         Step.CONFIRM: ConfirmScreen,
-        Step.TEST_SIGN_IN: TestSignInScreen,
+        Step.TEST_SIGN_IN: TrialSignInScreen,
         Step.DONE: SetupCompleteScreen,
     }
 
@@ -213,7 +213,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.show(build())
 
     def show_step(self) -> None:
-        from screens.two_factor_settings import TwoFactorSettingsScreen
+        from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 
         enrollment = self.session.enrollment
         if enrollment is None:
@@ -239,7 +239,7 @@ class KioskApp(App[int], inherit_bindings=False):
         elif message.purpose == "it":
             self.enter_it_area()
         else:
-            from screens.two_factor_settings import TwoFactorSettingsScreen
+            from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 
             self.session.enrollment = None
             self.go_to(TwoFactorSettingsScreen.enter)
@@ -252,7 +252,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def _end(self, message: EndSession) -> None:
         # A finished guided setup goes back to the IT staff member who ran it (issue 6).
         from core.signin import SignedIn
-        from screens.it_base import GUIDING_IT_STAFF
+        from screens.it.base import GUIDING_IT_STAFF
 
         it_staff = self.session.extras.get(GUIDING_IT_STAFF) if message.reason == "finished" else None
         self.end_session(message.reason)
@@ -280,7 +280,7 @@ class KioskApp(App[int], inherit_bindings=False):
             self.notify("Your session ended after a period without input.", title="Shared kiosk", timeout=8)
 
     def enter_it_area(self) -> None:
-        from screens.it_area import ItAreaScreen
+        from screens.it.area import ItAreaScreen
 
         self._route += 1
         self.purpose = "it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,12 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
-from screens.messages import EndSession, Failed, StepDone
+from screens.messages import EndSession, Failed
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
-
-if TYPE_CHECKING:
-    from core.enrollment import Enrollment
 
 
 class KioskScreen(Screen[None]):
@@ -42,11 +39,6 @@ class KioskScreen(Screen[None]):
         nothing and an exception lands on the failure screen; what it returns builds the
         screen on the UI thread, from the answers. `__init__` and `compose` only lay out."""
         return partial(cls, session)
-
-    @property
-    def enrollment(self) -> Enrollment:
-        assert self.session.enrollment is not None
-        return self.session.enrollment
 
     def header_step(self) -> tuple[int, str] | None:
         return None
@@ -116,20 +108,3 @@ class KioskScreen(Screen[None]):
                 app.call_from_thread(deliver, done, result)
 
         self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
-
-
-class StepScreen(KioskScreen):
-    """A screen for one enrollment step: the header shows the article's step."""
-
-    def header_step(self) -> tuple[int, str] | None:
-        return self.enrollment.article_step if self.session.enrollment else None
-
-    def step_done(self) -> None:
-        self.post_message(StepDone())
-
-    def action_back(self) -> None:
-        from core.enrollment import BACK
-
-        if self.session.enrollment is not None and self.enrollment.state in BACK:
-            self.enrollment.back()
-            self.step_done()

@@ -19,14 +19,15 @@ from core.clock import ManualClock
 from core.enrollment import FRESH_SIGNIN_SECONDS, Enrollment, Step
 from core.errors import KioskError
 from kiosk.app import step_screens
-from screens.authenticator_binding import AuthenticatorBindingScreen
-from screens.base import KioskScreen, StepScreen
-from screens.code_generator import CodeGeneratorScreen
+from screens.base import KioskScreen
+from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
+from screens.enrollment.base import StepScreen
+from screens.enrollment.code_generator import CodeGeneratorScreen
+from screens.enrollment.select_method import SelectMethodScreen
+from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 from screens.failure import FailureScreen
 from screens.messages import StepDone
-from screens.select_method import SelectMethodScreen
 from screens.sign_in import SignInScreen
-from screens.two_factor_settings import TwoFactorSettingsScreen
 from screens.welcome import WelcomeScreen
 from tests.ui.conftest import PASSWORD, SIZE, Kiosk, choose_method, fill, make_kiosk, screen_text, settle, to_npi_step
 

@@ -17,9 +17,9 @@ from core.otp import MAX_FAILURES
 from core.signin import CodeRefused
 from core.store import accounts
 from core.tokens import TokenState
-from screens.it_area import ItAreaScreen
-from screens.it_dialogs import ConfirmDialog
-from screens.select_method import SelectMethodScreen
+from screens.enrollment.select_method import SelectMethodScreen
+from screens.it.area import ItAreaScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.welcome import WelcomeScreen
 from tests.ui.conftest import SIZE, Kiosk, screen_text, settle
 

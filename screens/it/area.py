@@ -11,15 +11,15 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.base import KioskScreen
-from screens.it_audit import ItAuditScreen
-from screens.it_base import ItScreen
-from screens.it_guided_setup import ItGuidedSetupScreen
-from screens.it_import import ItImportScreen
-from screens.it_lost_token import ItLostTokenScreen
-from screens.it_npi_check import ItNpiCheckScreen
-from screens.it_resync import ItResyncScreen
-from screens.it_token_inventory import ItTokenInventoryScreen
-from screens.it_unlock import ItUnlockScreen
+from screens.it.audit import ItAuditScreen
+from screens.it.base import ItScreen
+from screens.it.guided_setup import ItGuidedSetupScreen
+from screens.it.lost_token import ItLostTokenScreen
+from screens.it.npi_check import ItNpiCheckScreen
+from screens.it.resync import ItResyncScreen
+from screens.it.seed_import import ItImportScreen
+from screens.it.token_inventory import ItTokenInventoryScreen
+from screens.it.unlock import ItUnlockScreen
 from screens.messages import EndSession
 from screens.session import KioskSession
 

@@ -12,8 +12,8 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from core.accounts import Account, Role
 from core.errors import KioskError
 from core.signin import CodeRefused, CodeRequired, SignedIn
-from screens.it_base import GUIDING_IT_STAFF, ItScreen
-from screens.it_dialogs import ConfirmDialog
+from screens.it.base import GUIDING_IT_STAFF, ItScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.messages import StepDone
 from screens.session import KioskSession
 

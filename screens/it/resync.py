@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.errors import KioskError, SyncFailed
 from core.tokens import TokenInfo
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.session import KioskSession
 
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from core.enrollment import Step
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
 
 AUTO_CONTINUE_SECONDS = 10

@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from core.directory import RegionAnswer, Verification
 from core.errors import KioskError
 from core.regions import default_region_map
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
 from screens.widgets.tables import refill

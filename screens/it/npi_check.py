@@ -15,7 +15,7 @@ from core.accounts import Account
 from core.directory.model import RegionAnswer, Verification
 from core.errors import KioskError
 from core.npi import validate_npi
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from core.errors import KioskError, StepOutOfOrder, SyncFailed
 from core.tokens import TokenInfo
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
 
 

@@ -10,8 +10,8 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from core.errors import KioskError, SyncFailed, TokenNotFound
 from core.tokens import TokenInfo, TokenState, normalize_serial
-from screens.it_base import ItScreen
-from screens.it_dialogs import ConfirmDialog
+from screens.it.base import ItScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.session import KioskSession
 
 REASONS = ("lost", "damaged", "stolen")

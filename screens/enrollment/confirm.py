@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
 
 

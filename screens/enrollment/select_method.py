@@ -8,7 +8,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from core.tokens import Method
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 
 
 class SelectMethodScreen(StepScreen):

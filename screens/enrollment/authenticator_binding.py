@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.enrollment import AppOffer
 from core.errors import KioskError
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
 from screens.widgets.qr_code import QrCode
 
