@@ -19,7 +19,7 @@ from kiosk.config import Settings
 from kiosk.scan_service import ScanService
 from screens.base import KioskScreen
 from screens.help import HelpScreen
-from screens.messages import EndSession, Failed, SignedInFor, Start, StepDone
+from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
 from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
 from screens.welcome import WelcomeScreen
@@ -84,7 +84,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self._warned = False
         self.allow_exit = False  # set only inside the IT staff area
         self.services: Services | None = None
-        self.purpose = "enroll"  # what the person signed in for: where "Sign in again" goes
+        self.purpose = Purpose.ENROLL  # what the person came for: where "Sign in again" goes
         self._route = 0  # bumped by every navigation: a screen prepared for an older one is dropped
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class KioskApp(App[int], inherit_bindings=False):
             return  # nobody's session to wipe (and a start-up failure must stay on screen)
         idle = time.monotonic() - self._last_input
         if idle >= self.idle_timeout:
-            self.end_session("timeout")
+            self.end_session(Ending.TIMEOUT)
         elif idle >= self.idle_timeout - self.idle_warning and not self._warned:
             self._warned = True
             left = int(self.idle_timeout - idle)
@@ -232,11 +232,11 @@ class KioskApp(App[int], inherit_bindings=False):
     @on(SignedInFor)
     def _signed_in(self, message: SignedInFor) -> None:
         self.purpose = message.purpose
-        if message.purpose == "token":
+        if message.purpose is Purpose.USE_TOKEN:
             from screens.token_signed_in import TokenSignedInScreen
 
             self.go_to(TokenSignedInScreen.enter)
-        elif message.purpose == "it":
+        elif message.purpose is Purpose.IT:
             self.enter_it_area()
         else:
             from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
@@ -251,12 +251,9 @@ class KioskApp(App[int], inherit_bindings=False):
     @on(EndSession)
     def _end(self, message: EndSession) -> None:
         # A finished guided setup goes back to the IT staff member who ran it (issue 6).
-        from core.signin import SignedIn
-        from screens.it.base import GUIDING_IT_STAFF
-
-        it_staff = self.session.extras.get(GUIDING_IT_STAFF) if message.reason == "finished" else None
+        it_staff = self.session.guide if message.reason is Ending.FINISHED else None
         self.end_session(message.reason)
-        if isinstance(it_staff, SignedIn):
+        if it_staff is not None:
             self.session.signed_in = it_staff
             self.enter_it_area()
 
@@ -267,23 +264,23 @@ class KioskApp(App[int], inherit_bindings=False):
             self.scanner.stop()
         self.session.wipe()
         self.allow_exit = False
-        self.purpose = "enroll"
+        self.purpose = Purpose.ENROLL
         self._warned = False
         self._last_input = time.monotonic()
         self.clear_notifications()
 
-    def end_session(self, reason: str) -> None:
+    def end_session(self, reason: Ending) -> None:
         """Wipe everything of the person who was here, and show the welcome screen."""
         self._wipe()
         self.show(WelcomeScreen(self.session))
-        if reason == "timeout":
+        if reason is Ending.TIMEOUT:
             self.notify("Your session ended after a period without input.", title="Shared kiosk", timeout=8)
 
     def enter_it_area(self) -> None:
         from screens.it.area import ItAreaScreen
 
         self._route += 1
-        self.purpose = "it"
+        self.purpose = Purpose.IT
         self.allow_exit = True
         self.show(ItAreaScreen(self.session))
 

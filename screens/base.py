@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
-from screens.messages import EndSession, Failed
+from screens.messages import Ending, EndSession, Failed
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
 
@@ -45,8 +45,8 @@ class KioskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         who = self.session.username
-        if who and self.session.guided_by:
-            who = f"{who} (with {self.session.guided_by})"
+        if who and self.session.guide is not None:
+            who = f"{who} (with {self.session.guide.account.username})"
         yield StepHeader(self.header_step(), who, self.TITLE_TEXT)
         yield from self.body()
         yield Footer()
@@ -58,7 +58,7 @@ class KioskScreen(Screen[None]):
 
     def action_sign_out(self) -> None:
         if self.session.signed_in is not None:
-            self.post_message(EndSession("signed_out"))
+            self.post_message(EndSession(Ending.SIGNED_OUT))
 
     def action_back(self) -> None:
         """Escape: one step back where nothing was written yet; otherwise nothing."""

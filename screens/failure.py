@@ -14,7 +14,7 @@ from textual.widgets import Button, Static
 
 from core.errors import KioskError
 from screens.base import KioskScreen
-from screens.messages import EndSession, Start
+from screens.messages import Ending, EndSession, Purpose, Start
 from screens.session import KioskSession
 
 log = logging.getLogger("ipkiosk")
@@ -41,7 +41,7 @@ def log_unexpected(error: BaseException) -> None:
 class FailureScreen(KioskScreen):
     TITLE_TEXT = "Could not continue"
 
-    def __init__(self, session: KioskSession, error: KioskError, purpose: str = "enroll") -> None:
+    def __init__(self, session: KioskSession, error: KioskError, purpose: Purpose = Purpose.ENROLL) -> None:
         super().__init__(session)
         self.error = error
         self.purpose = purpose  # what "Sign in again" signs in for
@@ -69,7 +69,7 @@ class FailureScreen(KioskScreen):
 
     @on(Button.Pressed, "#welcome")
     def to_welcome(self) -> None:
-        self.post_message(EndSession("cancelled"))
+        self.post_message(EndSession(Ending.CANCELLED))
 
     def action_back(self) -> None:
         self.to_welcome()

@@ -31,8 +31,9 @@ class KioskSession:
     scanner: ScanService | None = None  # the kiosk's camera (or image files): not the person's, kept on wipe
     signed_in: SignedIn | None = None
     enrollment: Enrollment | None = None
-    guided_by: str | None = None  # IT staff running guided setup for the provider
-    extras: dict[str, object] = field(default_factory=dict)
+    # The IT staff member running guided setup for the provider (their own sign-in, kept so
+    # that finishing the setup returns to the IT staff area); the audit's actor meanwhile.
+    guide: SignedIn | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     _system: KioskSystem | None = None
     _failure: KioskError | None = None
@@ -70,7 +71,8 @@ class KioskSession:
 
     def begin_enrollment(self) -> Enrollment:
         assert self.signed_in is not None
-        self.enrollment = self.system.enrollment(self.signed_in, actor=self.guided_by)
+        actor = self.guide.account.username if self.guide is not None else None
+        self.enrollment = self.system.enrollment(self.signed_in, actor=actor)
         return self.enrollment
 
     def wipe(self) -> None:
@@ -78,5 +80,4 @@ class KioskSession:
             self.enrollment.wipe()
         self.enrollment = None
         self.signed_in = None
-        self.guided_by = None
-        self.extras.clear()
+        self.guide = None

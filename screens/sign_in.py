@@ -1,7 +1,7 @@
 """Step 1: sign in with username and password, then a security code once a factor is bound.
 
-The same screen serves "Using your hardware token" (purpose "token") and the IT staff area
-(purpose "it"). Every refusal is explained in the article's troubleshooting words.
+The same screen serves "Using your hardware token" (Purpose.USE_TOKEN) and the IT staff area
+(Purpose.IT). Every refusal is explained in the article's troubleshooting words.
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
+from core.accounts import Role
 from core.errors import KioskError
 from core.signin import CodeRefused, CodeRequired, SignedIn
 from screens.base import KioskScreen
-from screens.messages import EndSession, SignedInFor
+from screens.messages import Ending, EndSession, Purpose, SignedInFor
 from screens.session import KioskSession
 
 TITLES = {
-    "enroll": ("Step 1 of 8 · Access two-factor authentication settings", "Sign in to iPrescribe"),
-    "token": ("Using your hardware token", "Sign in to iPrescribe"),
-    "it": ("IT staff area", "IT staff sign-in"),
+    Purpose.ENROLL: ("Step 1 of 8 · Access two-factor authentication settings", "Sign in to iPrescribe"),
+    Purpose.USE_TOKEN: ("Using your hardware token", "Sign in to iPrescribe"),
+    Purpose.IT: ("IT staff area", "IT staff sign-in"),
 }
 
 
 class SignInScreen(KioskScreen):
-    def __init__(self, session: KioskSession, purpose: str = "enroll") -> None:
+    def __init__(self, session: KioskSession, purpose: Purpose = Purpose.ENROLL) -> None:
         super().__init__(session)
         self.purpose = purpose
         self.TITLE_TEXT = TITLES[purpose][0]
@@ -85,11 +86,11 @@ class SignInScreen(KioskScreen):
 
     def _signed_in(self, signed: SignedIn) -> None:
         self._forget_secrets()
-        if self.purpose == "it" and signed.account.role.value != "it_staff":
+        if self.purpose is Purpose.IT and signed.account.role is not Role.IT_STAFF:
             self._enable()
             self.show_error("This area is for IT staff only.")
             return
-        if self.purpose == "it" and signed.second_factor is None:
+        if self.purpose is Purpose.IT and signed.second_factor is None:
             self._enable()
             self.show_error("IT staff need their own bound token to open this area. Ask another IT staff member.")
             return
@@ -122,7 +123,7 @@ class SignInScreen(KioskScreen):
     @on(Button.Pressed, "#cancel")
     def cancel(self) -> None:
         self._forget_secrets()
-        self.post_message(EndSession("cancelled"))
+        self.post_message(EndSession(Ending.CANCELLED))
 
     def action_back(self) -> None:
         self.cancel()

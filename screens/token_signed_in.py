@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.base import KioskScreen
-from screens.messages import EndSession
+from screens.messages import Ending, EndSession
 from screens.session import KioskSession
 
 
@@ -51,4 +51,4 @@ class TokenSignedInScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))

@@ -40,7 +40,7 @@ class SelectMethodScreen(StepScreen):
         self.step_done()
 
     def action_back(self) -> None:
-        from screens.messages import SignedInFor
+        from screens.messages import Purpose, SignedInFor
 
         self.session.enrollment = None
-        self.post_message(SignedInFor("enroll"))
+        self.post_message(SignedInFor(Purpose.ENROLL))

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import KioskScreen
-from screens.messages import EndSession, StepDone
+from screens.messages import Ending, EndSession, StepDone
 from screens.session import KioskSession
 
 METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": "Code Generator (hardware token)"}
@@ -63,7 +63,7 @@ class TwoFactorSettingsScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))
 
     def action_back(self) -> None:
         self.sign_out()

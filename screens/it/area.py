@@ -20,7 +20,7 @@ from screens.it.resync import ItResyncScreen
 from screens.it.seed_import import ItImportScreen
 from screens.it.token_inventory import ItTokenInventoryScreen
 from screens.it.unlock import ItUnlockScreen
-from screens.messages import EndSession
+from screens.messages import Ending, EndSession
 from screens.session import KioskSession
 
 # (button id, label, screen) in the order IT staff reach for them.
@@ -68,7 +68,7 @@ class ItAreaScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))
 
     @on(Button.Pressed, "#leave")
     def leave(self) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from core.accounts import Account, Role
 from core.errors import KioskError
 from core.signin import CodeRefused, CodeRequired, SignedIn
-from screens.it.base import GUIDING_IT_STAFF, ItScreen
+from screens.it.base import ItScreen
 from screens.it.dialogs import ConfirmDialog
 from screens.messages import StepDone
 from screens.session import KioskSession
@@ -134,10 +134,9 @@ class ItGuidedSetupScreen(ItScreen):
         self.forget()
         it_staff = self.session.signed_in
         assert it_staff is not None
-        self.session.extras[GUIDING_IT_STAFF] = it_staff
+        self.session.guide = it_staff
         self.session.signed_in = provider
-        self.session.guided_by = it_staff.account.username
-        self.session.begin_enrollment()  # actor: the IT staff member (session.guided_by)
+        self.session.begin_enrollment()  # actor: the IT staff member (session.guide)
         self.post_message(StepDone())
 
     def _refused(self, exc: KioskError) -> None:

@@ -455,7 +455,7 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         await put(pilot, "#code", kiosk.code("DEMO-0002", 1), submit=True)
         await press(pilot, "finish")
         assert isinstance(kiosk.app.screen, ItAreaScreen)
-        assert kiosk.app.session.username == "it.admin" and kiosk.app.session.guided_by is None
+        assert kiosk.app.session.username == "it.admin" and kiosk.app.session.guide is None
         assert kiosk.app.allow_exit
     bind_row = last_audit(kiosk, "bind")
     assert (bind_row.actor, bind_row.subject, bind_row.serial, bind_row.outcome) == (
