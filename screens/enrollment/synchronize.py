@@ -9,12 +9,18 @@ from typing import Self
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Label, ProgressBar, Static
+from textual.widgets import Button, Static
 
-from core.errors import KioskError, StepOutOfOrder, SyncFailed
+from core.errors import KioskError, StepOutOfOrder
 from core.tokens import TokenInfo
 from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
+from screens.widgets.two_code_input import TwoCodeInput
+
+MISSING = {
+    "current": "Enter the code your token shows now in Current Code.",
+    "next": "Wait for the code to change, then enter the new code in Next Code.",
+}
 
 
 class SynchronizeScreen(StepScreen):
@@ -32,7 +38,6 @@ class SynchronizeScreen(StepScreen):
         return partial(cls, session, token)
 
     def body(self) -> ComposeResult:
-        digits = self.params.digits
         with VerticalScroll(classes="page"):
             yield Static(f"Synchronize your token {self.serial}", classes="title")
             yield Static(
@@ -43,50 +48,38 @@ class SynchronizeScreen(StepScreen):
                 "5. Select Verify.",
                 classes="lead",
             )
-            yield Label("Current Code", classes="field-label")
-            yield Input(id="current", max_length=digits + 2, placeholder=f"{digits} digits", restrict=r"[0-9 ]*")
-            if self.params.kind == "totp":
-                yield Static("", id="countdown-text", classes="hint")
-                yield ProgressBar(total=self.params.period, show_eta=False, show_percentage=False, id="countdown")
-            else:
-                yield Static("Then press the button again for the next code.", classes="hint")
-            yield Label("Next Code", classes="field-label")
-            yield Input(id="next", max_length=digits + 2, placeholder=f"{digits} digits", restrict=r"[0-9 ]*")
+            yield TwoCodeInput(
+                digits=self.params.digits,
+                countdown=self.params.period if self.params.kind == "totp" else None,
+                between="Then press the button again for the next code.",
+                id="two-codes",
+            )
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Verify", id="verify", variant="primary")
             yield Static("Escape: back to the serial number", classes="hint")
 
+    @property
+    def codes(self) -> TwoCodeInput:
+        return self.query_one("#two-codes", TwoCodeInput)
+
     def on_mount(self) -> None:
-        self.query_one("#current", Input).focus()
+        self.codes.focus_field("current")
         if self.params.kind == "totp":
             self._tick()
             self.set_interval(0.5, self._tick)
 
     def _tick(self) -> None:
-        period = self.params.period
-        elapsed = self.session.system.clock.time() % period
-        left = int(period - elapsed) or period
-        self.query_one("#countdown", ProgressBar).update(progress=elapsed)
-        self.query_one("#countdown-text", Static).update(f"The code on your token changes in about {left} s.")
+        self.codes.show_time(self.session.system.clock.time())
 
-    @on(Input.Submitted, "#current")
-    def _to_next(self) -> None:
-        self.query_one("#next", Input).focus()
-
-    @on(Input.Submitted, "#next")
+    @on(TwoCodeInput.Submitted)
     @on(Button.Pressed, "#verify")
     def verify(self) -> None:
-        current = self.query_one("#current", Input).value
-        following = self.query_one("#next", Input).value
-        if not current.strip():
-            self.show_error("Enter the code your token shows now in Current Code.")
-            self.query_one("#current", Input).focus()
+        missing = self.codes.missing()
+        if missing is not None:
+            self.show_error(MISSING[missing])
             return
-        if not following.strip():
-            self.show_error("Wait for the code to change, then enter the new code in Next Code.")
-            self.query_one("#next", Input).focus()
-            return
+        current, following = self.codes.codes
         self.query_one("#verify", Button).disabled = True
         self.run_domain(lambda: self.enrollment.synchronize(current, following), self._synced, self._refused)
 
@@ -96,7 +89,4 @@ class SynchronizeScreen(StepScreen):
     def _refused(self, exc: KioskError) -> None:
         self.query_one("#verify", Button).disabled = False
         self.show_error(exc)
-        field = exc.wrong_field if isinstance(exc, SyncFailed) else None
-        for name in ("current", "next"):
-            self.query_one(f"#{name}", Input).value = ""
-        self.query_one("#next" if field == "next" else "#current", Input).focus()
+        self.codes.refused(exc)
