@@ -9,10 +9,10 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.errors import KioskError
 from core.signin import SignedIn
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 
 
-class TestSignInScreen(StepScreen):
+class TrialSignInScreen(StepScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page"):
             yield Static("Test your sign-in", classes="title")

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
-from core.errors import KioskError, SyncFailed
+from core.errors import KioskError
 from core.tokens import TokenInfo
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.session import KioskSession
+from screens.widgets.two_code_input import TwoCodeInput
 
 
 class ItResyncScreen(ItScreen):
@@ -32,41 +33,39 @@ class ItResyncScreen(ItScreen):
             )
             yield Label("Serial number", classes="field-label")
             yield Input(self.initial_serial, id="serial", max_length=64, placeholder="serial on the back of the token")
-            yield Label("Current Code", classes="field-label")
-            yield Input(id="current", max_length=10, placeholder="6 or 8 digits", restrict=r"[0-9 ]*")
-            yield Label("Next Code", classes="field-label")
-            yield Input(id="next", max_length=10, placeholder="the code after it", restrict=r"[0-9 ]*")
+            yield TwoCodeInput(id="two-codes")
             yield Static("", classes="error", id="error")
             yield Static("", classes="success", id="done")
             with Horizontal(classes="buttons"):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Back", id="back")
 
+    @property
+    def codes(self) -> TwoCodeInput:
+        return self.query_one("#two-codes", TwoCodeInput)
+
     def on_mount(self) -> None:
-        self.query_one("#current" if self.initial_serial else "#serial", Input).focus()
+        if self.initial_serial:
+            self.codes.focus_field("current")
+        else:
+            self.query_one("#serial", Input).focus()
 
     @on(Input.Submitted, "#serial")
     def _to_current(self) -> None:
-        self.query_one("#current", Input).focus()
+        self.codes.focus_field("current")
 
-    @on(Input.Submitted, "#current")
-    def _to_next(self) -> None:
-        self.query_one("#next", Input).focus()
-
-    @on(Input.Submitted, "#next")
+    @on(TwoCodeInput.Submitted)
     @on(Button.Pressed, "#resync")
     def resync(self) -> None:
         serial = self.query_one("#serial", Input).value.strip()
-        current = self.query_one("#current", Input).value
-        following = self.query_one("#next", Input).value
+        current, following = self.codes.codes
         self.query_one("#done", Static).update("")
         if not serial:
             self.show_error("Enter the token's serial number.")
             self.query_one("#serial", Input).focus()
             return
-        if not current.strip() or not following.strip():
+        if self.codes.missing() is not None:
             self.show_error("Enter two codes: the one shown now, then the next one.")
-            self.query_one("#current" if not current.strip() else "#next", Input).focus()
             return
         self.clear_error()
         self.query_one("#resync", Button).disabled = True
@@ -84,10 +83,7 @@ class ItResyncScreen(ItScreen):
     def _refused(self, exc: KioskError) -> None:
         self.query_one("#resync", Button).disabled = False
         self.show_error(exc)
-        self.forget()
-        wrong = exc.wrong_field if isinstance(exc, SyncFailed) else None
-        self.query_one("#next" if wrong == "next" else "#current", Input).focus()
+        self.codes.refused(exc)
 
     def forget(self) -> None:
-        for wid in ("#current", "#next"):
-            self.query_one(wid, Input).value = ""
+        self.codes.clear()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import Self
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,13 +13,24 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import KioskScreen
-from screens.messages import EndSession, StepDone
+from screens.messages import Ending, EndSession, StepDone
+from screens.session import KioskSession
 
 METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": "Code Generator (hardware token)"}
 
 
 class TwoFactorSettingsScreen(KioskScreen):
     TITLE_TEXT = "Step 1 of 8 · Security Settings › Two-Factor Authentication"
+
+    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
+        super().__init__(session)
+        self.backup_codes_left = backup_codes_left
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        signed = session.signed_in
+        assert signed is not None
+        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))
 
     def body(self) -> ComposeResult:
         signed = self.session.signed_in
@@ -34,8 +48,7 @@ class TwoFactorSettingsScreen(KioskScreen):
                 yield table
             else:
                 yield Static("No two-factor method is bound to your account yet.", id="factors-none")
-            left = self.session.system.backup_codes.remaining(signed.account.username)
-            yield Static(f"Backup codes left: {left}", classes="hint")
+            yield Static(f"Backup codes left: {self.backup_codes_left}", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Set up a method", id="setup", variant="primary")
                 yield Button("Sign out", id="signout")
@@ -50,7 +63,7 @@ class TwoFactorSettingsScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))
 
     def action_back(self) -> None:
         self.sign_out()

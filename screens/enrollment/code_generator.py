@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 
 
 class CodeGeneratorScreen(StepScreen):

@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.audit import AuditRow, ChainReport
 from core.errors import KioskError
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.widgets.tables import refill
 
 SHOWN = 200  # newest rows on screen; the export has them all

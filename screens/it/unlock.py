@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.errors import KioskError
 from core.tokens import TokenState
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 

@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from screens.base import StepScreen
+from core.enrollment import Step
+from screens.enrollment.base import StepScreen
 from screens.session import KioskSession
 
 AUTO_CONTINUE_SECONDS = 10
@@ -71,7 +72,7 @@ class BindingStoppedScreen(StepScreen):
 
     @on(Button.Pressed, "#continue")
     def action_continue(self) -> None:
-        if self.enrollment.state == "redirected":
+        if self.enrollment.state is Step.REDIRECTED:
             self.enrollment.acknowledge_redirect()
             self.step_done()
 

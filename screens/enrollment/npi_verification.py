@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from core.directory import RegionAnswer, Verification
 from core.errors import KioskError
 from core.regions import default_region_map
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
 from screens.widgets.tables import refill
@@ -44,9 +44,9 @@ class RegionAnswered(Message):
 
 
 class NpiVerificationScreen(StepScreen):
-    def __init__(self, session: KioskSession, scanner: ScanService | None = None) -> None:
+    def __init__(self, session: KioskSession) -> None:
         super().__init__(session)
-        self.scanner = scanner
+        self.scanner: ScanService | None = session.scanner
         self._busy = False
 
     def body(self) -> ComposeResult:

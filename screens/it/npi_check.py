@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from core.accounts import Account
 from core.directory.model import RegionAnswer, Verification
 from core.errors import KioskError
 from core.npi import validate_npi
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
@@ -76,9 +77,15 @@ class ItNpiCheckScreen(ItScreen):
     @on(Button.Pressed, "#account")
     def use_account(self) -> None:
         username = self.query_one("#username", Input).value.strip()
-        account = self.session.system.accounts.get(username) if username else None
+        if not username:
+            self.show_error("Enter the provider's username.")
+            return
+        accounts = self.session.system.accounts
+        self.run_domain(lambda: accounts.get(username), lambda a: self._use(username, a), self.show_error)
+
+    def _use(self, username: str, account: Account | None) -> None:
         if account is None:
-            self.show_error(f"No account named '{username}'." if username else "Enter the provider's username.")
+            self.show_error(f"No account named '{username}'.")
             return
         if not account.npi:
             self.show_error(f"{account.username} has no NPI on the account (IT staff accounts do not).")
@@ -95,12 +102,12 @@ class ItNpiCheckScreen(ItScreen):
         npi = self.query_one("#npi", Input).value.replace(" ", "")
         last_name = self.query_one("#last-name", Input).value.strip() or None
         username = self.query_one("#username", Input).value.strip().lower()
-        account = self.session.system.accounts.get(username) if username else None
-        subject = account.username if account is not None and account.npi == npi else "-"
         system, actor = self.session.system, self.it_user
         self.query_one("#check", Button).disabled = True
 
         def run() -> NpiCheck:
+            account = system.accounts.get(username) if username else None
+            subject = account.username if account is not None and account.npi == npi else "-"
             checked = validate_npi(npi)
             verification = system.directory.verify(checked, last_name)
             assert isinstance(verification, Verification)

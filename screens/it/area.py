@@ -11,16 +11,16 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.base import KioskScreen
-from screens.it_audit import ItAuditScreen
-from screens.it_base import ItScreen
-from screens.it_guided_setup import ItGuidedSetupScreen
-from screens.it_import import ItImportScreen
-from screens.it_lost_token import ItLostTokenScreen
-from screens.it_npi_check import ItNpiCheckScreen
-from screens.it_resync import ItResyncScreen
-from screens.it_token_inventory import ItTokenInventoryScreen
-from screens.it_unlock import ItUnlockScreen
-from screens.messages import EndSession
+from screens.it.audit import ItAuditScreen
+from screens.it.base import ItScreen
+from screens.it.guided_setup import ItGuidedSetupScreen
+from screens.it.lost_token import ItLostTokenScreen
+from screens.it.npi_check import ItNpiCheckScreen
+from screens.it.resync import ItResyncScreen
+from screens.it.seed_import import ItImportScreen
+from screens.it.token_inventory import ItTokenInventoryScreen
+from screens.it.unlock import ItUnlockScreen
+from screens.messages import Ending, EndSession
 from screens.session import KioskSession
 
 # (button id, label, screen) in the order IT staff reach for them.
@@ -68,7 +68,7 @@ class ItAreaScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))
 
     @on(Button.Pressed, "#leave")
     def leave(self) -> None:

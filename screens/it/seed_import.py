@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 from core.errors import ImportRejected, KioskError
 from core.seedfiles import TokenSpec, read_seed_file
 from core.tokens import ImportReport
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 
 MAX_LISTED = 12  # rejected entries listed on screen; the rest are counted
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Self
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
+from screens.session import KioskSession
 
 
 class ConfirmScreen(StepScreen):
+    def __init__(self, session: KioskSession, backup_codes: list[str]) -> None:
+        super().__init__(session)
+        self.backup_codes = backup_codes
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        return partial(cls, session, session.current_enrollment.backup_codes)
+
     def body(self) -> ComposeResult:
         e = self.enrollment
         what = (
@@ -18,7 +31,7 @@ class ConfirmScreen(StepScreen):
             if (e.method is not None and e.method.value == "authenticator")
             else f"Your hardware token {e.serial} is now active."
         )
-        codes = e.backup_codes
+        codes = self.backup_codes
         with VerticalScroll(classes="page"):
             yield Static(what, classes="success")
             yield Static(
@@ -41,5 +54,6 @@ class ConfirmScreen(StepScreen):
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:
         self.query_one("#codes", Static).update("")
+        self.backup_codes = []
         self.enrollment.acknowledge_backup_codes()
         self.step_done()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Self
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -9,13 +13,23 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.enrollment import AppOffer
 from core.errors import KioskError
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
+from screens.session import KioskSession
 from screens.widgets.qr_code import QrCode
 
 
 class AuthenticatorBindingScreen(StepScreen):
+    def __init__(self, session: KioskSession, offer: AppOffer) -> None:
+        super().__init__(session)
+        self.offer = offer
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        # Refused here, not while laid out, when the sign-in is too old (FreshSignInRequired).
+        return partial(cls, session, session.current_enrollment.begin_app_binding())
+
     def body(self) -> ComposeResult:
-        offer: AppOffer = self.enrollment.begin_app_binding()
+        offer = self.offer
         # No title or top padding here: the whole QR code must fit on an 80x24 screen, since a
         # phone cannot scan half of one. The header already names the step.
         with VerticalScroll(classes="page", id="binding-page"), Horizontal(id="qr-row"):

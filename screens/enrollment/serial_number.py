@@ -9,7 +9,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.errors import KioskError
 from core.tokens import TokenInfo
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 
 
 class SerialNumberScreen(StepScreen):

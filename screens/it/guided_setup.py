@@ -7,15 +7,21 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, DataTable, Static
 
 from core.accounts import Account, Role
 from core.errors import KioskError
-from core.signin import CodeRefused, CodeRequired, SignedIn
-from screens.it_base import GUIDING_IT_STAFF, ItScreen
-from screens.it_dialogs import ConfirmDialog
+from core.signin import SignedIn
+from screens.it.base import ItScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.messages import StepDone
 from screens.session import KioskSession
+from screens.widgets.sign_in_form import SignInForm
+
+MISSING = {
+    "password": "The provider types their password.",
+    "code": "The provider enters the security code from their token.",
+}
 
 
 class ItGuidedSetupScreen(ItScreen):
@@ -39,10 +45,6 @@ class ItGuidedSetupScreen(ItScreen):
             yield table
             with Vertical(id="provider-sign-in"):
                 yield Static("", id="who", classes="lead")
-                yield Label("Provider's password", classes="field-label")
-                yield Input(id="password", password=True, max_length=256)
-                yield Label("Security code", classes="field-label", id="code-label")
-                yield Input(id="code", max_length=24, placeholder="code from their token, or a backup code")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Provider signs in", id="sign-in", variant="primary")
@@ -80,8 +82,12 @@ class ItGuidedSetupScreen(ItScreen):
         self.query_one("#provider-sign-in").display = shown
         self.query_one("#sign-in", Button).display = shown
         self.query_one("#providers", DataTable).display = not shown
-        for wid in ("#code-label", "#code"):
-            self.query_one(wid).display = False
+        for form in self.query(SignInForm):
+            form.remove()  # a new provider gets a new form, with no field of the last one's
+
+    @property
+    def form(self) -> SignInForm:
+        return self.query_one("#provider-form", SignInForm)
 
     @on(DataTable.RowSelected, "#providers")
     def picked(self, event: DataTable.RowSelected) -> None:
@@ -107,56 +113,49 @@ class ItGuidedSetupScreen(ItScreen):
             f"{account.greeting_name} ({account.username}): please type your password."
         )
         self._signing_in(True)
-        self.query_one("#password", Input).focus()
+        form = SignInForm(
+            username=account.username,
+            whose="Provider's",
+            code_placeholder="code from their token, or a backup code",
+            id="provider-form",
+        )
+        self.query_one("#provider-sign-in").mount(form)
+        self.call_after_refresh(form.focus)
 
-    @on(Input.Submitted, "#password")
-    @on(Input.Submitted, "#code")
+    @on(SignInForm.Submitted)
     @on(Button.Pressed, "#sign-in")
     def sign_in(self) -> None:
-        if self.provider is None:
+        if self.provider is None or not self.query(SignInForm):
             return
-        password = self.query_one("#password", Input).value
-        code_input = self.query_one("#code", Input)
-        code = code_input.value.strip() if code_input.display else None
-        if not password:
-            self.show_error("The provider types their password.")
+        missing = self.form.missing()
+        if missing is not None:
+            self.show_error(MISSING[missing])
             return
-        if code_input.display and not code:
-            self.show_error("The provider enters the security code from their token.")
-            code_input.focus()
-            return
+        username, password, code = self.form.entered()
         self.clear_error()
         self.query_one("#sign-in", Button).disabled = True
-        signin, username = self.session.system.signin, self.provider.username
+        signin = self.session.system.signin
         self.run_domain(lambda: signin.sign_in(username, password, code), self._signed_in, self._refused)
 
     def _signed_in(self, provider: SignedIn) -> None:
         self.forget()
         it_staff = self.session.signed_in
         assert it_staff is not None
-        self.session.extras[GUIDING_IT_STAFF] = it_staff
+        self.session.guide = it_staff
         self.session.signed_in = provider
-        self.session.guided_by = it_staff.account.username
-        self.session.begin_enrollment()  # actor: the IT staff member (session.guided_by)
+        self.session.begin_enrollment()  # actor: the IT staff member (session.guide)
         self.post_message(StepDone())
 
     def _refused(self, exc: KioskError) -> None:
         self.query_one("#sign-in", Button).disabled = False
-        code_input = self.query_one("#code", Input)
-        if isinstance(exc, CodeRequired):
-            for wid in ("#code-label", "#code"):
-                self.query_one(wid).display = True
+        if self.form.refused(exc):
             self.clear_error()
-            code_input.focus()
-            return
-        code_input.value = ""
-        if not isinstance(exc, CodeRefused):
-            self.query_one("#password", Input).value = ""
-        self.show_error(exc)
+        else:
+            self.show_error(exc)
 
     def forget(self) -> None:
-        for wid in ("#password", "#code"):
-            self.query_one(wid, Input).value = ""
+        for form in self.query(SignInForm):
+            form.forget()
 
     def action_back(self) -> None:
         if self.provider is not None and self.query_one("#provider-sign-in").display:

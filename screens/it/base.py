@@ -51,8 +51,3 @@ class ItScreen(KioskScreen):
 
     def forget(self) -> None:
         """Clear anything sensitive shown or typed here (codes, passphrases) before leaving."""
-
-
-# session.extras key: the IT staff member's own sign-in, kept while a provider they guide is
-# signed in, so finishing guided setup returns to the IT staff area (see KioskApp._end).
-GUIDING_IT_STAFF = "guiding_it_staff"

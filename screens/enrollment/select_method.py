@@ -8,7 +8,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from core.tokens import Method
-from screens.base import StepScreen
+from screens.enrollment.base import StepScreen
 
 
 class SelectMethodScreen(StepScreen):
@@ -36,11 +36,11 @@ class SelectMethodScreen(StepScreen):
 
     @on(Button.Pressed)
     def choose(self, event: Button.Pressed) -> None:
-        self.enrollment.choose_method(Method(event.button.id))
+        self.enrollment.choose_method(Method(str(event.button.id)))
         self.step_done()
 
     def action_back(self) -> None:
-        from screens.messages import SignedInFor
+        from screens.messages import Purpose, SignedInFor
 
         self.session.enrollment = None
-        self.post_message(SignedInFor("enroll"))
+        self.post_message(SignedInFor(Purpose.ENROLL))

@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from core.errors import KioskError, SyncFailed, TokenNotFound
+from core.errors import KioskError, TokenNotFound
 from core.tokens import TokenInfo, TokenState, normalize_serial
-from screens.it_base import ItScreen
-from screens.it_dialogs import ConfirmDialog
+from screens.it.base import ItScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.session import KioskSession
+from screens.widgets.two_code_input import TwoCodeInput
 
 REASONS = ("lost", "damaged", "stolen")
 
@@ -45,9 +46,7 @@ class ItLostTokenScreen(ItScreen):
             yield Static("", id="codes")
             yield Label("3. Replacement token: serial number, then two consecutive codes", classes="field-label")
             yield Input(id="new-serial", max_length=64, placeholder="serial of the new token")
-            with Horizontal(classes="it-row"):
-                yield Input(id="current", max_length=10, placeholder="Current Code", restrict=r"[0-9 ]*")
-                yield Input(id="next", max_length=10, placeholder="Next Code", restrict=r"[0-9 ]*")
+            yield TwoCodeInput(compact=True, id="new-codes")
             with Horizontal(classes="buttons"):
                 yield Button("Assign and sync", id="replace", variant="primary", disabled=True)
                 yield Button("Back", id="back")
@@ -154,15 +153,14 @@ class ItLostTokenScreen(ItScreen):
 
     # -- 3. replacement --------------------------------------------------------------------
 
-    @on(Input.Submitted, "#next")
+    @on(TwoCodeInput.Submitted)
     @on(Button.Pressed, "#replace")
     def replace(self) -> None:
         if self.token is None or self.token.owner is None:
             self.show_error("Look up the provider's old token first.")
             return
         new = self.query_one("#new-serial", Input).value.strip()
-        current = self.query_one("#current", Input).value
-        following = self.query_one("#next", Input).value
+        current, following = self.query_one("#new-codes", TwoCodeInput).codes
         if not new:
             self.show_error("Enter the serial number of the replacement token.")
             self.query_one("#new-serial", Input).focus()
@@ -183,16 +181,13 @@ class ItLostTokenScreen(ItScreen):
 
     def _replace_failed(self, exc: KioskError) -> None:
         self.query_one("#replace", Button).disabled = False
-        self._clear_codes()
         self._failed(exc)
-        wrong = exc.wrong_field if isinstance(exc, SyncFailed) else None
-        self.query_one("#next" if wrong == "next" else "#current", Input).focus()
+        self.query_one("#new-codes", TwoCodeInput).refused(exc)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _clear_codes(self) -> None:
-        for wid in ("#current", "#next"):
-            self.query_one(wid, Input).value = ""
+        self.query_one("#new-codes", TwoCodeInput).clear()
 
     def _done(self, text: str) -> None:
         self.clear_error()

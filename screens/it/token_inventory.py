@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.tokens import TokenInfo
-from screens.it_base import ItScreen, when
+from screens.it.base import ItScreen, when
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
@@ -109,21 +109,21 @@ class ItTokenInventoryScreen(ItScreen):
 
     @on(Button.Pressed, "#resync")
     def _resync(self) -> None:
-        from screens.it_resync import ItResyncScreen
+        from screens.it.resync import ItResyncScreen
 
         if self.selected is not None:
             self.app.push_screen(ItResyncScreen(self.session, serial=self.selected.serial))
 
     @on(Button.Pressed, "#unlock")
     def _unlock(self) -> None:
-        from screens.it_unlock import ItUnlockScreen
+        from screens.it.unlock import ItUnlockScreen
 
         if self.selected is not None:
             self.app.push_screen(ItUnlockScreen(self.session, serial=self.selected.serial))
 
     @on(Button.Pressed, "#lost")
     def _lost(self) -> None:
-        from screens.it_lost_token import ItLostTokenScreen
+        from screens.it.lost_token import ItLostTokenScreen
 
         if self.selected is not None:
             self.app.push_screen(ItLostTokenScreen(self.session, serial=self.selected.serial))

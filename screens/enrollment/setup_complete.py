@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from screens.base import StepScreen
-from screens.messages import EndSession
+from screens.enrollment.base import StepScreen
+from screens.messages import Ending, EndSession
 
 
 class SetupCompleteScreen(StepScreen):
@@ -36,4 +36,4 @@ class SetupCompleteScreen(StepScreen):
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:
-        self.post_message(EndSession("finished"))
+        self.post_message(EndSession(Ending.FINISHED))
