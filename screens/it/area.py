@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from screens.base import KioskScreen
 from screens.it.audit import ItAuditScreen
 from screens.it.base import ItScreen
+from screens.it.epcs import ItEpcsScreen
 from screens.it.guided_setup import ItGuidedSetupScreen
 from screens.it.lost_token import ItLostTokenScreen
 from screens.it.npi_check import ItNpiCheckScreen
@@ -33,6 +34,7 @@ TASKS: tuple[tuple[str, str, Callable[[KioskSession], ItScreen]], ...] = (
     ("unlock", "Unlock a token or account", ItUnlockScreen),
     ("npi", "NPI questions", ItNpiCheckScreen),
     ("audit", "Audit trail", ItAuditScreen),
+    ("epcs", "EPCS permissions and reviews", ItEpcsScreen),
 )
 
 

@@ -19,7 +19,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from core.daily_review import DailyReview
 from core.errors import KioskError
 from core.proofing import DocumentType
-from screens.it_base import ItScreen
+from screens.it.base import ItScreen
 from screens.widgets.tables import refill
 
 PERMISSION_COLUMNS = ("Provider", "State", "DEA", "ID checked", "Entered by", "Approved by")
