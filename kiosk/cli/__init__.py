@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "credentials",
     "audit",
     "token_sim",
+    "serve",
 )
 
 
