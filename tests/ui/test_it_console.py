@@ -132,3 +132,28 @@ async def test_leaving_the_it_area_ends_the_app(console: Kiosk) -> None:
         await pilot.pause()
     assert console.app.return_code == 0
     assert console.app.session.signed_in is None
+
+
+async def test_at_rest_the_idle_wipe_stays_quiet(console: Kiosk) -> None:
+    app = console.app
+    assert isinstance(app, ItConsoleApp)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._last_input = time.monotonic() - app.idle_timeout - 1
+        await pilot.pause(1.3)
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ItConsoleSignIn)
+        assert not pilot.app._notifications  # no "your session ended" for a session nobody had
+
+
+async def test_a_setup_step_is_never_shown_and_wipes_the_session(console: Kiosk) -> None:
+    from screens.messages import StepDone
+
+    async with console.app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await it_sign_in(pilot, console)
+        pilot.app.post_message(StepDone())
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ItConsoleSignIn) and pilot.app.screen.is_blank()
+        assert console.app.session.signed_in is None
+        assert any(GUIDED_SETUP_ELSEWHERE in str(n.message) for n in pilot.app._notifications)
