@@ -45,9 +45,10 @@ GUIDED_SETUP_ELSEWHERE = "Guided token setup runs at the kiosk, with the provide
 class ItConsoleApp(KioskApp):
     TITLE = "iPrescribe kiosk · IT console"
 
-    def on_mount(self, event: events.Mount) -> None:
-        # Instead of the kiosk's on_mount (Textual would call it after this one).
-        event.prevent_default()
+    def on_mount(self, event: events.Mount | None = None) -> None:
+        # Instead of the kiosk's on_mount, which Textual would call after this one.
+        if event is not None:
+            event.prevent_default()
         self.push_screen(ItConsoleSignIn(self.session))
         self.set_interval(1.0, self._check_idle)
 

@@ -52,15 +52,28 @@ def console_command(data_dir: Path | None) -> str:
     return shlex.join(argv)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """An address as a browser's Origin header gives it: scheme://host[:port], no default port."""
+    parts = urlsplit(url.strip().lower())
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{url!r} has no valid port.", hint="Give it as https://host[:port].") from None
+    return f"{parts.scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS.get(parts.scheme)) else f":{port}")
 
 
 class ConsoleServer(Server):
     """textual-serve's Server, with the websocket refused to pages from other origins."""
 
     def __init__(self, command: str, host: str, port: int, public_url: str | None = None) -> None:
+        if public_url is None and ":" in host:
+            public_url = f"http://[{host}]:{port}"  # textual-serve would write an IPv6 host bare
         super().__init__(command, host=host, port=port, title=TITLE, public_url=public_url)
         self.allowed_origins = {origin_of(self.public_url)}
         if public_url is None and is_loopback(host):

@@ -41,13 +41,20 @@ def serve(ctx: CliContext, args: argparse.Namespace) -> int:
     from kiosk.serve import ConsoleServer, check_host, console_command
 
     check_host(args.host, args.allow_remote)
-    if args.public_url is not None and not args.public_url.startswith(("https://", "http://")):
-        raise ConfigError(f"{args.public_url!r} is not a web address.", hint="Give it as https://host[:port].")
+    public_url = args.public_url.strip().rstrip("/") if args.public_url is not None else None
+    if public_url is not None and not public_url.startswith(("https://", "http://")):
+        raise ConfigError(f"{public_url!r} is not a web address.", hint="Give it as https://host[:port].")
     # Opened once here so a broken config or store is said now, not in every browser session.
     ctx.services.close()
     data_dir = absolute(ctx.data_dir) if ctx.data_dir is not None else None
-    server = ConsoleServer(console_command(data_dir), args.host, args.port, args.public_url)
-    server.serve()
+    server = ConsoleServer(console_command(data_dir), args.host, args.port, public_url)
+    try:
+        server.serve()
+    except OSError as exc:
+        raise ConfigError(
+            f"Could not listen on {args.host} port {args.port} ({exc.strerror or exc}).",
+            hint="Another program may use that port: pick another with --port.",
+        ) from None
     return 0
 
 

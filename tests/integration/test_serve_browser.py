@@ -330,3 +330,56 @@ def test_serve_refuses_a_network_address_without_the_flag(demo_dir: Path) -> Non
     assert result.returncode == 2
     assert "not a loopback address" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_said_plainly(demo_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*IPKIOSK, "--data-dir", str(demo_dir), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "pick another with --port" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("127.8.9.10", True),
+        ("10.0.0.5", False),
+        ("0.0.0.0", False),  # noqa: S104 - refused
+        ("::", False),
+        ("kiosk-it.example.org", False),
+    ],
+)
+def test_only_loopback_without_the_flag(host: str, allowed: bool) -> None:
+    from core.errors import ConfigError
+    from kiosk.serve import check_host
+
+    if allowed:
+        check_host(host, allow_remote=False)
+    else:
+        with pytest.raises(ConfigError, match="not a loopback address"):
+            check_host(host, allow_remote=False)
+        check_host(host, allow_remote=True)
+
+
+def test_origins_compare_as_browsers_send_them() -> None:
+    from kiosk.serve import ConsoleServer, origin_of
+
+    assert origin_of("https://IT.example.org:443/") == "https://it.example.org"
+    assert origin_of("https://it.example.org:8443/x") == "https://it.example.org:8443"
+    behind_proxy = ConsoleServer("true", "127.0.0.1", 8000, "https://it.example.org")
+    assert behind_proxy.allowed_origins == {"https://it.example.org"}  # not the loopback page
+    local = ConsoleServer("true", "::1", 8000)
+    assert "http://[::1]:8000" in local.allowed_origins
+    assert local.public_url == "http://[::1]:8000"
