@@ -12,28 +12,35 @@ renamed method (PBES2 wrapping CBC) cannot slip past.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pskc import PSKC
+from pskc.device import Device
 from pskc.encryption import algorithm_key_lengths
 from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
 from pskc.key import EncryptedValue, Key
+from pskc.parser import PSKCParser
+from pskc.xml import find, findall, findtext
 
 from core.errors import ImportRejected
 from core.seedfiles import (
     MAX_FILE_BYTES,
+    Entry,
     EntryError,
     Kind,
     Rejected,
+    Repeated,
     SeedFile,
+    SeedStream,
     TokenSpec,
     check_algorithm,
     check_counter,
@@ -41,9 +48,7 @@ from core.seedfiles import (
     check_period,
     check_seed,
     check_serial,
-    drop_duplicates,
     looks_like_seed,
-    sorted_rejections,
 )
 
 # A hostile PBKDF2 container could otherwise make the kiosk spin for hours before failing.
@@ -69,40 +74,113 @@ class _Sealed:
     def cbc(self) -> bool:
         return self.algorithm.lower().endswith("-cbc")
 
-    @property
-    def key_wrap(self) -> bool:
-        return bool(re.search(r"#kw-(aes|camellia|tripledes)", self.algorithm.lower()))
-
 
 # --------------------------------------------------------------------------- XML
+
+_PACKAGES = ("KeyPackage", "Device")  # RFC 6030, and the draft container format
+# What python-pskc reads from the container itself; anything else outside a package is inert.
+_HEADER = ("EncryptionKey", "EncryptionMethod", "MACMethod", "DigestMethod", "MACAlgorithm")
 
 
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _parse_safely(data: bytes) -> ET.Element:
-    """Parse with every DTD refused, so no entity can expand (billion laughs, XXE)."""
-    try:
-        root: ET.Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise ImportRejected(
-            "The PSKC file contains a DTD or entity declarations, which are refused "
-            "(they can be used to attack the importer)."
-        ) from None
-    except ET.ParseError as e:
-        line, column = e.position
-        raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
-    except Exception as e:  # expat raises odd types for odd encodings; none may escape
-        raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
-    if _local(root.tag) != "KeyContainer":
-        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
-    return root
+class _Element(ET.Element):
+    """An element named by its local name, as python-pskc renames every element before reading,
+    whose plain child paths (`Data/Secret`, the only kind python-pskc asks for) are found by a
+    walk over the children: ElementPath's general machinery took most of the time of a large
+    file. Any other path is left to ElementPath."""
+
+    __slots__ = ()
+
+    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
+        super().__init__(tag.rsplit("}", 1)[-1], attrib)
+
+    def findall(self, path: str, namespaces: dict[str, str] | None = None) -> list[ET.Element]:
+        steps = _steps(path)
+        if steps is None:
+            return super().findall(path, namespaces)
+        found: list[ET.Element] = [self]
+        for step in steps:
+            found = [child for element in found for child in element if child.tag == step]
+        return found
 
 
-def _asymmetric(root: ET.Element, sealed: list[_Sealed]) -> bool:
+_STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_PATHS: dict[str, tuple[str, ...] | None] = {}
+
+
+def _steps(path: str) -> tuple[str, ...] | None:
+    """`A/B` as ("A", "B"), "." as (); None for anything ElementPath must read."""
+    if path not in _PATHS:
+        parts = () if path == "." else tuple(path.split("/"))
+        _PATHS[path] = parts if all(_STEP.fullmatch(p) for p in parts) else None
+    return _PATHS[path]
+
+
+class _Document:
+    """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
+    memory does not grow with the file; `root` keeps everything else (the header)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.root: ET.Element | None = None
+        self.header_after_packages = False
+
+    def packages(self) -> Iterator[ET.Element]:
+        """Every top-level KeyPackage, parsed with every DTD refused, so no entity can expand
+        (billion laughs, XXE)."""
+        depth = 0
+        seen_package = False
+        parser = SafeET.DefusedXMLParser(
+            target=ET.TreeBuilder(element_factory=_Element),
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
+        )
+        events = SafeET.iterparse(io.BytesIO(self.data), events=("start", "end"), parser=parser)
+        try:
+            for event, element in events:
+                if event == "start":
+                    depth += 1
+                    if depth == 1:
+                        self.root = element
+                    continue
+                depth -= 1
+                if depth != 1:
+                    continue
+                if _local(element.tag) in _PACKAGES:
+                    seen_package = True
+                    yield element
+                    assert self.root is not None
+                    self.root.remove(element)
+                elif seen_package and _local(element.tag) in _HEADER:
+                    self.header_after_packages = True
+        except DefusedXmlException:
+            raise ImportRejected(
+                "The PSKC file contains a DTD or entity declarations, which are refused "
+                "(they can be used to attack the importer)."
+            ) from None
+        except ET.ParseError as e:
+            line, column = e.position
+            raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
+        except ImportRejected:
+            raise
+        except Exception as e:  # expat raises odd types for odd encodings; none may escape
+            raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
+
+    def header(self) -> ET.Element:
+        """The container element without its packages, as read so far."""
+        assert self.root is not None
+        head = _Element(self.root.tag, self.root.attrib)
+        head.extend(child for child in self.root if _local(child.tag) not in _PACKAGES)
+        return head
+
+
+def _asymmetric(root: ET.Element, algorithms: Iterable[str]) -> bool:
     """Seeds encrypted to a public key (RFC 6030 6.2): the kiosk holds no private key for them."""
-    if any(s.algorithm.rsplit("#", 1)[-1].lower().startswith("rsa") for s in sealed):
+    if any(a.rsplit("#", 1)[-1].lower().startswith("rsa") for a in algorithms):
         return True
     # Only under <EncryptionKey>: a certificate in a <Signature> signs the file, it does not encrypt it.
     for key_info in (child for child in root if _local(child.tag) == "EncryptionKey"):
@@ -123,47 +201,77 @@ def _draft_method_without_iv(root: ET.Element) -> bool:
 # --------------------------------------------------------------------------- integrity
 
 
-def _sealed_values(container: PSKC) -> list[_Sealed]:
+def _where(number: int, index: int, keys: int) -> str:
+    return f"KeyPackage {number}" + (f" key {index}" if keys > 1 else "")
+
+
+def _sealed_values(container: PSKC, where: str, key: Key) -> Iterator[_Sealed]:
     default = container.encryption.algorithm or ""
-    found = []
-    for number, device in enumerate(container.devices, start=1):
-        for index, key in enumerate(device.keys, start=1):
-            where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
-            for name in _FIELDS:
-                # python-pskc keeps a value it has not decrypted yet under the field's private name.
-                value = vars(key).get("_" + name)
-                if isinstance(value, EncryptedValue):
-                    found.append(_Sealed(f"{where} {name}", value, value.algorithm or default))
-    return found
+    for name in _FIELDS:
+        # python-pskc keeps a value it has not decrypted yet under the field's private name.
+        value = vars(key).get("_" + name)
+        if isinstance(value, EncryptedValue):
+            yield _Sealed(f"{where} {name}", value, value.algorithm or default)
 
 
-def _plain_secrets(container: PSKC) -> Iterator[str]:
-    for number, device in enumerate(container.devices, start=1):
-        for key in device.keys:
-            if isinstance(vars(key).get("_secret"), bytes | bytearray):
-                yield f"KeyPackage {number}"
+@dataclass
+class _Census:
+    """What the file-wide rules need to know about every encrypted value, gathered in one pass
+    without decrypting anything. A value that names no method uses the container's, which
+    python-pskc settles from the first value that names one: so methods are kept as written
+    and resolved once the whole file has been read."""
+
+    sealed: int = 0
+    macked: int = 0
+    first_unmacked: str | None = None
+    first_plain: str | None = None
+    methods: dict[str | None, str] = field(default_factory=dict)  # method as written -> first value using it
+    keys: int = 0
+
+    def count(self, key: Key, where: str) -> None:
+        self.keys += 1
+        if isinstance(vars(key).get("_secret"), bytes | bytearray) and self.first_plain is None:
+            self.first_plain = where.split(" key ")[0]
+        for name in _FIELDS:
+            value = vars(key).get("_" + name)
+            if not isinstance(value, EncryptedValue):
+                continue
+            self.sealed += 1
+            self.methods.setdefault(value.algorithm or None, f"{where} {name}")
+            if value.mac_value:
+                self.macked += 1
+            elif self.first_unmacked is None:
+                self.first_unmacked = f"{where} {name}"
+
+    def algorithms(self, container: PSKC) -> dict[str, str]:
+        """Each method actually used -> the first value using it."""
+        default = container.encryption.algorithm or ""
+        used: dict[str, str] = {}
+        for written, where in self.methods.items():
+            used.setdefault(written or default, where)
+        return used
 
 
-def _refuse_untrustworthy(container: PSKC, root: ET.Element, sealed: list[_Sealed]) -> None:
+def _refuse_untrustworthy(container: PSKC, root: ET.Element, census: _Census) -> None:
     """The file-wide rules that need no key: checked before anything is decrypted."""
-    if _asymmetric(root, sealed):
+    used = census.algorithms(container)
+    if _asymmetric(root, used):
         raise ImportRejected(
             "The PSKC file's seeds are encrypted to a public key (asymmetric key transport), which "
             "the kiosk cannot decrypt. Ask the vendor for the file protected by a pre-shared key "
             "or a passphrase."
         )
-    for s in sealed:
+    for algorithm, where in used.items():  # in file order
         try:
-            algorithm_key_lengths(s.algorithm)
+            algorithm_key_lengths(algorithm)
         except DecryptionError:
             raise ImportRejected(
-                f"The PSKC file encrypts {s.where} with a method the kiosk does not support "
+                f"The PSKC file encrypts {where} with a method the kiosk does not support "
                 "(AES, Camellia or 3DES in CBC or key-wrap mode are supported)."
             ) from None
-    plain = next(_plain_secrets(container), None)
-    if plain is not None:
+    if census.first_plain is not None:
         raise ImportRejected(
-            f"The PSKC file encrypts its seeds, but {plain} gives its seed unencrypted (or its MAC "
+            f"The PSKC file encrypts its seeds, but {census.first_plain} gives its seed unencrypted (or its MAC "
             "was removed), so it may have been swapped in. Nothing was imported; ask the vendor for a new file."
         )
     if _draft_method_without_iv(root):
@@ -171,18 +279,18 @@ def _refuse_untrustworthy(container: PSKC, root: ET.Element, sealed: list[_Seale
             "The PSKC file names CBC encryption for the whole file but gives no IV with it, so its "
             "seeds cannot be decrypted (this is not tampering). Ask the vendor for the complete file."
         )
-    unmacked = [s for s in sealed if not s.value.mac_value]
-    if unmacked and len(unmacked) < len(sealed):
+    unmacked = census.sealed - census.macked
+    if unmacked and unmacked < census.sealed:
         raise ImportRejected(
-            f"The PSKC file carries MACs, but {unmacked[0].where} has none, so it cannot be "
+            f"The PSKC file carries MACs, but {census.first_unmacked} has none, so it cannot be "
             "checked for tampering. Nothing was imported; ask the vendor for a new file."
         )
-    if unmacked and not all(s.key_wrap for s in sealed):
+    if unmacked and not all(re.search(r"#kw-(aes|camellia|tripledes)", a.lower()) for a in used):
         raise ImportRejected(
             "The PSKC file encrypts seeds with CBC but carries no MAC, so it cannot be checked for "
             "tampering; ask the vendor for a file with a MAC."
         )
-    if sealed and not unmacked and not container.mac.algorithm:
+    if census.sealed and not unmacked and not container.mac.algorithm:
         raise ImportRejected("The PSKC file has MAC values but names no MAC method.")
 
 
@@ -205,44 +313,46 @@ def _mac(container: PSKC, value: bytes) -> bytes:
         raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
 
 
-def _verify(container: PSKC, sealed: list[_Sealed], passphrase: str | None) -> None:
-    """Every encrypted value decrypts, and its MAC (when the file has MACs) verifies."""
-    if any(s.value.mac_value for s in sealed):
-        try:
-            mac_key = container.mac.key
-        except DecryptionError:
-            raise ImportRejected(_wrong_key_message(passphrase)) from None
-        if not mac_key:
-            raise ImportRejected("The PSKC file has MAC values but no MAC key.")
+def _check_mac_key(container: PSKC, passphrase: str | None) -> None:
+    try:
+        mac_key = container.mac.key
+    except DecryptionError:
+        raise ImportRejected(_wrong_key_message(passphrase)) from None
+    if not mac_key:
+        raise ImportRejected("The PSKC file has MAC values but no MAC key.")
+
+
+def _verify(container: PSKC, s: _Sealed, passphrase: str | None) -> bytes:
+    """The encrypted value decrypts, and its MAC (when the file has MACs) verifies: its plaintext."""
     separate_iv = bool(container.encryption.iv)
-    for s in sealed:
-        cipher = s.value.cipher_value
-        expected = s.value.mac_value or b""
-        # A separate IV is outside the ciphertext, so only a MAC over the plaintext covers it.
-        over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(_mac(container, cipher), expected)
-        block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
-        try:
-            plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
-        except DecryptionError:
-            if over_cipher and s.cbc and len(cipher) <= block and not separate_iv:
-                raise ImportRejected(
-                    f"The PSKC file's {s.where} is a single cipher block: the IV that RFC 6030 puts "
-                    "in front of the ciphertext is missing (this is not tampering). Ask the vendor "
-                    "for the complete file."
-                ) from None
-            if expected:
-                raise ImportRejected(_MAC_FAILED) from None
-            raise ImportRejected(_wrong_key_message(passphrase)) from None
-        if expected and not over_cipher and not hmac.compare_digest(_mac(container, plain), expected):
-            raise ImportRejected(_MAC_FAILED)
+    cipher = s.value.cipher_value
+    expected = s.value.mac_value or b""
+    # A separate IV is outside the ciphertext, so only a MAC over the plaintext covers it.
+    over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(_mac(container, cipher), expected)
+    block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
+    try:
+        plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
+    except DecryptionError:
+        if over_cipher and s.cbc and len(cipher) <= block and not separate_iv:
+            raise ImportRejected(
+                f"The PSKC file's {s.where} is a single cipher block: the IV that RFC 6030 puts "
+                "in front of the ciphertext is missing (this is not tampering). Ask the vendor "
+                "for the complete file."
+            ) from None
+        if expected:
+            raise ImportRejected(_MAC_FAILED) from None
+        raise ImportRejected(_wrong_key_message(passphrase)) from None
+    if expected and not over_cipher and not hmac.compare_digest(_mac(container, plain), expected):
+        raise ImportRejected(_MAC_FAILED)
+    return bytes(plain)
 
 
-def _unlock(container: PSKC, sealed: list[_Sealed], passphrase: str | None, psk: bytes | None) -> None:
+def _unlock(container: PSKC, algorithms: Iterable[str], passphrase: str | None, psk: bytes | None) -> None:
     encryption = container.encryption
     derivation = encryption.derivation
     if psk is not None:
         # Checked supported by _refuse_untrustworthy; a key must fit every value's method.
-        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(s.algorithm)) for s in sealed)))
+        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(a)) for a in algorithms)))
         if len(psk) not in lengths:
             raise ImportRejected(
                 f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "
@@ -316,44 +426,146 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
 
 
-def read_pskc(
-    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
-) -> SeedFile:
-    """Read an RFC 6030 container; `now` (UTC, default the current time) decides expired keys."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-    root = _parse_safely(data)
+def _parse_package(container: PSKC, package: ET.Element) -> Device:
+    """python-pskc's own reading of one KeyPackage, into `container` (which it may update, as
+    it does for a whole file: the first value naming a method sets the container's)."""
     try:
-        # python-pskc parses again; safe now that _parse_safely proved there is no DTD.
-        container = PSKC(io.BytesIO(data))
+        device = container.add_device()  # the package's names are local already (_Element)
+        PSKCParser.parse_key_package(device, package)
+        return device
     except PSKCError as e:
         raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
     except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
         raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-    if not container.keys:
+
+
+# Where python-pskc's PSKCParser.parse_key looks for values (RFC 6030 <Data> children, and the
+# draft format's <Data Name="...">); the first pass reads only these, with python-pskc's own
+# parse_data, and the second pass checks that its full parse found the same values.
+_DATA = (
+    ("secret", "Secret"),
+    ("counter", "Counter"),
+    ("time_offset", "Time"),
+    ("time_interval", "TimeInterval"),
+    ("time_drift", "TimeDrift"),
+)
+_NAMED = {"secret": "secret", "counter": "counter", "time": "time_offset", "time_interval": "time_interval"}
+
+
+def _values_of(container: PSKC, package: ET.Element) -> Device:
+    """A package's serial and values as python-pskc reads them, without the rest of the key."""
+    try:
+        device = container.add_device()
+        info = find(package, "DeviceInfo", "DeviceId")
+        if info is not None:
+            device.serial = findtext(info, "SerialNo")
+        for key_elm in findall(package, "Key", "Secret"):
+            key = device.add_key()
+            data = find(key_elm, "Data")
+            if data is not None:
+                for name, tag in _DATA:
+                    PSKCParser.parse_data(key, name, find(data, tag))
+            for data in findall(key_elm, "Data"):
+                named = data.get("Name")
+                if named:
+                    PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
+        return device
+    except PSKCError as e:
+        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
+    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
+        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
+
+
+def _new_container(header: ET.Element) -> PSKC:
+    if _local(header.tag) != "KeyContainer":
+        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
+    container = PSKC()
+    try:
+        PSKCParser.parse_document(container, header)
+    except PSKCError as e:
+        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
+    except Exception as e:
+        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
+    return container
+
+
+def _census(document: _Document, header: ET.Element | None) -> tuple[PSKC, _Census, Repeated]:
+    """First pass: the container's header, what the file-wide rules need, and repeated serials.
+    `header` is the complete one when a first pass found it after the packages."""
+    container: PSKC | None = None if header is None else _new_container(header)
+    census = _Census()
+    serials = Repeated()
+    for number, package in enumerate(document.packages(), start=1):
+        if container is None:
+            container = _new_container(document.header())
+        device = _values_of(container, package)
+        for index, key in enumerate(device.keys, start=1):
+            census.count(key, _where(number, index, len(device.keys)))
+            with contextlib.suppress(EntryError):
+                serials.add(check_serial(key.serial))
+        container.devices.clear()
+    if container is None:  # no package at all: the header is complete
+        container = _new_container(document.header())
+    return container, census, serials
+
+
+def open_pskc(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedStream:
+    """Check an RFC 6030 container as a whole and unlock it; iterating the result decrypts and
+    verifies each key in turn. `now` (UTC, default the current time) decides expired keys."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
+    document = _Document(data)
+    container, census, serials = _census(document, None)
+    if document.header_after_packages:
+        # python-pskc reads the header wherever it is: read the packages again with all of it.
+        container, census, serials = _census(document, document.header())
+    root = document.header()
+    if not census.keys:
         raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
-    sealed = _sealed_values(container)
     # A file that names an encryption but whose values all read as plain had its MACs removed
     # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
-    if sealed or any(_local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
-        _refuse_untrustworthy(container, root, sealed)
-    if sealed:
-        _unlock(container, sealed, passphrase, psk)
-        _verify(container, sealed, passphrase)
+    if census.sealed or any(_local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
+        _refuse_untrustworthy(container, root, census)
+    if census.sealed:
+        _unlock(container, census.algorithms(container), passphrase, psk)
+        if census.macked:
+            _check_mac_key(container, passphrase)
     today = now or datetime.now(UTC)
 
-    accepted: list[tuple[str, TokenSpec]] = []
-    rejected: list[Rejected] = []
-    for number, device in enumerate(container.devices, start=1):
-        for index, key in enumerate(device.keys, start=1):
-            where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
-            try:
-                accepted.append((where, _pskc_key(key, today)))
-            except EntryError as e:
-                rejected.append(Rejected(where, e.serial, e.reason))
-            except DecryptionError:  # verified above; kept so no library error can escape
-                raise ImportRejected(_MAC_FAILED) from None
-            except Exception as e:  # a value python-pskc could not convert
-                rejected.append(Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"))
-    specs = drop_duplicates(accepted, rejected)
-    return SeedFile(specs, sorted_rejections(rejected))
+    def entries() -> Iterator[Entry]:
+        again = _Census()
+        for number, package in enumerate(document.packages(), start=1):
+            device = _parse_package(container, package)
+            for index, key in enumerate(device.keys, start=1):
+                where = _where(number, index, len(device.keys))
+                again.count(key, where)
+                for sealed in _sealed_values(container, where, key):
+                    plain = _verify(container, sealed, passphrase)
+                    if sealed.where.endswith(" secret"):
+                        key.secret = plain  # decrypted and verified once, not again by the getter
+                yield where, _entry(key, where, today)
+            container.devices.clear()
+        if again != census:  # the rules above were decided on what the first pass found
+            raise ImportRejected("The PSKC file reads differently the second time; nothing was imported.")
+
+    return SeedStream(entries, serials.twice, census.keys)
+
+
+def _entry(key: Key, where: str, today: datetime) -> TokenSpec | Rejected:
+    try:
+        return _pskc_key(key, today)
+    except EntryError as e:
+        return Rejected(where, e.serial, e.reason)
+    except DecryptionError:  # verified above; kept so no library error can escape
+        raise ImportRejected(_MAC_FAILED) from None
+    except Exception as e:  # a value python-pskc could not convert
+        return Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})")
+
+
+def read_pskc(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedFile:
+    """Read an RFC 6030 container, every token into a list."""
+    return open_pskc(data, passphrase=passphrase, psk=psk, now=now).read()

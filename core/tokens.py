@@ -26,6 +26,7 @@ from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store, tokens
 
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (security rule 13)
+IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
 
 
 class TokenState(StrEnum):
@@ -128,6 +129,39 @@ class TokenInventory:
 
     # -- inventory -------------------------------------------------------------------------
 
+    def _values(
+        self,
+        spec: TokenSpec,
+        serial: str,
+        now: float,
+        *,
+        method: Method = Method.CODE_GENERATOR,
+        state: TokenState = TokenState.AVAILABLE,
+        owner: str | None = None,
+        last_used: int = -1,
+    ) -> dict[str, object]:
+        """The row for `spec`; ValueError when OtpParams refuses its parameters."""
+        params = OtpParams(spec.kind, spec.algorithm, spec.digits, spec.period if spec.kind == "totp" else 30)
+        return {
+            "serial": serial,
+            "method": method.value,
+            "kind": params.kind,
+            "algorithm": params.algorithm,
+            "digits": params.digits,
+            "period": params.period if params.kind == "totp" else 0,
+            "seed_ct": self.seedbox.seal(serial, spec.secret),
+            "state": state.value,
+            "owner": owner,
+            "drift": 0,
+            # HOTP starts at the token's initial counter: codes below it were never shown.
+            "last_used": last_used if spec.kind == "totp" else max(last_used, spec.counter - 1),
+            "failures": 0,
+            "last_used_at": None,
+            "bound_at": now if owner else None,
+            "revoked_reason": None,
+            "created_at": now,
+        }
+
     def add(
         self,
         conn: Connection,
@@ -139,27 +173,10 @@ class TokenInventory:
         last_used: int = -1,
     ) -> str:
         serial = normalize_serial(spec.serial)
-        params = OtpParams(spec.kind, spec.algorithm, spec.digits, spec.period if spec.kind == "totp" else 30)
-        now = self.clock.time()
-        conn.execute(
-            tokens.insert().values(
-                serial=serial,
-                method=method.value,
-                kind=params.kind,
-                algorithm=params.algorithm,
-                digits=params.digits,
-                period=params.period if params.kind == "totp" else 0,
-                seed_ct=self.seedbox.seal(serial, spec.secret),
-                state=state.value,
-                owner=owner,
-                drift=0,
-                # HOTP starts at the token's initial counter: codes below it were never shown.
-                last_used=last_used if spec.kind == "totp" else max(last_used, spec.counter - 1),
-                failures=0,
-                bound_at=now if owner else None,
-                created_at=now,
-            )
+        values = self._values(
+            spec, serial, self.clock.time(), method=method, state=state, owner=owner, last_used=last_used
         )
+        conn.execute(tokens.insert().values(**values))
         return serial
 
     def import_specs(
@@ -167,28 +184,54 @@ class TokenInventory:
     ) -> ImportReport:
         """Add every new token in one transaction: the caller's `conn` (core.admin writes the
         audit row in it) or one of its own. Serials already present are reported as duplicates
-        and left untouched."""
+        and left untouched. `specs` is consumed once, in batches (one lookup and one multi-row
+        insert each), and `rejected` is read after it: a `SeedStream` fills it as it is read."""
         if conn is None:
             with self.store.begin() as own:
                 return self.import_specs(specs, rejected, conn=own)
-        report = ImportReport(rejected=list(rejected))
-        existing = set(conn.execute(select(tokens.c.serial)).scalars())
+        report = ImportReport()
+        refused: builtins.list[Rejected] = []
+        added: set[str] = set()
+        now = self.clock.time()
+        batch: builtins.list[TokenSpec] = []
         for spec in specs:
-            serial = normalize_serial(spec.serial)
-            if serial in existing:
+            batch.append(spec)
+            if len(batch) == IMPORT_BATCH:
+                self._import_batch(conn, batch, now, added, report, refused)
+                batch = []
+        if batch:
+            self._import_batch(conn, batch, now, added, report, refused)
+        report.rejected = [*rejected, *refused]
+        return report
+
+    def _import_batch(
+        self,
+        conn: Connection,
+        batch: builtins.list[TokenSpec],
+        now: float,
+        added: set[str],
+        report: ImportReport,
+        refused: builtins.list[Rejected],
+    ) -> None:
+        serials = [normalize_serial(spec.serial) for spec in batch]
+        present = set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(set(serials)))).scalars())
+        rows = []
+        for spec, serial in zip(batch, serials, strict=True):
+            if serial in present or serial in added:
                 report.duplicates.append(serial)
                 continue
             try:
-                self.add(conn, spec)
+                rows.append(self._values(spec, serial, now))
             except ValueError:
                 # OtpParams refused the parameters; the reason names no value of the file.
-                report.rejected.append(
+                refused.append(
                     Rejected(where=f"serial {serial}", serial=serial, reason="token parameters are not supported")
                 )
                 continue
-            existing.add(serial)
+            added.add(serial)
             report.added.append(serial)
-        return report
+        if rows:
+            conn.execute(tokens.insert(), rows)
 
     def get(self, serial: str, conn: Connection | None = None) -> TokenInfo | None:
         q = select(tokens).where(tokens.c.serial == normalize_serial(serial))

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.admin import Administration
 from core.errors import ImportRejected
-from core.seedfiles import read_seed_file
+from core.seedfiles import open_seed_file
 from core.tokens import TokenInfo
 from kiosk.cli.common import UsageError, cli_actor
 from kiosk.cli.context import CliContext
@@ -76,8 +76,9 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise UsageError(f"No file at {args.file}.")
     now = datetime.fromtimestamp(ctx.services.clock.time(), UTC)
-    seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
-    report = _admin(ctx).import_tokens(seed_file.specs, seed_file.rejected, args.file.name)
+    # Checked as a whole first; its tokens are then read as they are stored, in one transaction.
+    seed_file = open_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
+    report = _admin(ctx).import_tokens(seed_file, seed_file.rejected, args.file.name)
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
     lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]
