@@ -313,13 +313,14 @@ def _mac(container: PSKC, value: bytes) -> bytes:
         raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
 
 
-def _check_mac_key(container: PSKC, passphrase: str | None) -> None:
+def _check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
     try:
         mac_key = container.mac.key
     except DecryptionError:
         raise ImportRejected(_wrong_key_message(passphrase)) from None
     if not mac_key:
         raise ImportRejected("The PSKC file has MAC values but no MAC key.")
+    return bytes(mac_key)
 
 
 def _verify(container: PSKC, s: _Sealed, passphrase: str | None) -> bytes:
@@ -531,7 +532,8 @@ def open_pskc(
     if census.sealed:
         _unlock(container, census.algorithms(container), passphrase, psk)
         if census.macked:
-            _check_mac_key(container, passphrase)
+            # python-pskc decrypts the MAC key at every MAC it makes: decrypt it once.
+            container.mac.key = _check_mac_key(container, passphrase)
     today = now or datetime.now(UTC)
 
     def entries() -> Iterator[Entry]:

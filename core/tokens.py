@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, case, or_, select, update
+from sqlalchemy import Connection, Select, case, func, or_, select, update
 
 from core import otp
 from core.clock import Clock
@@ -26,6 +27,7 @@ from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store, tokens
 
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (security rule 13)
+LIST_CHUNK = 1000  # rows fetched at a time by `iter`
 IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
 
 
@@ -242,15 +244,59 @@ class TokenInventory:
                 row = c.execute(q).first()
         return _info(row) if row else None
 
-    def list(self, *, owner: str | None = None, search: str | None = None) -> list[TokenInfo]:
-        q = select(tokens).order_by(tokens.c.serial)
+    def _listing(self, owner: str | None, search: str | None) -> Select[Any]:
+        # Every column but the sealed seed, which a listing never needs.
+        q = select(*(c for c in tokens.c if c.name != "seed_ct"))
         if owner:
             q = q.where(tokens.c.owner == owner)
-        if search:
+        if search and search.strip():
             like = f"%{search.strip()}%"
             q = q.where(or_(tokens.c.serial.ilike(like), tokens.c.owner.ilike(like)))
+        return q
+
+    def list(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> builtins.list[TokenInfo]:
+        """Tokens by serial; `limit`/`offset` give one page (the order is stable: serial is unique)."""
+        return builtins.list(self.iter(owner=owner, search=search, limit=limit, offset=offset))
+
+    def iter(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[TokenInfo]:
+        """`list` one token at a time, fetched in chunks, so a large inventory is never all in memory."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
         with self.store.connect() as conn:
-            return [_info(r) for r in conn.execute(q)]
+            for row in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
+                yield _info(row)
+
+    def documents(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[dict[str, object]]:
+        """`iter`, each token as its `TokenInfo.as_dict()` made straight from the row: a listing
+        of a whole inventory spends its time here, not on objects it would throw away."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        with self.store.connect() as conn:
+            for r in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
+                yield {
+                    "serial": r.serial,
+                    "method": r.method,
+                    "type": r.kind,
+                    "algorithm": r.algorithm,
+                    "digits": r.digits,
+                    "period": (r.period or 30) if r.kind == "totp" else None,
+                    "state": r.state,
+                    "owner": r.owner,
+                    "drift": r.drift,
+                    "failures": r.failures,
+                    "last_used_at": r.last_used_at,
+                    "bound_at": r.bound_at,
+                    "revoked_reason": r.revoked_reason,
+                }
+
+    def count(self, *, owner: str | None = None, search: str | None = None) -> int:
+        listing = self._listing(owner, search).subquery()
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(listing)).scalar_one())
 
     def factors(self, conn: Connection, username: str) -> builtins.list[TokenInfo]:
         """The user's bound factors (a locked one still counts: it must be unlocked, not skipped)."""
