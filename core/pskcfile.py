@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
@@ -121,42 +120,60 @@ def _steps(path: str) -> tuple[str, ...] | None:
 
 class _Document:
     """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
-    memory does not grow with the file; `root` keeps everything else (the header)."""
+    memory does not grow with the file; the other children of the container (its header) are kept."""
+
+    CHUNK = 1 << 16
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.root: ET.Element | None = None
+        self.head: list[ET.Element] = []
         self.header_after_packages = False
 
     def packages(self) -> Iterator[ET.Element]:
         """Every top-level KeyPackage, parsed with every DTD refused, so no entity can expand
-        (billion laughs, XXE)."""
-        depth = 0
-        seen_package = False
+        (billion laughs, XXE). Fed in chunks to expat, with no per-element events: after each
+        chunk every child of the container but the last is complete."""
+        made: list[ET.Element] = []
+
+        def element(tag: str, attrib: dict[str, str]) -> ET.Element:
+            e = _Element(tag, attrib)
+            if not made:
+                made.append(e)  # the first element made is the container
+            return e
+
         parser = SafeET.DefusedXMLParser(
-            target=ET.TreeBuilder(element_factory=_Element),
+            target=ET.TreeBuilder(element_factory=element),
             forbid_dtd=True,
             forbid_entities=True,
             forbid_external=True,
         )
-        events = SafeET.iterparse(io.BytesIO(self.data), events=("start", "end"), parser=parser)
+        self.root, self.head = None, []
+        seen_package = False
         try:
-            for event, element in events:
-                if event == "start":
-                    depth += 1
-                    if depth == 1:
-                        self.root = element
+            for start in range(0, len(self.data) + 1, self.CHUNK):
+                end = start + self.CHUNK
+                if end <= len(self.data):
+                    parser.feed(self.data[start:end])
+                    keep = 1  # the last child may still be open
+                else:
+                    parser.feed(self.data[start:])
+                    parser.close()
+                    keep = 0
+                if not made:
                     continue
-                depth -= 1
-                if depth != 1:
-                    continue
-                if _local(element.tag) in _PACKAGES:
-                    seen_package = True
-                    yield element
-                    assert self.root is not None
-                    self.root.remove(element)
-                elif seen_package and _local(element.tag) in _HEADER:
-                    self.header_after_packages = True
+                self.root = root = made[0]
+                done = len(root) - keep
+                for child in root[:done]:
+                    if _local(child.tag) in _PACKAGES:
+                        seen_package = True
+                        yield child
+                    else:
+                        if seen_package and _local(child.tag) in _HEADER:
+                            self.header_after_packages = True
+                        self.head.append(child)
+                if done > 0:
+                    del root[:done]
         except DefusedXmlException:
             raise ImportRejected(
                 "The PSKC file contains a DTD or entity declarations, which are refused "
@@ -174,7 +191,7 @@ class _Document:
         """The container element without its packages, as read so far."""
         assert self.root is not None
         head = _Element(self.root.tag, self.root.attrib)
-        head.extend(child for child in self.root if _local(child.tag) not in _PACKAGES)
+        head.extend(self.head)
         return head
 
 
@@ -464,8 +481,12 @@ def _values_of(container: PSKC, package: ET.Element) -> Device:
             key = device.add_key()
             data = find(key_elm, "Data")
             if data is not None:
+                first: dict[str, ET.Element] = {}
+                for child in data:  # what find(data, tag) gives: the first child so named
+                    first.setdefault(child.tag, child)
                 for name, tag in _DATA:
-                    PSKCParser.parse_data(key, name, find(data, tag))
+                    if tag in first:
+                        PSKCParser.parse_data(key, name, first[tag])
             for data in findall(key_elm, "Data"):
                 named = data.get("Name")
                 if named:
