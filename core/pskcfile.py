@@ -28,7 +28,7 @@ from pskc.encryption import algorithm_key_lengths
 from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
 from pskc.key import EncryptedValue, Key
 from pskc.parser import PSKCParser
-from pskc.xml import find, findall, findtext
+from pskc.xml import find, findall, findtext, findtime, getint
 
 from core.errors import ImportRejected
 from core.seedfiles import (
@@ -444,19 +444,6 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
 
 
-def _parse_package(container: PSKC, package: ET.Element) -> Device:
-    """python-pskc's own reading of one KeyPackage, into `container` (which it may update, as
-    it does for a whole file: the first value naming a method sets the container's)."""
-    try:
-        device = container.add_device()  # the package's names are local already (_Element)
-        PSKCParser.parse_key_package(device, package)
-        return device
-    except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
-    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
-        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-
-
 # Where python-pskc's PSKCParser.parse_key looks for values (RFC 6030 <Data> children, and the
 # draft format's <Data Name="...">); the first pass reads only these, with python-pskc's own
 # parse_data, and the second pass checks that its full parse found the same values.
@@ -470,8 +457,25 @@ _DATA = (
 _NAMED = {"secret": "secret", "counter": "counter", "time": "time_offset", "time_interval": "time_interval"}
 
 
-def _values_of(container: PSKC, package: ET.Element) -> Device:
-    """A package's serial and values as python-pskc reads them, without the rest of the key."""
+def _key_fields(key: Key, key_elm: ET.Element) -> None:
+    """The rest of what `_pskc_key` uses, read as python-pskc's PSKCParser.parse_key reads it
+    (its full reading of every descriptive field took most of a large file's time)."""
+    key.algorithm = key_elm.get("Algorithm") or key_elm.get("KeyAlgorithm") or key_elm.get("SecretAlgorithm")
+    key.algorithm_suite = findtext(key_elm, "AlgorithmParameters/Suite")
+    response_format = find(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
+    if response_format is not None:
+        key.response_encoding = (
+            response_format.get("Encoding") or response_format.get("Format") or response_format.get("format")
+        )
+        key.response_length = getint(response_format, "Length") or getint(response_format, "length")
+    PSKCParser.parse_policy(key.policy, find(key_elm, "Policy"))
+    key.policy.start_date = findtime(key_elm, "StartDate") or key.policy.start_date
+    key.policy.expiry_date = findtime(key_elm, "ExpiryDate") or key.policy.expiry_date
+
+
+def _values_of(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
+    """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
+    `whole` the key's other fields that the kiosk uses."""
     try:
         device = container.add_device()
         info = find(package, "DeviceInfo", "DeviceId")
@@ -491,6 +495,8 @@ def _values_of(container: PSKC, package: ET.Element) -> Device:
                 named = data.get("Name")
                 if named:
                     PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
+            if whole:
+                _key_fields(key, key_elm)
         return device
     except PSKCError as e:
         raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
@@ -560,7 +566,7 @@ def open_pskc(
     def entries() -> Iterator[Entry]:
         again = _Census()
         for number, package in enumerate(document.packages(), start=1):
-            device = _parse_package(container, package)
+            device = _values_of(container, package, whole=True)
             for index, key in enumerate(device.keys, start=1):
                 where = _where(number, index, len(device.keys))
                 again.count(key, where)
