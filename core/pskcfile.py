@@ -20,17 +20,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from pskc import PSKC
-from pskc.device import Device
 from pskc.encryption import algorithm_key_lengths
-from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
+from pskc.exceptions import DecryptionError, KeyDerivationError
 from pskc.key import EncryptedValue, Key
-from pskc.parser import PSKCParser
-from pskc.xml import find, findall, findtext, findtime, getint
 
 from core.errors import ImportRejected
+from core.pskcxml import Document, library_words, local, new_container, read_package
 from core.seedfiles import (
     MAX_FILE_BYTES,
     Entry,
@@ -74,138 +70,13 @@ class _Sealed:
         return self.algorithm.lower().endswith("-cbc")
 
 
-# --------------------------------------------------------------------------- XML
-
-_PACKAGES = ("KeyPackage", "Device")  # RFC 6030, and the draft container format
-# What python-pskc reads from the container itself; anything else outside a package is inert.
-_HEADER = ("EncryptionKey", "EncryptionMethod", "MACMethod", "DigestMethod", "MACAlgorithm")
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-class _Element(ET.Element):
-    """An element named by its local name, as python-pskc renames every element before reading,
-    whose plain child paths (`Data/Secret`, the only kind python-pskc asks for) are found by a
-    walk over the children: ElementPath's general machinery took most of the time of a large
-    file. Any other path is left to ElementPath."""
-
-    __slots__ = ()
-
-    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
-        super().__init__(tag.rsplit("}", 1)[-1], attrib)
-
-    def findall(self, path: str, namespaces: dict[str, str] | None = None) -> list[ET.Element]:
-        steps = _steps(path)
-        if steps is None:
-            return super().findall(path, namespaces)
-        found: list[ET.Element] = [self]
-        for step in steps:
-            found = [child for element in found for child in element if child.tag == step]
-        return found
-
-
-_STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_PATHS: dict[str, tuple[str, ...] | None] = {}
-
-
-def _steps(path: str) -> tuple[str, ...] | None:
-    """`A/B` as ("A", "B"), "." as (); None for anything ElementPath must read."""
-    if path not in _PATHS:
-        parts = () if path == "." else tuple(path.split("/"))
-        _PATHS[path] = parts if all(_STEP.fullmatch(p) for p in parts) else None
-    return _PATHS[path]
-
-
-class _Document:
-    """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
-    memory does not grow with the file; the other children of the container (its header) are kept."""
-
-    CHUNK = 1 << 16
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.root: ET.Element | None = None
-        self.head: list[ET.Element] = []
-        self.header_after_packages = False
-        self.proved_safe = False  # a pass with defusedxml has read every byte
-
-    def packages(self) -> Iterator[ET.Element]:
-        """Every top-level KeyPackage, parsed with every DTD refused, so no entity can expand
-        (billion laughs, XXE). Fed in chunks to expat, with no per-element events: after each
-        chunk every child of the container but the last is complete. Once a whole pass has
-        proved these bytes hold no DTD, later passes use ElementTree's own (C) parser, which
-        spends far less per element than defusedxml's Python one."""
-        made: list[ET.Element] = []
-
-        def element(tag: str, attrib: dict[str, str]) -> ET.Element:
-            e = _Element(tag, attrib)
-            if not made:
-                made.append(e)  # the first element made is the container
-            return e
-
-        builder = ET.TreeBuilder(element_factory=element)
-        parser: ET.XMLParser = (
-            ET.XMLParser(target=builder)  # noqa: S314 (a defused pass read these very bytes whole)
-            if self.proved_safe
-            else SafeET.DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        )
-        self.root, self.head = None, []
-        seen_package = False
-        try:
-            for start in range(0, len(self.data) + 1, self.CHUNK):
-                end = start + self.CHUNK
-                if end <= len(self.data):
-                    parser.feed(self.data[start:end])
-                    keep = 1  # the last child may still be open
-                else:
-                    parser.feed(self.data[start:])
-                    parser.close()
-                    keep = 0
-                if not made:
-                    continue
-                self.root = root = made[0]
-                done = len(root) - keep
-                for child in root[:done]:
-                    if _local(child.tag) in _PACKAGES:
-                        seen_package = True
-                        yield child
-                    else:
-                        if seen_package and _local(child.tag) in _HEADER:
-                            self.header_after_packages = True
-                        self.head.append(child)
-                if done > 0:
-                    del root[:done]
-            self.proved_safe = True
-        except DefusedXmlException:
-            raise ImportRejected(
-                "The PSKC file contains a DTD or entity declarations, which are refused "
-                "(they can be used to attack the importer)."
-            ) from None
-        except ET.ParseError as e:
-            line, column = e.position
-            raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
-        except ImportRejected:
-            raise
-        except Exception as e:  # expat raises odd types for odd encodings; none may escape
-            raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
-
-    def header(self) -> ET.Element:
-        """The container element without its packages, as read so far."""
-        assert self.root is not None
-        head = _Element(self.root.tag, self.root.attrib)
-        head.extend(self.head)
-        return head
-
-
 def _asymmetric(root: ET.Element, algorithms: Iterable[str]) -> bool:
     """Seeds encrypted to a public key (RFC 6030 6.2): the kiosk holds no private key for them."""
     if any(a.rsplit("#", 1)[-1].lower().startswith("rsa") for a in algorithms):
         return True
     # Only under <EncryptionKey>: a certificate in a <Signature> signs the file, it does not encrypt it.
-    for key_info in (child for child in root if _local(child.tag) == "EncryptionKey"):
-        if any(_local(e.tag) in ("X509Data", "X509Certificate", "RSAKeyValue", "KeyValue") for e in key_info.iter()):
+    for key_info in (child for child in root if local(child.tag) == "EncryptionKey"):
+        if any(local(e.tag) in ("X509Data", "X509Certificate", "RSAKeyValue", "KeyValue") for e in key_info.iter()):
             return True
     return False
 
@@ -213,8 +84,8 @@ def _asymmetric(root: ET.Element, algorithms: Iterable[str]) -> bool:
 def _draft_method_without_iv(root: ET.Element) -> bool:
     """The draft container format names CBC once for the file, with its IV beside it."""
     for child in root:
-        if _local(child.tag) == "EncryptionMethod" and child.get("Algorithm", "").lower().endswith("-cbc"):
-            ivs = [e for e in child if _local(e.tag) == "IV"]
+        if local(child.tag) == "EncryptionMethod" and child.get("Algorithm", "").lower().endswith("-cbc"):
+            ivs = [e for e in child if local(e.tag) == "IV"]
             return not ivs or not "".join((ivs[0].text or "").split())
     return False
 
@@ -315,13 +186,6 @@ def _refuse_untrustworthy(container: PSKC, root: ET.Element, census: _Census) ->
         raise ImportRejected("The PSKC file has MAC values but names no MAC method.")
 
 
-def _library_words(error: Exception) -> str:
-    """python-pskc's own reason, which quotes values of the file (`'Unsupported PRF: %r'`): cut
-    short, and any long run of key-like characters replaced, so no seed can ride along."""
-    text = re.sub(r"[A-Za-z0-9+/=_-]{16,}", "(value not shown)", str(error))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _wrong_key_message(passphrase: str | None) -> str:
     what = "passphrase" if passphrase is not None else "pre-shared key"
     return f"The {what} is wrong: the PSKC file's encrypted values do not decrypt with it."
@@ -391,7 +255,7 @@ def _unlock(container: PSKC, algorithms: Iterable[str], passphrase: str | None, 
         try:
             encryption.derive_key(passphrase)
         except KeyDerivationError as e:
-            raise ImportRejected(f"The PSKC passphrase cannot be applied: {_library_words(e)}.") from None
+            raise ImportRejected(f"The PSKC passphrase cannot be applied: {library_words(e)}.") from None
     else:
         raise ImportRejected("The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it.")
 
@@ -448,96 +312,23 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
 
 
-# Where python-pskc's PSKCParser.parse_key looks for values (RFC 6030 <Data> children, and the
-# draft format's <Data Name="...">); the first pass reads only these, with python-pskc's own
-# parse_data, and the second pass checks that its full parse found the same values.
-_DATA = (
-    ("secret", "Secret"),
-    ("counter", "Counter"),
-    ("time_offset", "Time"),
-    ("time_interval", "TimeInterval"),
-    ("time_drift", "TimeDrift"),
-)
-_NAMED = {"secret": "secret", "counter": "counter", "time": "time_offset", "time_interval": "time_interval"}
-
-
-def _key_fields(key: Key, key_elm: ET.Element) -> None:
-    """The rest of what `_pskc_key` uses, read as python-pskc's PSKCParser.parse_key reads it
-    (its full reading of every descriptive field took most of a large file's time)."""
-    key.algorithm = key_elm.get("Algorithm") or key_elm.get("KeyAlgorithm") or key_elm.get("SecretAlgorithm")
-    key.algorithm_suite = findtext(key_elm, "AlgorithmParameters/Suite")
-    response_format = find(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
-    if response_format is not None:
-        key.response_encoding = (
-            response_format.get("Encoding") or response_format.get("Format") or response_format.get("format")
-        )
-        key.response_length = getint(response_format, "Length") or getint(response_format, "length")
-    PSKCParser.parse_policy(key.policy, find(key_elm, "Policy"))
-    key.policy.start_date = findtime(key_elm, "StartDate") or key.policy.start_date
-    key.policy.expiry_date = findtime(key_elm, "ExpiryDate") or key.policy.expiry_date
-
-
-def _values_of(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
-    """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
-    `whole` the key's other fields that the kiosk uses."""
-    try:
-        device = container.add_device()
-        info = find(package, "DeviceInfo", "DeviceId")
-        if info is not None:
-            device.serial = findtext(info, "SerialNo")
-        for key_elm in findall(package, "Key", "Secret"):
-            key = device.add_key()
-            data = find(key_elm, "Data")
-            if data is not None:
-                first: dict[str, ET.Element] = {}
-                for child in data:  # what find(data, tag) gives: the first child so named
-                    first.setdefault(child.tag, child)
-                for name, tag in _DATA:
-                    if tag in first:
-                        PSKCParser.parse_data(key, name, first[tag])
-            for data in findall(key_elm, "Data"):
-                named = data.get("Name")
-                if named:
-                    PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
-            if whole:
-                _key_fields(key, key_elm)
-        return device
-    except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
-    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
-        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-
-
-def _new_container(header: ET.Element) -> PSKC:
-    if _local(header.tag) != "KeyContainer":
-        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
-    container = PSKC()
-    try:
-        PSKCParser.parse_document(container, header)
-    except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
-    except Exception as e:
-        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-    return container
-
-
-def _census(document: _Document, header: ET.Element | None) -> tuple[PSKC, _Census, Repeated]:
+def _census(document: Document, header: ET.Element | None) -> tuple[PSKC, _Census, Repeated]:
     """First pass: the container's header, what the file-wide rules need, and repeated serials.
     `header` is the complete one when a first pass found it after the packages."""
-    container: PSKC | None = None if header is None else _new_container(header)
+    container: PSKC | None = None if header is None else new_container(header)
     census = _Census()
     serials = Repeated()
     for number, package in enumerate(document.packages(), start=1):
         if container is None:
-            container = _new_container(document.header())
-        device = _values_of(container, package)
+            container = new_container(document.header())
+        device = read_package(container, package)
         for index, key in enumerate(device.keys, start=1):
             census.count(key, _where(number, index, len(device.keys)))
             with contextlib.suppress(EntryError):
                 serials.add(check_serial(key.serial))
         container.devices.clear()
     if container is None:  # no package at all: the header is complete
-        container = _new_container(document.header())
+        container = new_container(document.header())
     return container, census, serials
 
 
@@ -548,7 +339,7 @@ def open_pskc(
     verifies each key in turn. `now` (UTC, default the current time) decides expired keys."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-    document = _Document(data)
+    document = Document(data)
     container, census, serials = _census(document, None)
     if document.header_after_packages:
         # python-pskc reads the header wherever it is: read the packages again with all of it.
@@ -558,7 +349,7 @@ def open_pskc(
         raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
     # A file that names an encryption but whose values all read as plain had its MACs removed
     # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
-    if census.sealed or any(_local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
+    if census.sealed or any(local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
         _refuse_untrustworthy(container, root, census)
     if census.sealed:
         _unlock(container, census.algorithms(container), passphrase, psk)
@@ -570,7 +361,7 @@ def open_pskc(
     def entries() -> Iterator[Entry]:
         again = _Census()
         for number, package in enumerate(document.packages(), start=1):
-            device = _values_of(container, package, whole=True)
+            device = read_package(container, package, whole=True)
             for index, key in enumerate(device.keys, start=1):
                 where = _where(number, index, len(device.keys))
                 again.count(key, where)
