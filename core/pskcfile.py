@@ -277,13 +277,18 @@ def _profile(uri: str) -> str:
     return repr(name) if _PROFILE_NAME.fullmatch(name) and not looks_like_seed(name) else "unnamed"
 
 
-def _check_validity(key: Key, serial: str, now: datetime) -> None:
-    expiry = key.policy.expiry_date
-    if expiry is None:
-        return
-    expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)  # RFC 6030 dates are UTC
-    if expiry <= now:
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)  # RFC 6030 dates are UTC
+
+
+def _check_validity(key: Key, serial: str, now: datetime) -> tuple[float | None, float | None]:
+    """The key's validity as Unix seconds; an expired key is refused here, at import."""
+    start, expiry = _utc(key.policy.start_date), _utc(key.policy.expiry_date)
+    if expiry is not None and expiry <= now:
         raise EntryError(f"the key expired on {expiry.date().isoformat()} (its <Policy> ExpiryDate)", serial)
+    if start is not None and expiry is not None and start >= expiry:
+        raise EntryError("the key's <Policy> StartDate is not before its ExpiryDate", serial)
+    return (start.timestamp() if start else None), (expiry.timestamp() if expiry else None)
 
 
 def _pskc_key(key: Key, now: datetime) -> TokenSpec:
@@ -295,7 +300,7 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
             f"the key's algorithm {_profile(uri)} is not supported; only HOTP and TOTP tokens can be imported",
             serial,
         )
-    _check_validity(key, serial, now)
+    valid_from, valid_until = _check_validity(key, serial, now)
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
     algorithm = check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
     if key.response_encoding and key.response_encoding.upper() != "DECIMAL":
@@ -307,9 +312,13 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     secret = check_seed(bytes(secret), serial)
     if kind == "totp":
         period = check_period(key.time_interval or 30, serial)
-        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
+        return TokenSpec(
+            serial, "totp", secret, algorithm, digits, period=period, valid_from=valid_from, valid_until=valid_until
+        )
     counter = check_counter(key.counter or 0, serial)
-    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
+    return TokenSpec(
+        serial, "hotp", secret, algorithm, digits, counter=counter, valid_from=valid_from, valid_until=valid_until
+    )
 
 
 def _census(document: Document, header: ET.Element | None) -> tuple[PSKC, _Census, Repeated]:

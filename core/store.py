@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -82,6 +82,10 @@ tokens = Table(
     Column("bound_at", Float, nullable=True),
     Column("revoked_reason", String(16), nullable=True),
     Column("created_at", Float, nullable=False),
+    # The validity the vendor gave the key (PSKC <Policy> StartDate/ExpiryDate), Unix seconds;
+    # None when the seed file gave none. Schema 2 (`_add_token_validity`).
+    Column("valid_from", Float, nullable=True),
+    Column("valid_until", Float, nullable=True),
 )
 Index("ix_tokens_owner", tokens.c.owner)
 
@@ -210,6 +214,8 @@ class Store:
             if newest < SCHEMA_VERSION:
                 # Migrations to later versions go here, one function per version, each run
                 # in this same transaction so a failed upgrade leaves the old schema intact.
+                if newest < 2:
+                    _add_token_validity(conn)
                 conn.execute(schema_version.insert().values(version=SCHEMA_VERSION, applied_at=time.time()))
             # The audit head row exists from the start, so appenders on several kiosks always
             # have a row to lock (a lock on a missing row locks nothing).
@@ -231,6 +237,17 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_token_validity(conn: Connection) -> None:
+    """Schema 2: tokens.valid_from and tokens.valid_until. A store made by this kiosk has them
+    from create_all; a schema-1 store gets them added, empty (no validity known)."""
+    from sqlalchemy import inspect
+
+    present = {c["name"] for c in inspect(conn).get_columns("tokens")}
+    for name in ("valid_from", "valid_until"):
+        if name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE tokens ADD COLUMN {name} DOUBLE PRECISION")
 
 
 def _safe_url(url: str) -> str:

@@ -65,6 +65,8 @@ class TokenInfo:
     last_used_at: float | None
     bound_at: float | None
     revoked_reason: str | None
+    valid_from: float | None = None  # the vendor's validity (Unix seconds), when the seed file gave it
+    valid_until: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -81,6 +83,8 @@ class TokenInfo:
             "last_used_at": self.last_used_at,
             "bound_at": self.bound_at,
             "revoked_reason": self.revoked_reason,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
         }
 
 
@@ -120,6 +124,8 @@ def _info(row: object) -> TokenInfo:
         last_used_at=r.last_used_at,  # type: ignore[attr-defined]
         bound_at=r.bound_at,  # type: ignore[attr-defined]
         revoked_reason=r.revoked_reason,  # type: ignore[attr-defined]
+        valid_from=r.valid_from,  # type: ignore[attr-defined]
+        valid_until=r.valid_until,  # type: ignore[attr-defined]
     )
 
 
@@ -162,6 +168,8 @@ class TokenInventory:
             "bound_at": now if owner else None,
             "revoked_reason": None,
             "created_at": now,
+            "valid_from": spec.valid_from,
+            "valid_until": spec.valid_until,
         }
 
     def add(
@@ -291,6 +299,8 @@ class TokenInventory:
                     "last_used_at": r.last_used_at,
                     "bound_at": r.bound_at,
                     "revoked_reason": r.revoked_reason,
+                    "valid_from": r.valid_from,
+                    "valid_until": r.valid_until,
                 }
 
     def count(self, *, owner: str | None = None, search: str | None = None) -> int:
@@ -310,6 +320,15 @@ class TokenInventory:
         """True once any token (even a revoked one) was bound to the user."""
         return conn.execute(select(tokens.c.serial).where(tokens.c.owner == username).limit(1)).first() is not None
 
+    def outside_validity(self, info: TokenInfo) -> Diagnosis | None:
+        """PAST_VALIDITY after the vendor's ExpiryDate, BEFORE_VALIDITY before its StartDate."""
+        t = self.clock.time()
+        if info.valid_until is not None and t >= info.valid_until:
+            return Diagnosis.PAST_VALIDITY
+        if info.valid_from is not None and t < info.valid_from:
+            return Diagnosis.BEFORE_VALIDITY
+        return None
+
     def check_available(self, conn: Connection, serial: str) -> TokenInfo:
         """Step 6: the serial must name an active, unassigned Code Generator."""
         cleaned = normalize_serial(serial)
@@ -328,6 +347,8 @@ class TokenInventory:
             raise TokenLocked(f"Token {cleaned} is locked.")
         if info.owner is not None:
             raise TokenUnavailable(f"Token {cleaned} is already assigned to another account.")
+        if self.outside_validity(info) is Diagnosis.PAST_VALIDITY:
+            raise TokenUnavailable(f"Token {cleaned} is past the validity its vendor gave it and cannot be used.")
         return info
 
     def _seed(self, row: object) -> bytes:
@@ -353,6 +374,9 @@ class TokenInventory:
             return CodeCheck(False, info.serial, Diagnosis.REVOKED)
         if info.state is TokenState.LOCKED:
             return CodeCheck(False, info.serial, Diagnosis.LOCKED)
+        outside = self.outside_validity(info)
+        if outside is not None:  # not a failure of the provider's: nothing is counted
+            return CodeCheck(False, info.serial, outside)
         cleaned = otp.normalize_code(code, info.params.digits)
         if cleaned is None:
             return self._fail(conn, info, Diagnosis.MALFORMED, count_failure)
