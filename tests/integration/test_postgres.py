@@ -17,7 +17,7 @@ from core.credentials import CredentialStore, MemoryKeyring
 from core.otp import OtpParams
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
-from core.store import Store, metadata
+from core.store import SCHEMA_VERSION, Store, metadata
 from core.tokens import TokenInventory
 from tests.conftest import T0
 
@@ -57,7 +57,7 @@ def setup_token(store: Store, clock: ManualClock) -> TokenInventory:
 def test_schema_is_created_and_versioned(pg: Store) -> None:
     assert pg.engine.dialect.name == "postgresql"
     with pg.connect() as conn:
-        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == 1
+        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == SCHEMA_VERSION
 
 
 def test_eight_threads_one_success_on_postgres(pg: Store) -> None:
@@ -139,3 +139,21 @@ def test_backup_code_used_once_across_kiosks(pg: Store, postgres_url: str) -> No
         t.join()
     assert sorted(results) == [False, True]
     other.dispose()
+
+
+def test_a_schema_1_store_gets_the_token_validity_columns_on_postgres(pg: Store, postgres_url: str) -> None:
+    with pg.begin() as conn:  # the store a schema-1 kiosk left
+        conn.execute(text("ALTER TABLE tokens DROP COLUMN valid_from, DROP COLUMN valid_until"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+    again = Store(postgres_url)
+    try:
+        with again.connect() as conn:
+            names = set(
+                conn.execute(
+                    text("select column_name from information_schema.columns where table_name = 'tokens'")
+                ).scalars()
+            )
+            assert {"valid_from", "valid_until"} <= names
+            assert conn.execute(text("select max(version) from schema_version")).scalar_one() == SCHEMA_VERSION
+    finally:
+        again.dispose()
