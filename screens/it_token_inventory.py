@@ -34,7 +34,7 @@ class ItTokenInventoryScreen(ItScreen):
         self.found: list[TokenInfo] = []
         self.searched: str | None = None
         self.total = 0  # tokens matching the search, of which `found` are loaded
-        self.loading = False
+        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page"):
@@ -69,18 +69,18 @@ class ItTokenInventoryScreen(ItScreen):
         text = self.query_one("#search", Input).value.strip() or None
         tokens = self.session.system.tokens
         self.searched = text
-        self.loading = True
+        self.fetching = True
         self.run_domain(
             lambda: (tokens.list(search=text, limit=PAGE), tokens.count(search=text)), self._show, self._failed
         )
 
     def _failed(self, exc: KioskError) -> None:
-        self.loading = False
+        self.fetching = False
         self.show_error(exc)
 
     def _show(self, page: tuple[list[TokenInfo], int]) -> None:
         self.found, self.total = page
-        self.loading = False
+        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
         self.clear_error()
         table = self.query_one("#tokens", DataTable)
         refill(table, COLUMNS)
@@ -88,15 +88,15 @@ class ItTokenInventoryScreen(ItScreen):
         self._select(self.found[0] if self.found else None)
 
     def _next_page(self) -> None:
-        if self.loading or len(self.found) >= self.total:
+        if self.fetching or len(self.found) >= self.total:
             return
         tokens = self.session.system.tokens
         text, start = self.searched, len(self.found)
-        self.loading = True
+        self.fetching = True
         self.run_domain(lambda: tokens.list(search=text, limit=PAGE, offset=start), self._more, self._failed)
 
     def _more(self, page: list[TokenInfo]) -> None:
-        self.loading = False
+        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
         self.found.extend(page)
         self._add_rows(page)
 
