@@ -80,7 +80,7 @@ class ItTokenInventoryScreen(ItScreen):
 
     def _show(self, page: tuple[list[TokenInfo], int]) -> None:
         self.found, self.total = page
-        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
+        self.fetching = False
         self.clear_error()
         table = self.query_one("#tokens", DataTable)
         refill(table, COLUMNS)
@@ -96,7 +96,7 @@ class ItTokenInventoryScreen(ItScreen):
         self.run_domain(lambda: tokens.list(search=text, limit=PAGE, offset=start), self._more, self._failed)
 
     def _more(self, page: list[TokenInfo]) -> None:
-        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
+        self.fetching = False
         self.found.extend(page)
         self._add_rows(page)
 
