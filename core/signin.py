@@ -188,10 +188,13 @@ class SignInService:
         if not factors:  # every token revoked: only a backup code can sign in
             return None, CodeCheck(False, "-", Diagnosis.REVOKED)
         best: CodeCheck | None = None
+        unusable: set[str] = set()  # outside the validity its vendor gave it: no code was checked
         for factor in factors:
             check = self.tokens.verify_code(conn, factor.serial, code, count_failure=False)
             if check.accepted:
                 return factor.serial, check
+            if check.diagnosis in (Diagnosis.PAST_VALIDITY, Diagnosis.BEFORE_VALIDITY):
+                unusable.add(factor.serial)
             # Show the most useful reason: anything specific beats "wrong".
             if best is None or best.diagnosis in (Diagnosis.WRONG, Diagnosis.MALFORMED):
                 best = check
@@ -199,7 +202,7 @@ class SignInService:
         # ten per factor, and a provider with two factors is not locked by using the other.
         locked_now = False
         for factor in factors:
-            if factor.state.value == "assigned":
+            if factor.state.value == "assigned" and factor.serial not in unusable:
                 locked_now = self.tokens.record_failure(conn, factor.serial) or locked_now
         assert best is not None
         return None, CodeCheck(False, best.serial, best.diagnosis, locked_now)

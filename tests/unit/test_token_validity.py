@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 
 from core.clock import ManualClock
 from core.credentials import CredentialStore
@@ -13,13 +13,19 @@ from core.errors import TokenUnavailable
 from core.otp import Diagnosis, OtpParams, code_at, step_at
 from core.seedfiles import TokenSpec, read_pskc
 from core.seeds import SeedBox
-from core.signin import DIAGNOSIS_MESSAGES
+from core.signin import DIAGNOSIS_MESSAGES, CodeRefused
 from core.store import Store, schema_version, tokens
 from core.tokens import TokenInventory
+from tests.conftest import TOKEN_SEED, World
 from tests.unit.test_pskc_integrity import NOW, PSK, SEED_A, SEED_B, Key, container
 
 SEED = bytes(range(1, 21))
 DAY = 86_400.0
+
+
+def signin_code(world: World, offset: int = 0) -> str:
+    params = OtpParams()
+    return code_at(params, TOKEN_SEED, step_at(params, world.clock.time()) + offset)
 
 
 def policy(start: str, expiry: str) -> str:
@@ -107,3 +113,18 @@ def test_a_schema_1_store_gets_the_validity_columns_and_keeps_its_tokens(
         assert tuple(row) == ("OLD-1", None)
     finally:
         again.dispose()
+
+
+def test_sign_in_with_a_token_past_its_validity_says_so_and_never_locks_it(world: World) -> None:
+    with world.system.store.begin() as conn:
+        world.system.tokens.resync(conn, "T1", signin_code(world, -1), signin_code(world))
+        world.system.tokens.assign(conn, "T1", "ben")
+        conn.execute(update(tokens).where(tokens.c.serial == "T1").values(valid_until=world.clock.time() + 60))
+    world.clock.advance(90)
+    for _ in range(12):  # more than the ten that lock a token
+        with pytest.raises(CodeRefused) as refused:
+            world.sign_in("ben", signin_code(world))
+        assert refused.value.diagnosis is Diagnosis.PAST_VALIDITY
+        assert "expired" in refused.value.message
+    info = world.system.tokens.get("T1")
+    assert info is not None and info.failures == 0 and info.state.value == "assigned"
