@@ -162,6 +162,36 @@ def empty(url: str) -> None:
     engine.dispose()
 
 
+def pages(name: str, data_dir: Path, url: str | None) -> None:
+    """What the IT inventory screen asks for: a page of 200 and the count, plain and searched."""
+    sys.path.insert(0, str(ROOT))
+    from kiosk.config import load_settings
+    from kiosk.services import build_services
+
+    if url:
+        os.environ["IPKIOSK_DATABASE_URL"] = url
+    services = build_services(load_settings(data_dir))
+    os.environ.pop("IPKIOSK_DATABASE_URL", None)
+    inventory = services.system.tokens
+    try:
+        for label, ask in (
+            ("first page + count", lambda: (inventory.list(limit=200), inventory.count())),
+            ("last page", lambda: inventory.list(limit=200, offset=max(0, inventory.count() - 200))),
+            (
+                "search 'CS0009' + count",
+                lambda: (inventory.list(search="CS0009", limit=200), inventory.count(search="CS0009")),
+            ),
+        ):
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                ask()
+                times.append(time.perf_counter() - start)
+            print(f"{name}: IT screen {label:<24} best of 5 {min(times) * 1000:7.1f} ms")
+    finally:
+        services.close()
+
+
 def line(label: str, figures: tuple[float, float, float, int, str], extra: str = "") -> None:
     wall, cpu, rss, code, _ = figures
     print(f"{label:<34} wall {wall:6.2f} s  cpu {cpu:6.2f} s  peak RSS {rss:6.0f} MB  exit {code}{extra}")
@@ -208,6 +238,7 @@ def main() -> None:
                 listed = ipk(d, "--json", "tokens", "list", url=url)
                 count = listed[4].count('"serial"')
                 line(f"{name}: tokens list --json", listed, f"  ({count} tokens)")
+                pages(name, d, url)
         finally:
             if server is not None:
                 subprocess.run(server[1], capture_output=True)
