@@ -52,7 +52,18 @@ DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
         "A security code is the 6 or 8 digits shown on your token, or a backup code.",
         "Verify you have entered the code correctly.",
     ),
+    Diagnosis.PAST_VALIDITY: (
+        "This token has expired: its vendor set an end date for it, and that date has passed.",
+        "Use a backup code and contact your IT administrator for a replacement token.",
+    ),
+    Diagnosis.BEFORE_VALIDITY: (
+        "This token is not valid yet: its vendor set a start date for it that has not come.",
+        "Use a backup code, or ask your IT administrator when the token can be used.",
+    ),
 }
+
+
+NOT_CHECKED = frozenset({Diagnosis.LOCKED, Diagnosis.REVOKED, Diagnosis.PAST_VALIDITY, Diagnosis.BEFORE_VALIDITY})
 
 
 class CodeRequired(KioskError):
@@ -250,7 +261,9 @@ class SignInService:
             )
             if check.accepted:
                 return factor.serial, check
-            if check.diagnosis not in (Diagnosis.LOCKED, Diagnosis.REVOKED):
+            # A locked or revoked token, or one outside the validity its vendor gave it, was not
+            # checked against the code: nothing to count.
+            if check.diagnosis not in NOT_CHECKED:
                 evaluated.append(factor.serial)
             # Show the most useful reason: anything specific beats "wrong".
             if best is None or best.diagnosis in (Diagnosis.WRONG, Diagnosis.MALFORMED):

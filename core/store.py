@@ -95,6 +95,8 @@ tokens = Table(
     Column("bound_at", Float, nullable=True),
     Column("revoked_reason", String(16), nullable=True),
     Column("created_at", Float, nullable=False),
+    # The validity the vendor gave the key (PSKC <Policy> StartDate/ExpiryDate), Unix seconds;
+    # None when the seed file gave none. Schema 2 (`_add_token_validity`).
 )
 Index("ix_tokens_owner", tokens.c.owner)
 
@@ -169,6 +171,9 @@ TOKEN_COLUMNS_V2 = (
     Column("vendor", String(100), nullable=True),
     Column("model", String(100), nullable=True),
     Column("fips_cert", String(64), nullable=True),  # FIPS 140 validation certificate number
+    # The vendor's validity (PSKC <Policy> StartDate/ExpiryDate), Unix seconds; none when not given.
+    Column("valid_from", Float, nullable=True),
+    Column("valid_until", Float, nullable=True),
 )
 for _column in ACCOUNT_COLUMNS_V2:
     accounts.append_column(_column)

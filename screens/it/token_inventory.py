@@ -1,6 +1,8 @@
 """Token inventory: search by serial or user; state, owner, last use, drift and failures.
 
-Selecting a token offers the tasks that fit it (resync, unlock, lost or damaged).
+Selecting a token offers the tasks that fit it (resync, unlock, lost or damaged). The search and
+the paging run in the store: a page of tokens is shown, and moving past its last row (Down or
+PageDown) loads the next one, so a national inventory opens as fast as a small one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from core.errors import KioskError
 from core.tokens import TokenInfo
 from screens.it.base import ItScreen, when
 from screens.session import KioskSession
@@ -19,6 +22,7 @@ METHOD = {"authenticator": "app", "code_generator": "token"}
 
 
 COLUMNS = ("Serial", "Kind", "Type", "State", "Owner", "Last use (UTC)", "Drift", "Failures")
+PAGE = 200  # tokens per page: more than a screen, little enough to come back at once
 
 
 class ItTokenInventoryScreen(ItScreen):
@@ -28,6 +32,9 @@ class ItTokenInventoryScreen(ItScreen):
         super().__init__(session)
         self.initial_search = search
         self.found: list[TokenInfo] = []
+        self.searched: str | None = None
+        self.total = 0  # tokens matching the search, of which `found` are loaded
+        self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page"):
@@ -59,16 +66,43 @@ class ItTokenInventoryScreen(ItScreen):
     @on(Input.Submitted, "#search")
     @on(Button.Pressed, "#find")
     def refresh_list(self) -> None:
-        text = self.query_one("#search", Input).value.strip()
+        text = self.query_one("#search", Input).value.strip() or None
         tokens = self.session.system.tokens
-        self.run_domain(lambda: tokens.list(search=text or None), self._show, self.show_error)
+        self.searched = text
+        self.fetching = True
+        self.run_domain(
+            lambda: (tokens.list(search=text, limit=PAGE), tokens.count(search=text)), self._show, self._failed
+        )
 
-    def _show(self, found: list[TokenInfo]) -> None:
-        self.found = found
+    def _failed(self, exc: KioskError) -> None:
+        self.fetching = False
+        self.show_error(exc)
+
+    def _show(self, page: tuple[list[TokenInfo], int]) -> None:
+        self.found, self.total = page
+        self.fetching = False
         self.clear_error()
         table = self.query_one("#tokens", DataTable)
         refill(table, COLUMNS)
-        for t in found:
+        self._add_rows(self.found)
+        self._select(self.found[0] if self.found else None)
+
+    def _next_page(self) -> None:
+        if self.fetching or len(self.found) >= self.total:
+            return
+        tokens = self.session.system.tokens
+        text, start = self.searched, len(self.found)
+        self.fetching = True
+        self.run_domain(lambda: tokens.list(search=text, limit=PAGE, offset=start), self._more, self._failed)
+
+    def _more(self, page: list[TokenInfo]) -> None:
+        self.fetching = False
+        self.found.extend(page)
+        self._add_rows(page)
+
+    def _add_rows(self, page: list[TokenInfo]) -> None:
+        table = self.query_one("#tokens", DataTable)
+        for t in page:
             kind = f"{t.params.kind.upper()} {t.params.digits}"
             table.add_row(
                 t.serial,
@@ -81,11 +115,15 @@ class ItTokenInventoryScreen(ItScreen):
                 str(t.failures),
                 key=t.serial,
             )
-        self.query_one("#count", Static).update(f"{len(found)} token{'s' if len(found) != 1 else ''}")
-        self._select(found[0] if found else None)
+        count = f"{self.total} token{'s' if self.total != 1 else ''}"
+        if len(self.found) < self.total:
+            count += f", the first {len(self.found)} shown (move down past the last to see more)"
+        self.query_one("#count", Static).update(count)
 
     @on(DataTable.RowHighlighted, "#tokens")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= len(self.found) - 1:
+            self._next_page()
         key = event.row_key.value
         self._select(next((t for t in self.found if t.serial == key), None))
 
