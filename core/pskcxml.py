@@ -189,6 +189,9 @@ def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -
         info = find(package, "DeviceInfo", "DeviceId")
         if info is not None:
             device.serial = findtext(info, "SerialNo")
+            # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
+            device.manufacturer = findtext(info, "Manufacturer")
+            device.model = findtext(info, "Model")
         for key_elm in findall(package, "Key", "Secret"):
             key = device.add_key()
             data = find(key_elm, "Data")

@@ -326,6 +326,9 @@ class TokenInventory:
                     "last_used_at": r.last_used_at,
                     "bound_at": r.bound_at,
                     "revoked_reason": r.revoked_reason,
+                    "vendor": r.vendor,
+                    "model": r.model,
+                    "fips_cert": r.fips_cert,
                     "valid_from": r.valid_from,
                     "valid_until": r.valid_until,
                 }

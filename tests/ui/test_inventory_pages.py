@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screens.it_token_inventory import PAGE
+from screens.it.token_inventory import PAGE
 from textual.widgets import DataTable
 
 from core.seedfiles import TokenSpec
