@@ -1,0 +1,155 @@
+"""Adversarial pass on the other inputs of issues 9 and 11: enrollment images, config values,
+CLI paths, the directory import. Real subprocesses on a demo data dir; xfail marks open findings."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core.clock import ManualClock
+from core.cronto import CrontoIssuer, CrontoVerifier
+from core.errors import CrontoRejected
+from core.store import Store
+from kiosk.config_checks import check_region_url
+from tests.conftest import T0
+from tests.nppes_factory import individual, npis
+
+PY = sys.executable
+
+
+def ipk(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def clean_refusal(r: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in r.stderr, r.stderr[-400:]
+    assert r.returncode == 2, (r.returncode, r.stderr[-400:])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("attack") / "demo"
+    r = ipk(d, "demo", "--build-only")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return d
+
+
+# --------------------------------------------------------------------------- enrollment images
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_deeply_nested_unsigned_body_is_not_our_format(store: Store) -> None:
+    """1,900 characters fit a QR code; json.loads of 1,400 '[' raised RecursionError before any
+    signature was checked (`ipkiosk cronto decode` printed a traceback)."""
+    issuer = CrontoIssuer.generate("ipkiosk")
+    verifier = CrontoVerifier({"ipkiosk": issuer.public_key_pem()}, ManualClock(T0), store)
+    payload = _b64(b'{"alg":"Ed25519"}') + "." + _b64(b"[" * 1400) + ".AAAA"
+    with pytest.raises(CrontoRejected) as caught:
+        verifier.check(payload, None)
+    assert caught.value.reason == "not_our_format"
+
+
+# --------------------------------------------------------------------------- config values
+
+
+@pytest.mark.parametrize("sep", ["#", "/", "?"])
+def test_a_region_url_whose_password_holds_a_separator_never_shows_it(sep: str) -> None:
+    """urlsplit cuts the netloc at the separator, so 'user:s3cr' reads as host and port and
+    urllib's reason ("...as 's3cr'") carried the password's start into the message."""
+    with pytest.raises(ValueError) as caught:
+        check_region_url(f"https://user:s3cr{sep}et@host.example/api")
+    assert "s3cr" not in str(caught.value)
+
+
+@pytest.mark.xfail(strict=True, reason="Path.resolve()/expanduser() raise RuntimeError, not caught")
+@pytest.mark.parametrize("kind", ["symlink-loop", "unknown-user"])
+def test_a_data_dir_that_cannot_be_resolved_is_a_clean_error(tmp_path: Path, kind: str) -> None:
+    if kind == "symlink-loop":
+        (tmp_path / "a").symlink_to(tmp_path / "b")
+        (tmp_path / "b").symlink_to(tmp_path / "a")
+        data_dir = str(tmp_path / "a")
+    else:
+        data_dir = "~no-such-user-here/kiosk"
+    clean_refusal(ipk(Path(data_dir), "users", "list"))
+
+
+@pytest.mark.xfail(strict=True, reason="a relative SQLite database_url follows the working directory")
+def test_a_relative_sqlite_database_url_is_refused(tmp_path: Path) -> None:
+    """`database_url = "sqlite:///kiosk.sqlite3"` opens a different, empty store in every folder
+    IT staff start ipkiosk from: tokens and accounts seem lost."""
+    data_dir = tmp_path / "demo"
+    assert ipk(data_dir, "demo", "--build-only").returncode == 0
+    config = data_dir / "config.toml"  # top-level keys go before its [issuers] table
+    config.write_text('database_url = "sqlite:///relative.sqlite3"\n' + config.read_text())
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    r = subprocess.run(
+        [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), "users", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=elsewhere,
+    )
+    assert not (elsewhere / "relative.sqlite3").exists()
+    clean_refusal(r)
+
+
+# --------------------------------------------------------------------------- output paths
+
+
+@pytest.mark.xfail(strict=True, reason="open_private follows a symlink at the output path")
+def test_an_output_path_that_is_a_symlink_never_overwrites_its_target(demo: Path, tmp_path: Path) -> None:
+    """A symlink planted where IT staff write an image (a shared folder) pointed at the store:
+    `cronto make --out` overwrote the store with a PNG."""
+    victim = tmp_path / "precious.txt"
+    victim.write_bytes(b"precious data\n")
+    link = tmp_path / "image.png"
+    link.symlink_to(victim)
+    r = ipk(demo, "cronto", "make", "--user", "drsmith", "--npi", "1234567893", "--out", str(link))
+    assert victim.read_bytes() == b"precious data\n"
+    clean_refusal(r)
+
+
+# --------------------------------------------------------------------------- directory import
+
+
+def _nppes_zip(tmp_path: Path, damage: str) -> Path:
+    from core.directory.nppes import write_nppes_csv
+
+    csv_path = tmp_path / "n.csv"
+    write_nppes_csv(csv_path, [individual(n, f"Doe{i}") for i, n in enumerate(npis(2000))])
+    path = tmp_path / f"{damage}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("npidata_pfile_20240101-20240107.csv", csv_path.read_bytes())
+    raw = bytearray(path.read_bytes())
+    central = raw.rfind(b"PK\x01\x02")
+    if damage == "bad-crc":
+        middle = len(raw) // 2
+        raw[middle : middle + 50] = bytes(50)
+    elif damage == "encrypted":
+        raw[6] |= 1
+        raw[central + 8] |= 1
+    elif damage == "unknown-method":
+        raw[8:10] = raw[central + 10 : central + 12] = struct.pack("<H", 99)
+    path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="zipfile errors while reading the member escape as tracebacks")
+@pytest.mark.parametrize("damage", ["bad-crc", "encrypted", "unknown-method"])
+def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: Path, damage: str) -> None:
+    before = ipk(demo, "directory", "status").stdout
+    r = ipk(demo, "directory", "import", "--no-progress", str(_nppes_zip(tmp_path, damage)))
+    assert ipk(demo, "directory", "status").stdout == before
+    clean_refusal(r)
