@@ -4,6 +4,7 @@ CLI paths, the directory import. Real subprocesses on a demo data dir; xfail mar
 from __future__ import annotations
 
 import base64
+import os
 import struct
 import subprocess
 import sys
@@ -153,3 +154,28 @@ def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: P
     r = ipk(demo, "directory", "import", "--no-progress", str(_nppes_zip(tmp_path, damage)))
     assert ipk(demo, "directory", "status").stdout == before
     clean_refusal(r)
+
+
+# --------------------------------------------------------------------------- file modes
+
+
+@pytest.mark.xfail(strict=True, reason="private_dir chmods an existing folder to 0700, whoever shares it")
+def test_a_shared_folder_given_as_the_data_dir_keeps_its_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ipkiosk --data-dir /tmp users list` (a slip of the operator, as root) made /tmp 0700 and
+    dropped its sticky bit; a shard path in a shared folder does the same at `directory import`.
+    A folder the kiosk did not make is refused or left as it was, never re-moded."""
+    from kiosk.cli import main
+
+    shared = tmp_path / "like-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setenv("IPKIOSK_KEYRING", "memory")  # the test run allows it (tests/conftest.py)
+    umask = os.umask(0o077)  # main() tightens the umask of the process: give it back afterwards
+    try:
+        main(["--data-dir", str(shared), "users", "list"])
+    finally:
+        os.umask(umask)
+    capsys.readouterr()
+    assert shared.stat().st_mode & 0o7777 == 0o1777
