@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed-stamp
 demo: sysdeps $(STAMP)
 	$(VENV)/bin/ipkiosk demo
 
+# In parallel (pytest-xdist): each worker starts its own PostgreSQL cluster and Secret Service.
 test: sysdeps $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

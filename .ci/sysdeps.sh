@@ -5,7 +5,8 @@
 #   oathtool       an OTP implementation nobody here wrote, to check codes against
 #   tmux           the terminal UI smoke test
 #   postgresql     the shared-store tests start their own server
-PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3"
+#   libcairo2      cairosvg rasterizes screenshots for the on-screen QR code test
+PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3 libcairo2"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -94,6 +94,7 @@ class Administration:
         owner = self._account(username)
         with self.system.store.begin() as conn:
             info = self.system.tokens.check_available(conn, serial)
+            self.system.token_fitness.check_binding(conn, info.serial, owner)
             self.system.tokens.assign(conn, info.serial, owner)
             self.system.accounts.factors_changed(conn, owner)
             self._audit(conn, "assign", owner, info)
@@ -132,6 +133,7 @@ class Administration:
             updated = self.system.tokens.revoke(conn, info.serial, why)
             if info.owner:
                 self.system.accounts.factors_changed(conn, info.owner)
+                self.system.epcs.suspend_if_no_factor(conn, info.owner, self.actor, f"{info.serial} {why.value}")
             self._audit(conn, "revoke", info.owner, info, detail=f"reason={why.value}")
         return updated
 
@@ -143,6 +145,7 @@ class Administration:
             raise TokenUnavailable(f"Token {old.serial} is not assigned to anyone; use `tokens assign`.")
         with self.system.store.begin() as conn:
             new = self.system.tokens.check_available(conn, new_serial)
+            self.system.token_fitness.check_binding(conn, new.serial, old.owner)
             if old.state is not TokenState.REVOKED:
                 self.system.tokens.revoke(conn, old.serial, RevokeReason.REPLACED)
             if codes is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from core.clock import Clock, utcnow
-from core.errors import StoreError
-from core.store import Store, audit, audit_head
+from core.errors import NameTooLong, StoreError
+from core.store import NAME_MAX, Store, audit, audit_head
 
 GENESIS = "0" * 64
 _FIELDS = ("seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id")
@@ -57,6 +57,28 @@ class ChainReport:
     problem: str = ""
 
 
+TOO_LONG_MARK = "..."
+
+
+def fit_name(name: str) -> str:
+    """A name as an audit row can hold it: cut to NAME_MAX and marked, so a hostile over-long
+    username is still audited (and visibly not a real one: no account name holds '...')."""
+    if len(name) <= NAME_MAX:
+        return name
+    return name[: NAME_MAX - len(TOO_LONG_MARK)] + TOO_LONG_MARK
+
+
+def check_kiosk_id(kiosk_id: str) -> str:
+    if not kiosk_id.strip():
+        raise NameTooLong("The kiosk id is empty.", "Set kiosk_id in the kiosk configuration.")
+    if len(kiosk_id) > NAME_MAX:
+        raise NameTooLong(
+            f"The kiosk id is {len(kiosk_id)} characters; at most {NAME_MAX} are allowed.",
+            "Set a shorter kiosk_id in the kiosk configuration.",
+        )
+    return kiosk_id
+
+
 def _mac(key: bytes, prev: str, fields: dict[str, Any]) -> str:
     body = json.dumps([fields[f] for f in _FIELDS], ensure_ascii=True, separators=(",", ":"))
     return hmac.new(key, (prev + body).encode("ascii"), hashlib.sha256).hexdigest()
@@ -67,7 +89,9 @@ class AuditTrail:
         self.store = store
         self._key = key
         self.clock = clock
-        self.kiosk_id = kiosk_id
+        self.kiosk_id = check_kiosk_id(kiosk_id)
+        # Called with each row inside its transaction (the outbox queues notices this way).
+        self.listeners: list[Callable[[Connection, AuditRow], None]] = []
 
     def record(
         self,
@@ -96,8 +120,8 @@ class AuditTrail:
             "seq": prev_seq + 1,
             "at": utcnow(self.clock).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "event": event,
-            "actor": actor or "-",
-            "subject": subject or "-",
+            "actor": fit_name(actor or "-"),
+            "subject": fit_name(subject or "-"),
             "method": method,
             "serial": serial,
             "outcome": outcome,
@@ -107,7 +131,10 @@ class AuditTrail:
         mac = _mac(self._key, prev_mac, fields)
         conn.execute(audit.insert().values(**fields, mac=mac))
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=fields["seq"], mac=mac))
-        return AuditRow(**fields, mac=mac)
+        row = AuditRow(**fields, mac=mac)
+        for listener in self.listeners:
+            listener(conn, row)
+        return row
 
     def log(
         self,

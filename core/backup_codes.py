@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import Connection, func, select, update
 
@@ -26,6 +28,18 @@ def normalize(code: str) -> str | None:
     if len(cleaned) != LENGTH or any(ch not in ALPHABET for ch in cleaned):
         return None
     return cleaned
+
+
+class BackupUse(StrEnum):
+    ACCEPTED = "accepted"
+    REUSED = "reused"  # a code of the current set, already used
+    WRONG = "wrong"  # no code of the current set
+
+
+@dataclass(frozen=True)
+class BackupMatch:
+    code_id: int | None  # the matching code's row, or None
+    used: bool
 
 
 def looks_like_backup_code(code: str) -> bool:
@@ -67,28 +81,46 @@ class BackupCodes:
         )
         return codes
 
-    def use(self, conn: Connection, username: str, code: str) -> bool:
-        """True once per code: the matching row is marked used by a conditional UPDATE, so two
-        kiosks presenting the same code cannot both succeed."""
+    def match(self, username: str, code: str) -> BackupMatch:
+        """Which code of the user's current set this is, if any. The argon2 checks (one per code)
+        run here, outside any write transaction; `claim` then marks the code used."""
         cleaned = normalize(code)
         if cleaned is None:
-            return False
-        rows = conn.execute(
-            select(backup_codes.c.id, backup_codes.c.code_hash).where(
-                backup_codes.c.username == username,
-                backup_codes.c.invalidated == 0,
-                backup_codes.c.used_at.is_(None),
-            )
-        ).all()
+            return BackupMatch(None, used=False)
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                select(backup_codes.c.id, backup_codes.c.code_hash, backup_codes.c.used_at)
+                .where(backup_codes.c.username == username, backup_codes.c.invalidated == 0)
+                .order_by(backup_codes.c.used_at.is_not(None), backup_codes.c.id)  # unused first
+            ).all()
         for row in rows:
             if check_secret(row.code_hash, cleaned):
-                result = conn.execute(
-                    update(backup_codes)
-                    .where(backup_codes.c.id == row.id, backup_codes.c.used_at.is_(None))
-                    .values(used_at=self.clock.time())
-                )
-                return result.rowcount == 1
-        return False
+                return BackupMatch(int(row.id), used=row.used_at is not None)
+        return BackupMatch(None, used=False)
+
+    def claim(self, conn: Connection, found: BackupMatch) -> BackupUse:
+        """Mark a matched code used, by a conditional UPDATE: of two kiosks presenting the same
+        code, one gets ACCEPTED and the other REUSED."""
+        if found.code_id is None:
+            return BackupUse.WRONG
+        if found.used:
+            return BackupUse.REUSED
+        result = conn.execute(
+            update(backup_codes)
+            .where(
+                backup_codes.c.id == found.code_id,
+                backup_codes.c.used_at.is_(None),
+                backup_codes.c.invalidated == 0,
+            )
+            .values(used_at=self.clock.time())
+        )
+        return BackupUse.ACCEPTED if result.rowcount == 1 else BackupUse.REUSED
+
+    def use(self, username: str, code: str) -> BackupUse:
+        """match, then claim in a short transaction of its own."""
+        found = self.match(username, code)
+        with self.store.begin() as conn:
+            return self.claim(conn, found)
 
     def ever_issued(self, conn: Connection, username: str) -> bool:
         q = select(backup_codes.c.id).where(backup_codes.c.username == username).limit(1)

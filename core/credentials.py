@@ -40,6 +40,7 @@ KNOWN_NAMES: tuple[str, ...] = (
     AUDIT_KEY,
     ISSUER_KEY,
     DB_PASSWORD,
+    "smtp-password",  # core.notifications.SMTP_PASSWORD
     *(region_api_key(r) for r in range(1, 6)),
 )
 

@@ -284,6 +284,7 @@ class Enrollment:
             with self.system.store.begin() as conn:
                 # Check availability again: another kiosk may have taken it since step 6.
                 self.system.tokens.check_available(conn, self.serial)
+                self.system.token_fitness.check_binding(conn, self.serial, self.username)
                 self.system.tokens.resync(conn, self.serial, current_code, next_code)
                 self.system.tokens.assign(conn, self.serial, self.username)
                 codes = self.system.backup_codes.issue(conn, self.username)

@@ -136,3 +136,18 @@ class UnknownPracticeState(KioskError):
     """An NPI's practice-location state is not in the region map: never verified (rule 4)."""
 
     hint = "Ask your administrator to check the provider's practice location in NPPES."
+
+
+class StoreBusy(StoreError):
+    """Another kiosk held the store's lock past the busy timeout; nothing was changed."""
+
+    hint = "If it keeps happening, ask IT staff to check the kiosk's data store."
+
+    def __init__(self, message: str = "The kiosk's store is busy; try again in a moment.") -> None:
+        super().__init__(message)
+
+
+class NameTooLong(KioskError):
+    """A username or kiosk id longer than the store keeps."""
+
+    hint = "Use a shorter name."

@@ -309,11 +309,18 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     if not secret:
         raise EntryError("the KeyPackage carries no secret (only a reference to one)", serial)
     secret = check_seed(bytes(secret), serial)
+    vendor, model = _device_text(key.manufacturer), _device_text(key.model)
     if kind == "totp":
         period = check_period(key.time_interval or 30, serial)
-        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period)
+        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period, vendor=vendor, model=model)
     counter = check_counter(key.counter or 0, serial)
-    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter)
+    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter, vendor=vendor, model=model)
+
+
+def _device_text(value: object) -> str | None:
+    # DeviceInfo is free text from the vendor's file: keep it short and printable.
+    text = " ".join(str(value or "").split())[:100]
+    return text if text.isprintable() and text else None
 
 
 def read_pskc(

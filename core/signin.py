@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from core.accounts import Account, Accounts
-from core.audit import AuditTrail
-from core.backup_codes import BackupCodes, looks_like_backup_code
+from core.accounts import USERNAME_RE, Account, Accounts
+from core.audit import AuditTrail, fit_name
+from core.backup_codes import BackupCodes, BackupMatch, BackupUse, looks_like_backup_code
 from core.clock import Clock
 from core.errors import AccountLocked, AuthenticationFailed, KioskError
+from core.hashing import check_secret
 from core.otp import Diagnosis
-from core.store import Store
-from core.tokens import CodeCheck, TokenInfo, TokenInventory
+from core.store import NAME_MAX, Store
+from core.throttle import Lockout, Throttle
+from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
 
 # What the provider reads for each refusal: the article's "Invalid code error" causes.
 DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
@@ -59,9 +61,24 @@ class CodeRequired(KioskError):
     hint = "Press the button on your hardware token and enter the displayed code."
 
 
+BACKUP_CODE_REUSED = (
+    "That backup code was already used. Each backup code can only be used once.",
+    "Use another of your backup codes, or the code from your token.",
+)
+
+# Unknown username, wrong password and a throttled attempt all read this (and cost the same).
+NOT_CORRECT = (
+    "The username or password is not correct.",
+    "Check your username and password and try again. After several tries, wait a minute between them.",
+)
+
+
 class CodeRefused(KioskError):
     def __init__(self, diagnosis: Diagnosis, serial: str | None = None) -> None:
-        message, hint = DIAGNOSIS_MESSAGES[diagnosis]
+        if diagnosis is Diagnosis.REUSED and serial == "backup_code":
+            message, hint = BACKUP_CODE_REUSED
+        else:
+            message, hint = DIAGNOSIS_MESSAGES[diagnosis]
         super().__init__(message, hint)
         self.diagnosis = diagnosis
         self.serial = serial
@@ -84,6 +101,7 @@ class SignInService:
         accounts: Accounts,
         tokens: TokenInventory,
         backup_codes: BackupCodes,
+        lockout: Lockout | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -91,107 +109,157 @@ class SignInService:
         self.accounts = accounts
         self.tokens = tokens
         self.backup_codes = backup_codes
+        self.throttle = Throttle(lockout or Lockout(), audit.kiosk_id)
 
     def sign_in(self, username: str, password: str, code: str | None = None, *, event: str = "sign_in") -> SignedIn:
-        """Raise AuthenticationFailed, AccountLocked, CodeRequired or CodeRefused, or sign in."""
-        username = self.accounts.normalize_username(username)
+        """Raise AuthenticationFailed, AccountLocked, CodeRequired or CodeRefused, or sign in.
+
+        Three short transactions around one argon2 check that runs outside all of them: reserve
+        the attempt (throttle), check the password, then settle (audit, second factor). An unknown
+        username, a wrong password and a throttled attempt take the same steps and read alike."""
+        name = self.accounts.normalize_username(username)
+        valid = USERNAME_RE.match(name) is not None  # also: at most NAME_MAX characters
+        who = fit_name(name) or "-"
+        with self.store.begin() as conn:
+            stored = self.accounts.password_hash(conn, name) if valid else None
+            reservation = self.throttle.reserve(conn, name if valid else None, self.clock)
+            if not reservation.allowed:
+                self.audit.record(conn, event, actor=who, subject=who, outcome="throttled")
+        ok = check_secret(stored, password)  # exactly one verification, whatever the case
+        if not reservation.allowed:
+            raise AuthenticationFailed(*NOT_CORRECT)
+        if not ok:
+            detail = self._why_not(name, valid, stored, reservation.locked_now)
+            with self.store.begin() as conn:
+                self.audit.record(conn, event, actor=who, subject=who, outcome="bad_password", detail=detail)
+            raise AuthenticationFailed(*NOT_CORRECT)
+        # The password is right: from here on the answer may name the account's state.
+        backup: BackupMatch | None = None
+        prechecks: dict[str, CodeMatch] = {}
+        if code and looks_like_backup_code(code):
+            backup = self.backup_codes.match(name, code)  # argon2 again: before the write transaction
+        elif code:
+            prechecks = self._precheck(name, code)
         failure: KioskError | None = None
         result: SignedIn | None = None
         with self.store.begin() as conn:
-            existing = self.accounts.get(username, conn)
-            if existing is not None and existing.locked:
-                self.audit.record(conn, event, actor=username, subject=username, outcome="account_locked")
-                failure = AccountLocked("This account is locked.")
+            account = self.accounts.get(name, conn)
+            if account is None:  # removed since the reservation
+                self.audit.record(
+                    conn, event, actor=who, subject=who, outcome="bad_password", detail="unknown username"
+                )
+                failure = AuthenticationFailed(*NOT_CORRECT)
+            elif account.locked:
+                self.throttle.release(conn, name, reservation, account=False)
+                self.audit.record(conn, event, actor=name, subject=name, outcome="account_locked")
+                failure = AccountLocked(
+                    "This account is locked after too many failed sign-ins.",
+                    "Ask IT staff to unlock it.",
+                )
             else:
-                account = self.accounts.check_password(conn, username, password)
-                if account is None:
-                    after = self.accounts.get(username, conn)
-                    outcome = "account_locked" if after and after.locked else "bad_password"
-                    self.audit.record(conn, event, actor=username or "-", subject=username or "-", outcome=outcome)
-                    failure = (
-                        AccountLocked("Too many failed sign-ins: this account is now locked.")
-                        if after and after.locked
-                        else AuthenticationFailed("The username or password is not correct.")
-                    )
-                else:
-                    factors: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, account.username))
-                    # Once a factor was ever bound, the password alone never suffices again
-                    # (rule 22): a revoked token leaves backup codes, not a password-only way in.
-                    enrolled = (
-                        bool(factors)
-                        or self.tokens.ever_owned(conn, account.username)
-                        or (self.backup_codes.ever_issued(conn, account.username))
-                    )
-                    if not enrolled:
-                        self.accounts.reset_failures(conn, account.username)
-                        self.audit.record(
-                            conn, event, actor=username, subject=username, outcome="ok", detail="no factor bound"
-                        )
-                        result = SignedIn(account, self.clock.time(), None, ())
-                    elif not code:
-                        self.audit.record(conn, event, actor=username, subject=username, outcome="code_required")
-                        failure = CodeRequired("Enter the security code from your token.")
-                    else:
-                        used, check = self._second_factor(conn, account.username, code, factors)
-                        if used is not None:
-                            self.accounts.reset_failures(conn, account.username)
-                            method = "backup_code" if used == "backup_code" else self._method_of(used, factors)
-                            self.audit.record(
-                                conn,
-                                event,
-                                actor=username,
-                                subject=username,
-                                outcome="ok",
-                                method=method,
-                                serial="" if used == "backup_code" else used,
-                            )
-                            refreshed: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, account.username))
-                            result = SignedIn(account, self.clock.time(), used, refreshed)
-                        else:
-                            assert check is not None and check.diagnosis is not None
-                            self.audit.record(
-                                conn,
-                                event,
-                                actor=username,
-                                subject=username,
-                                outcome=f"refused_{check.diagnosis.value}",
-                                serial=check.serial,
-                                detail="token locked" if check.locked_now else "",
-                            )
-                            failure = CodeRefused(
-                                Diagnosis.LOCKED if check.locked_now else check.diagnosis, check.serial
-                            )
+                self.throttle.release(conn, name, reservation)
+                failure, result = self._settle(conn, account, code, backup, prechecks, event)
         if failure is not None:
             raise failure
         assert result is not None
         return result
 
     @staticmethod
+    def _why_not(name: str, valid: bool, stored: str | None, locked_now: bool) -> str:
+        """For IT staff reading the audit only; the person signing in reads NOT_CORRECT."""
+        if len(name) > NAME_MAX:
+            return f"username over {NAME_MAX} characters"
+        if not valid or stored is None:
+            return "unknown username"
+        return "account locked now" if locked_now else ""
+
+    def _precheck(self, name: str, code: str) -> dict[str, CodeMatch]:
+        """The code matched against each of the user's tokens, before the write transaction."""
+        with self.store.connect() as conn:
+            serials = [f.serial for f in self.tokens.factors(conn, name)]
+        found = {serial: self.tokens.precheck(serial, code) for serial in serials}
+        return {serial: match for serial, match in found.items() if match is not None}
+
+    def _settle(
+        self,
+        conn: Connection,
+        account: Account,
+        code: str | None,
+        backup: BackupMatch | None,
+        prechecks: dict[str, CodeMatch],
+        event: str,
+    ) -> tuple[KioskError | None, SignedIn | None]:
+        name = account.username
+        factors: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, name))
+        # Once a factor was ever bound, the password alone never suffices again (rule 22): a
+        # revoked token leaves backup codes, not a password-only way in.
+        enrolled = bool(factors) or self.tokens.ever_owned(conn, name) or self.backup_codes.ever_issued(conn, name)
+        if not enrolled:
+            self.audit.record(conn, event, actor=name, subject=name, outcome="ok", detail="no factor bound")
+            return None, SignedIn(account, self.clock.time(), None, ())
+        if not code:
+            self.audit.record(conn, event, actor=name, subject=name, outcome="code_required")
+            return CodeRequired("Enter the security code from your token."), None
+        used, check = self._second_factor(conn, name, code, factors, backup, prechecks)
+        if used is not None:
+            method = "backup_code" if used == "backup_code" else self._method_of(used, factors)
+            serial = "" if used == "backup_code" else used
+            self.audit.record(conn, event, actor=name, subject=name, outcome="ok", method=method, serial=serial)
+            refreshed: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, name))
+            return None, SignedIn(account, self.clock.time(), used, refreshed)
+        assert check is not None and check.diagnosis is not None
+        self.audit.record(
+            conn,
+            event,
+            actor=name,
+            subject=name,
+            outcome=f"refused_{check.diagnosis.value}",
+            serial=check.serial,
+            detail="token locked" if check.locked_now else "",
+        )
+        return CodeRefused(Diagnosis.LOCKED if check.locked_now else check.diagnosis, check.serial), None
+
+    @staticmethod
     def _method_of(serial: str, factors: tuple[TokenInfo, ...]) -> str:
         return next((f.method.value for f in factors if f.serial == serial), "")
 
     def _second_factor(
-        self, conn: Connection, username: str, code: str, factors: tuple[TokenInfo, ...]
+        self,
+        conn: Connection,
+        username: str,
+        code: str,
+        factors: tuple[TokenInfo, ...],
+        backup: BackupMatch | None,
+        prechecks: dict[str, CodeMatch],
     ) -> tuple[str | None, CodeCheck | None]:
-        if looks_like_backup_code(code):
-            if self.backup_codes.use(conn, username, code):
+        if backup is not None:
+            outcome = self.backup_codes.claim(conn, backup)
+            if outcome is BackupUse.ACCEPTED:
                 return "backup_code", None
-            return None, CodeCheck(False, "backup_code", Diagnosis.WRONG)
+            diagnosis = Diagnosis.REUSED if outcome is BackupUse.REUSED else Diagnosis.WRONG
+            return None, CodeCheck(False, "backup_code", diagnosis)
         if not factors:  # every token revoked: only a backup code can sign in
             return None, CodeCheck(False, "-", Diagnosis.REVOKED)
         best: CodeCheck | None = None
+        evaluated: list[str] = []
         for factor in factors:
-            check = self.tokens.verify_code(conn, factor.serial, code, count_failure=False)
+            # Each token row is locked (FOR UPDATE) until this transaction ends, so concurrent
+            # guesses are checked one at a time against the current state and failure count.
+            check = self.tokens.verify_code(
+                conn, factor.serial, code, count_failure=False, precheck=prechecks.get(factor.serial)
+            )
             if check.accepted:
                 return factor.serial, check
+            if check.diagnosis not in (Diagnosis.LOCKED, Diagnosis.REVOKED):
+                evaluated.append(factor.serial)
             # Show the most useful reason: anything specific beats "wrong".
             if best is None or best.diagnosis in (Diagnosis.WRONG, Diagnosis.MALFORMED):
                 best = check
-        # One failed attempt counts against every usable factor: a guesser gets ten tries, not
-        # ten per factor, and a provider with two factors is not locked by using the other.
+        # One failed attempt counts against every factor it was checked against: a guesser gets
+        # ten tries, not ten per factor, and a provider with two factors is not locked by using
+        # the other. A token found locked under its row lock was not checked: nothing to count.
         locked_now = False
-        for factor in factors:
-            if factor.state.value == "assigned":
-                locked_now = self.tokens.record_failure(conn, factor.serial) or locked_now
+        for serial in evaluated:
+            locked_now = self.tokens.record_failure(conn, serial) or locked_now
         assert best is not None
         return None, CodeCheck(False, best.serial, best.diagnosis, locked_now)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.accounts import Accounts
-from core.audit import AuditTrail
+from core.audit import AuditTrail, check_kiosk_id
 from core.backup_codes import BackupCodes
 from core.clock import Clock
 from core.credentials import AUDIT_KEY, SEED_KEY, CredentialStore
+from core.epcs import EpcsControls
+from core.notifications import Outbox
+from core.proofing import IdentityProofing
 from core.seeds import SeedBox
 from core.signin import SignedIn, SignInService
 from core.store import Store
+from core.throttle import Lockout
+from core.token_fitness import TokenFitness
 from core.tokens import TokenInventory
 
 if TYPE_CHECKING:
@@ -41,6 +46,12 @@ class Policy:
     stop_binding: bool = True
     kiosk_id: str = "kiosk"
     issuer_label: str = "iPrescribe"
+    # 1311.115(b): hardware tokens bound for EPCS prescribers need a FIPS 140 certificate.
+    epcs_require_fips: bool = True
+    lockout: Lockout = field(default_factory=Lockout)
+
+    def __post_init__(self) -> None:
+        check_kiosk_id(self.kiosk_id)  # the audit and the throttle store it: at most NAME_MAX
 
 
 class KioskSystem:
@@ -65,7 +76,14 @@ class KioskSystem:
         self.accounts = Accounts(store, clock)
         self.tokens = TokenInventory(store, self.seedbox, clock)
         self.backup_codes = BackupCodes(store, clock)
-        self.signin = SignInService(store, clock, self.audit, self.accounts, self.tokens, self.backup_codes)
+        self.signin = SignInService(
+            store, clock, self.audit, self.accounts, self.tokens, self.backup_codes, self.policy.lockout
+        )
+        self.epcs = EpcsControls(self)
+        self.proofing = IdentityProofing(self)
+        self.outbox = Outbox(store, clock)
+        self.token_fitness = TokenFitness(self)
+        self.audit.listeners.append(self.outbox.on_audit)
 
     def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
         from core.enrollment import Enrollment

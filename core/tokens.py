@@ -62,6 +62,9 @@ class TokenInfo:
     last_used_at: float | None
     bound_at: float | None
     revoked_reason: str | None
+    vendor: str | None = None
+    model: str | None = None
+    fips_cert: str | None = None  # FIPS 140 validation certificate (1311.115(b))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -78,6 +81,9 @@ class TokenInfo:
             "last_used_at": self.last_used_at,
             "bound_at": self.bound_at,
             "revoked_reason": self.revoked_reason,
+            "vendor": self.vendor,
+            "model": self.model,
+            "fips_cert": self.fips_cert,
         }
 
 
@@ -87,6 +93,22 @@ class CodeCheck:
     serial: str
     diagnosis: Diagnosis | None = None
     locked_now: bool = False  # this failure was the one that locked the token
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    """A code matched against a token outside any transaction (TokenInventory.precheck)."""
+
+    serial: str
+    code: str
+    moment: tuple[int, int, int]  # (last_used, drift, step): the state the result holds for
+    index: int | None
+    diagnosis: Diagnosis | None
+
+
+def _moment(info: TokenInfo, t: float) -> tuple[int, int, int]:
+    step = otp.step_at(info.params, t) if info.params.kind == "totp" else 0
+    return (info.last_used, info.drift, step)
 
 
 @dataclass
@@ -117,6 +139,9 @@ def _info(row: object) -> TokenInfo:
         last_used_at=r.last_used_at,  # type: ignore[attr-defined]
         bound_at=r.bound_at,  # type: ignore[attr-defined]
         revoked_reason=r.revoked_reason,  # type: ignore[attr-defined]
+        vendor=r.vendor,  # type: ignore[attr-defined]
+        model=r.model,  # type: ignore[attr-defined]
+        fips_cert=r.fips_cert,  # type: ignore[attr-defined]
     )
 
 
@@ -158,6 +183,8 @@ class TokenInventory:
                 failures=0,
                 bound_at=now if owner else None,
                 created_at=now,
+                vendor=spec.vendor,
+                model=spec.model,
             )
         )
         return serial
@@ -244,21 +271,50 @@ class TokenInventory:
     def _seed(self, row: object) -> bytes:
         return self.seedbox.open(row.serial, row.seed_ct)  # type: ignore[attr-defined]
 
-    def _row(self, conn: Connection, serial: str) -> object:
-        row = conn.execute(select(tokens).where(tokens.c.serial == normalize_serial(serial))).first()
+    def _row(self, conn: Connection, serial: str, *, lock: bool = False) -> object:
+        """The token's row; with lock, locked until the transaction ends (PostgreSQL FOR UPDATE;
+        on SQLite the store's BEGIN IMMEDIATE already holds the write lock), so the state and
+        failure count read here are still true when the verdict is written."""
+        q = select(tokens).where(tokens.c.serial == normalize_serial(serial))
+        row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
             raise TokenNotFound(f"No token with serial number {normalize_serial(serial)}.")
         return row
 
     # -- codes -----------------------------------------------------------------------------
 
-    def verify_code(self, conn: Connection, serial: str, code: str, *, count_failure: bool = True) -> CodeCheck:
+    def precheck(self, serial: str, code: str) -> CodeMatch | None:
+        """Match `code` against the token as it is now, outside any transaction: the wide
+        windows that tell "expired" and "out of sync" from "wrong" hold thousands of codes, too
+        slow to search while holding the store's write lock. `verify_code` reuses the result
+        when the token's state has not moved meanwhile."""
+        with self.store.connect() as conn:
+            row = conn.execute(select(tokens).where(tokens.c.serial == normalize_serial(serial))).first()
+        if row is None:
+            return None
+        info = _info(row)
+        cleaned = otp.normalize_code(code, info.params.digits)
+        if cleaned is None or info.state not in (TokenState.ASSIGNED, TokenState.AVAILABLE):
+            return None
+        t = self.clock.time()
+        index, diagnosis = self._judge(info, self._seed(row), cleaned, t)
+        return CodeMatch(info.serial, cleaned, _moment(info, t), index, diagnosis)
+
+    def verify_code(
+        self,
+        conn: Connection,
+        serial: str,
+        code: str,
+        *,
+        count_failure: bool = True,
+        precheck: CodeMatch | None = None,
+    ) -> CodeCheck:
         """Accept `code` once, or say why not. Call inside the transaction that audits it.
 
         With count_failure=False a refusal leaves the failure counter alone, for callers that
         try several factors and count one failure per attempt themselves (`record_failure`).
         """
-        row = self._row(conn, serial)
+        row = self._row(conn, serial, lock=True)
         info = _info(row)
         if info.state is TokenState.REVOKED:
             return CodeCheck(False, info.serial, Diagnosis.REVOKED)
@@ -267,11 +323,17 @@ class TokenInventory:
         cleaned = otp.normalize_code(code, info.params.digits)
         if cleaned is None:
             return self._fail(conn, info, Diagnosis.MALFORMED, count_failure)
-        seed = self._seed(row)
         t = self.clock.time()
-        window = otp.windows(info.params, t=t, drift=info.drift, last_used=info.last_used, counter_base=0)
-        index = otp.find(info.params, seed, cleaned, window.signin)
-        if index is not None and index > info.last_used:
+        if (
+            precheck is not None
+            and precheck.serial == info.serial
+            and precheck.code == cleaned
+            and precheck.moment == _moment(info, t)
+        ):
+            index, diagnosis = precheck.index, precheck.diagnosis
+        else:
+            index, diagnosis = self._judge(info, self._seed(row), cleaned, t)
+        if diagnosis is None and index is not None:
             values: dict[str, object] = {"last_used": index, "failures": 0, "last_used_at": t}
             if info.params.kind == "totp":
                 # Follow the token's clock: RFC 6238 6 suggests recording the observed drift.
@@ -288,7 +350,16 @@ class TokenInventory:
             if done.rowcount == 1:
                 return CodeCheck(True, info.serial)
             return self._fail(conn, info, Diagnosis.REUSED, count_failure)
-        return self._fail(conn, info, self._diagnose(info, seed, cleaned, index, window), count_failure)
+        assert diagnosis is not None
+        return self._fail(conn, info, diagnosis, count_failure)
+
+    def _judge(self, info: TokenInfo, seed: bytes, code: str, t: float) -> tuple[int | None, Diagnosis | None]:
+        """(index, None) when the code is acceptable, else (index or None, why not)."""
+        window = otp.windows(info.params, t=t, drift=info.drift, last_used=info.last_used, counter_base=0)
+        index = otp.find(info.params, seed, code, window.signin)
+        if index is not None and index > info.last_used:
+            return index, None
+        return index, self._diagnose(info, seed, code, index, window)
 
     def _diagnose(
         self, info: TokenInfo, seed: bytes, code: str, signin_index: int | None, window: otp.Window
@@ -341,7 +412,7 @@ class TokenInventory:
         Used by step 7 (Synchronize) and by IT staff. Raises SyncFailed saying which code
         was wrong where that can be told.
         """
-        row = self._row(conn, serial)
+        row = self._row(conn, serial, lock=True)
         info = _info(row)
         if info.state is TokenState.REVOKED:
             raise TokenUnavailable(f"Token {info.serial} was reported {info.revoked_reason or 'revoked'}.")

@@ -71,6 +71,19 @@ class RegionSource(BaseModel):
         return v
 
 
+class SmtpSettings(BaseModel):
+    """`[smtp]`: where binding notifications are delivered; `smtp-password` lives in the keyring."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    from_addr: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
+    starttls: bool = True
+    username: str | None = None
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("ipkiosk", appauthor=False))
 
@@ -95,6 +108,9 @@ class Settings(BaseSettings):
     issuer_name: str = "ipkiosk"
     demo: bool = False
     keyring: Literal["system", "demo-file", "memory"] = "system"
+    smtp: SmtpSettings | None = None
+    # 1311.115(b): a token bound for a provider with EPCS permission needs a FIPS 140 certificate.
+    epcs_require_fips: bool = True
 
     @field_validator("data_dir")
     @classmethod

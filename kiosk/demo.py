@@ -20,6 +20,7 @@ from core.directory.nppes import NppesRecord, write_nppes_csv
 from core.directory.regional import default_shard_paths
 from core.npi import is_valid_npi
 from core.seedfiles import TokenSpec
+from core.token_fitness import DEMO_FIPS_CERT
 from core.tokens import TokenState
 from kiosk.config import load_settings
 from kiosk.files import private_dir, restrict_umask
@@ -80,6 +81,9 @@ PROVIDERS: tuple[DemoProvider, ...] = (
 )
 IT_STAFF = ("it.admin", "Admin, Ivy", "IT staff: guided setup, resyncs, lost tokens, unlocks")
 IT_TOKEN = "DEMO-IT01"  # noqa: S105 - a serial number
+# EPCS: dr.rivera may be granted signing permission; dr.patel, a DEA registrant, may approve it.
+DEMO_DEA = {"dr.rivera": "AR1234563", "dr.patel": "BP9876547"}
+DEMO_APPROVER = "dr.patel"
 
 
 def demo_token_specs() -> list[TokenSpec]:
@@ -142,9 +146,22 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     specs = demo_token_specs()
     system.tokens.import_specs(specs)
     with system.store.begin() as conn:
+        for spec in specs:  # so the demo's EPCS flows work with epcs_require_fips on
+            system.token_fitness.set_device(
+                conn, spec.serial, vendor="Demo", model="Demo OTP", fips_cert=DEMO_FIPS_CERT
+            )
+    with system.store.begin() as conn:
         for p in PROVIDERS:
             system.accounts.add(
-                conn, p.username, display_name=p.name, npi=p.npi, role="provider", password=DEMO_PASSWORD
+                conn,
+                p.username,
+                display_name=p.name,
+                npi=p.npi,
+                role="provider",
+                password=DEMO_PASSWORD,
+                email=f"{p.username}@demo.invalid",
+                dea_number=DEMO_DEA.get(p.username),
+                dea_registrant=p.username == DEMO_APPROVER,
             )
         username, name, _ = IT_STAFF
         system.accounts.add(conn, username, display_name=name, npi=None, role="it_staff", password=DEMO_PASSWORD)
@@ -186,5 +203,8 @@ def demo_guide(data_dir: Path) -> str:
         "Demo hardware tokens: DEMO-0001 .. DEMO-0008 (TOTP), DEMO-H001 (HOTP), DEMO-S256 (SHA-256, 8 digits, 60 s).",
         "See a token's display in a second terminal:",
         f"  ipkiosk --data-dir {data_dir} token-sim DEMO-0001",
+        "EPCS (docs/epcs.md): dr.rivera has a DEA number; dr.patel is a DEA registrant who may approve.",
+        "Binding and EPCS notifications are written as .eml files to",
+        f"  {data_dir / 'outbox'}/ (or now: ipkiosk --data-dir {data_dir} notifications send)",
     ]
     return "\n".join(lines)

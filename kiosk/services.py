@@ -107,6 +107,8 @@ def build_services(
     store = open_store(settings, credentials)
     directory = open_directory(settings, lambda: credentials)
     cronto = CrontoVerifier(issuer_keys(settings, credentials), clock, store)
-    policy = Policy(stop_binding=settings.stop_binding, kiosk_id=settings.kiosk_id)
+    policy = Policy(
+        stop_binding=settings.stop_binding, kiosk_id=settings.kiosk_id, epcs_require_fips=settings.epcs_require_fips
+    )
     system = KioskSystem(store, credentials, clock, directory, cronto, policy)
     return Services(settings, credentials, store, clock, system)

@@ -1,17 +1,25 @@
-"""Fixtures every test tier shares: a manual clock, a real SQLite store in a temp dir, an
-in-process keyring, and the domain wired together."""
+"""Fixtures every test tier shares: a manual clock, a real store (each test that touches it runs
+on SQLite in a temp dir and on PostgreSQL started by the test run), an in-process keyring, and
+the domain wired together."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from core import hashing
 from core.clock import ManualClock
 from core.credentials import CredentialStore, MemoryKeyring
-from core.store import Store
+from core.store import Store, sqlite_url
 from kiosk.config import allow_memory_keyring
+from tests.pgserver import PostgresServer, PostgresUnavailable
 
 # The in-process keyring is refused everywhere but in a test run, which says so here.
 allow_memory_keyring()
@@ -32,9 +40,72 @@ def data_dir(tmp_path: Path) -> Path:
     return d
 
 
+# Test-only: argon2 at its floor so the suite hashes fast. Production parameters are untouched
+# (tests/unit/test_hashing.py asserts them); subprocess tests run with the production hasher.
+FAST_HASHER = hashing.SecretHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_hashing() -> Iterator[hashing.SecretHasher]:
+    # Session-wide and autouse, so it is in place before any other session fixture (the demo
+    # data the UI tests copy is hashed with it too).
+    previous = hashing.use(FAST_HASHER)
+    yield FAST_HASHER
+    hashing.use(previous)
+
+
+# -- PostgreSQL: one cluster per test process (each xdist worker its own), one fresh database per
+# -- test, cloned from a template that already holds the schema (about 30 ms).
+
+PG_TEMPLATE = "ipkiosk_template"
+
+
+def _unavailable(what: str, reason: str) -> None:
+    # Under CI a missing server fails the run, so a broken image cannot pass by skipping.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} needed under CI but unavailable: {reason}")
+    pytest.skip(f"no {what}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    # Its own temp dir, not pytest's numbered basetemp: another pytest run on the machine prunes
+    # old basetemps and must not delete a live cluster's files.
+    base = Path(tempfile.mkdtemp(prefix="ipkiosk-pg-"))
+    try:
+        server = PostgresServer.start(base / "pg")
+    except PostgresUnavailable as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        _unavailable("PostgreSQL", str(exc))
+        raise
+    try:
+        Store(server.create_database(PG_TEMPLATE)).dispose()  # the schema, made once
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def fresh_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name, template=PG_TEMPLATE)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[str]:
+    """Where the test's store lives: a SQLite file, then (second run) a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield sqlite_url(data_dir)
+    else:
+        yield from fresh_postgres_url(request)
+
+
 @pytest.fixture
-def store(data_dir: Path) -> Iterator[Store]:
-    s = Store.at(data_dir)
+def store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
     yield s
     s.dispose()
 
@@ -84,7 +155,12 @@ class World:
 
 
 def build_world(
-    data_dir: Path, clock: ManualClock, credentials: CredentialStore, *, stop_binding: bool = True
+    data_dir: Path,
+    clock: ManualClock,
+    credentials: CredentialStore,
+    *,
+    stop_binding: bool = True,
+    store_url: str | None = None,
 ) -> World:
     records = [
         NppesRecord(
@@ -103,7 +179,7 @@ def build_world(
     shards = default_shard_paths(data_dir / "directory")
     import_directory(nppes, shards)
     directory = RegionalDirectory(open_backends({r: (p, None) for r, p in shards.items()}, lambda r: None), timeout=5.0)
-    store = Store.at(data_dir)
+    store = Store(store_url) if store_url else Store.at(data_dir)
     issuer = CrontoIssuer.generate("test-issuer")
     verifier = CrontoVerifier({"test-issuer": issuer.public_key_pem()}, clock, store)
     system = KioskSystem(
@@ -124,7 +200,7 @@ def build_world(
 
 
 @pytest.fixture
-def world(data_dir: Path, clock: ManualClock, credentials: CredentialStore) -> Iterator[World]:
-    w = build_world(data_dir, clock, credentials)
+def world(data_dir: Path, clock: ManualClock, credentials: CredentialStore, store_url: str) -> Iterator[World]:
+    w = build_world(data_dir, clock, credentials, store_url=store_url)
     yield w
     w.system.store.dispose()

@@ -32,6 +32,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cronto",
     "credentials",
     "audit",
+    "epcs",
+    "notifications",
+    "doctor",
     "token_sim",
 )
 

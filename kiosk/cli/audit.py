@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli import audit_daily
 from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
 from kiosk.files import check_output, open_private
@@ -48,6 +49,7 @@ def register(sub: Any) -> None:
     report = s.add_parser("report", help="daily review: failed sign-ins, reuse, lock-outs, factor changes")
     report.add_argument("--since", type=_date, required=True)
     report.set_defaults(handler=review_report)
+    audit_daily.register(s)
 
 
 def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -22,12 +22,16 @@ def run_kiosk(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def launch(ctx: CliContext) -> int:
     from kiosk.app import create_app
+    from kiosk.mail import start_flusher
 
     # The App opens the store and keyring itself, after the first screen is drawn.
     app = create_app(ctx.settings)
+    flusher = start_flusher(ctx.settings)
     try:
         app.run()
     finally:
+        if flusher is not None:
+            flusher.stop()
         if app.services is not None:
             app.services.close()
     return int(app.return_code or 0)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from core.admin import Administration
+from core.proofing import DocumentType
 from kiosk.cli.common import UsageError, cli_actor
 from kiosk.cli.context import CliContext
 
@@ -20,7 +21,25 @@ def register(sub: Any) -> None:
     add.add_argument("--npi", help="the provider's NPI (required for providers)")
     add.add_argument("--role", choices=["provider", "it_staff"], default="provider")
     add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    add.add_argument("--email", required=True, help="where binding and EPCS notifications go")
+    add.add_argument("--dea", help="DEA registration number (needed for an EPCS grant)")
+    add.add_argument("--registrant", action="store_true", help="a DEA registrant who may approve EPCS grants")
     add.set_defaults(handler=add_user)
+
+    change = s.add_parser("set", help="change an account's email, DEA number or registrant flag")
+    change.add_argument("username")
+    change.add_argument("--email")
+    change.add_argument("--dea")
+    change.add_argument("--registrant", action=argparse.BooleanOptionalAction, default=None)
+    change.set_defaults(handler=set_details)
+
+    proof = s.add_parser("proof", help="record the ID document checked before binding (EPCS identity proofing)")
+    proof.add_argument("username")
+    proof.add_argument("--document", choices=[d.value for d in DocumentType], help="the ID document checked")
+    proof.add_argument("--last4", help="its last four characters (never the whole number)")
+    proof.add_argument("--csp-reference", help="or: the credential service provider's transaction reference")
+    proof.add_argument("--by", required=True, help="the IT staff member who checked it (signs on stdin)")
+    proof.set_defaults(handler=record_proofing)
 
     ls = s.add_parser("list", help="list accounts and their bound factors")
     ls.set_defaults(handler=list_users)
@@ -37,7 +56,15 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
     system = ctx.services.system
     with system.store.begin() as conn:
         account = system.accounts.add(
-            conn, args.username, display_name=args.name, npi=args.npi, role=args.role, password=password
+            conn,
+            args.username,
+            display_name=args.name,
+            npi=args.npi,
+            role=args.role,
+            password=password,
+            email=args.email,
+            dea_number=args.dea,
+            dea_registrant=args.registrant,
         )
         system.audit.record(
             conn,
@@ -45,10 +72,17 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
             actor=cli_actor(),
             subject=account.username,
             outcome="ok",
-            detail=f"role={account.role.value}",
+            detail=f"role={account.role.value} dea={account.dea_number or '-'} registrant={account.dea_registrant}",
         )
     ctx.emit(
-        {"username": account.username, "role": account.role.value, "npi": account.npi},
+        {
+            "username": account.username,
+            "role": account.role.value,
+            "npi": account.npi,
+            "email": account.email,
+            "dea_number": account.dea_number,
+            "dea_registrant": account.dea_registrant,
+        },
         f"added {account.username} ({account.role.value})",
     )
     return 0
@@ -65,6 +99,9 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
                 "name": account.display_name,
                 "npi": account.npi,
                 "role": account.role.value,
+                "email": account.email,
+                "dea_number": account.dea_number,
+                "dea_registrant": account.dea_registrant,
                 "locked": account.locked,
                 "factors": [{"serial": f.serial, "method": f.method.value, "state": f.state.value} for f in factors],
                 "backup_codes_left": system.backup_codes.remaining(account.username),
@@ -82,4 +119,48 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
 def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
     Administration(ctx.services.system, cli_actor()).unlock_account(args.username)
     ctx.emit({"username": args.username, "unlocked": True}, f"unlocked {args.username}")
+    return 0
+
+
+def set_details(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.email is None and args.dea is None and args.registrant is None:
+        raise UsageError("Give --email, --dea or --registrant/--no-registrant.")
+    system = ctx.services.system
+    with system.store.begin() as conn:
+        account = system.accounts.set_epcs_details(
+            conn, args.username, email=args.email, dea_number=args.dea, dea_registrant=args.registrant
+        )
+        changed = [name for name, value in (("email", args.email), ("dea", args.dea)) if value is not None]
+        if args.registrant is not None:
+            changed.append(f"registrant={account.dea_registrant}")
+        system.audit.record(
+            conn, "account_changed", actor=cli_actor(), subject=account.username, outcome="ok", detail=" ".join(changed)
+        )
+    ctx.emit(
+        {
+            "username": account.username,
+            "email": account.email,
+            "dea_number": account.dea_number,
+            "dea_registrant": account.dea_registrant,
+        },
+        f"changed {account.username}: {', '.join(changed)}",
+    )
+    return 0
+
+
+def record_proofing(ctx: CliContext, args: argparse.Namespace) -> int:
+    password = ctx.read_secret_stdin()
+    code = ctx.read_secret_stdin().strip()
+    if not password:
+        raise UsageError("No password on stdin: password on the first line, code on the second.")
+    record = ctx.services.system.proofing.record_signed(
+        args.username,
+        args.by,
+        password,
+        code or None,
+        document_type=args.document,
+        last4=args.last4,
+        csp_reference=args.csp_reference,
+    )
+    ctx.emit({"username": record.username, **record.as_dict()}, f"{record.username}: {record.summary}")
     return 0

@@ -118,73 +118,12 @@ def secret_service(secret_service_env: dict[str, str]) -> Any:
     return SecretService.Keyring()
 
 
-# -- PostgreSQL, started by the test run ---------------------------------------------------------
-# A throwaway cluster in a temp dir on a free loopback port. As root (CI, Debian) the server runs
-# as the `postgres` system user, since PostgreSQL refuses to run as root.
+# -- PostgreSQL: the server is tests/conftest.py's session fixture (one per test process).
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if found:
-        return found[-1].parent
-    pg_ctl = shutil.which("pg_ctl")
-    return Path(pg_ctl).parent if pg_ctl else None
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database on the test run's PostgreSQL server, schema included."""
+    from tests.conftest import fresh_postgres_url
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    def unavailable(reason: str) -> None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL needed under CI but unavailable: {reason}")
-        pytest.skip(f"no PostgreSQL for the shared-store tests: {reason}")
-
-    bindir = _pg_bin()
-    if bindir is None:
-        unavailable("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
-    assert bindir is not None
-    base = tmp_path_factory.mktemp("pg")
-    data = base / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        import pwd
-
-        try:
-            pg = pwd.getpwnam("postgres")
-        except KeyError:
-            unavailable("running as root and there is no 'postgres' user to run the server as")
-        os.chown(base, pg.pw_uid, pg.pw_gid)
-        os.chmod(base, 0o755)  # noqa: S103 - the server user must enter its own data dir
-        for parent in base.parents:  # the server user must reach its data dir
-            if str(parent).startswith(tempfile_root()):
-                os.chmod(parent, os.stat(parent).st_mode | 0o755)  # noqa: S103
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)  # noqa: E731
-    r = run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
-    if r.returncode != 0:
-        unavailable(f"initdb failed: {r.stderr.strip()[-300:]}")
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base} -c fsync=off"
-    r = run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60", "start")
-    if r.returncode != 0:
-        unavailable(f"pg_ctl start failed: {r.stderr.strip()[-300:]}")
-    try:
-        r = run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "ipkiosk")
-        if r.returncode != 0:
-            unavailable(f"createdb failed: {r.stderr.strip()[-300:]}")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/ipkiosk"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-
-
-def tempfile_root() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
+    yield from fresh_postgres_url(request)

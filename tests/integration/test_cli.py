@@ -55,10 +55,19 @@ def test_users_add_and_list(demo: Path) -> None:
         "1234567893",
         "--role",
         "provider",
+        "--email",
+        "tam@example.org",
         "--password-stdin",
         stdin="a long password\n",
     )
-    assert rc == 0 and doc == {"username": "dr.new", "role": "provider", "npi": "1234567893"}
+    assert rc == 0 and doc == {
+        "username": "dr.new",
+        "role": "provider",
+        "npi": "1234567893",
+        "email": "tam@example.org",
+        "dea_number": None,
+        "dea_registrant": False,
+    }
     rc, doc = jdoc(
         demo,
         "users",
@@ -70,6 +79,8 @@ def test_users_add_and_list(demo: Path) -> None:
         "1234567890",
         "--role",
         "provider",
+        "--email",
+        "bad@example.org",
         "--password-stdin",
         stdin="a long password\n",
     )
@@ -99,6 +110,8 @@ def test_import_assign_resync_and_auth_check(demo: Path, tmp_path: Path) -> None
         "Line, Cli",
         "--npi",
         "1993999998",
+        "--email",
+        "cli@example.org",
         "--password-stdin",
         stdin="cli password 1\n",
         check=True,

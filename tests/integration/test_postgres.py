@@ -11,13 +11,13 @@ from sqlalchemy import text
 from core import otp
 from core.accounts import Accounts
 from core.audit import AuditTrail
-from core.backup_codes import BackupCodes
+from core.backup_codes import BackupCodes, BackupUse
 from core.clock import ManualClock
 from core.credentials import CredentialStore, MemoryKeyring
 from core.otp import OtpParams
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
-from core.store import Store, metadata
+from core.store import SCHEMA_VERSION, Store
 from core.tokens import TokenInventory
 from tests.conftest import T0
 
@@ -25,15 +25,13 @@ SEED = bytes(range(20))
 P = OtpParams()
 
 
+pytestmark = pytest.mark.postgres
+
+
 @pytest.fixture
 def pg(postgres_url: str) -> Iterator[Store]:
     store = Store(postgres_url)
     yield store
-    with store.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            if table.name not in ("schema_version", "audit_head"):
-                conn.execute(table.delete())
-        conn.execute(text("update audit_head set seq = 0, mac = repeat('0', 64)"))
     store.dispose()
 
 
@@ -57,7 +55,7 @@ def setup_token(store: Store, clock: ManualClock) -> TokenInventory:
 def test_schema_is_created_and_versioned(pg: Store) -> None:
     assert pg.engine.dialect.name == "postgresql"
     with pg.connect() as conn:
-        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == 1
+        assert conn.execute(text("select max(version) from schema_version")).scalar_one() == SCHEMA_VERSION
 
 
 def test_eight_threads_one_success_on_postgres(pg: Store) -> None:
@@ -124,18 +122,17 @@ def test_backup_code_used_once_across_kiosks(pg: Store, postgres_url: str) -> No
     with pg.begin() as conn:
         codes = BackupCodes(pg, clock).issue(conn, "ben")
     other = Store(postgres_url)
-    results: list[bool] = []
+    results: list[BackupUse] = []
     barrier = threading.Barrier(2)
 
     def use(store: Store) -> None:
         barrier.wait()
-        with store.begin() as conn:
-            results.append(BackupCodes(store, clock).use(conn, "ben", codes[0]))
+        results.append(BackupCodes(store, clock).use("ben", codes[0]))
 
     threads = [threading.Thread(target=use, args=(s,)) for s in (pg, other)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [False, True]
+    assert sorted(results) == [BackupUse.ACCEPTED, BackupUse.REUSED]
     other.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -38,7 +39,8 @@ def keys(session: str, *k: str) -> None:
 
 def test_demo_in_tmux_shows_welcome_and_signs_in(tmp_path: Path) -> None:
     session = f"ipk-{uuid.uuid4().hex[:8]}"
-    data = tmp_path / "demo"
+    # Short (not pytest's tmp_path, longer under xdist): the guide's lines must fit 100 columns.
+    data = Path(tempfile.mkdtemp(prefix="ipk-")) / "demo"
     subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "32"], check=True)  # type: ignore[list-item]
     try:
         keys(session, f"{IPKIOSK} --data-dir {data} demo", "Enter")

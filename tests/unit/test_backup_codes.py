@@ -7,7 +7,7 @@ import math
 from sqlalchemy import select
 
 from core import backup_codes as bc
-from core.backup_codes import BackupCodes
+from core.backup_codes import BackupCodes, BackupUse
 from core.clock import ManualClock
 from core.store import Store, accounts, backup_codes
 
@@ -44,14 +44,12 @@ def test_single_use_and_new_set_invalidates_old(store: Store, clock: ManualClock
     codes_ = setup(store, clock)
     with store.begin() as conn:
         first = codes_.issue(conn, "ben")
-    with store.begin() as conn:
-        assert codes_.use(conn, "ben", first[0])
-        assert not codes_.use(conn, "ben", first[0])
+    assert codes_.use("ben", first[0]) is BackupUse.ACCEPTED
+    assert codes_.use("ben", first[0]) is BackupUse.REUSED
     with store.begin() as conn:
         second = codes_.issue(conn, "ben")
-    with store.begin() as conn:
-        assert not codes_.use(conn, "ben", first[1])
-        assert codes_.use(conn, "ben", second[1].replace("-", " "))
+    assert codes_.use("ben", first[1]) is BackupUse.WRONG  # the old set is gone, not "reused"
+    assert codes_.use("ben", second[1].replace("-", " ")) is BackupUse.ACCEPTED
     assert codes_.remaining("ben") == 9
 
 

@@ -94,14 +94,30 @@ def test_backup_code_works_once_in_place_of_a_token_code(bound: World) -> None:
     assert bound.system.backup_codes.remaining("ben") == 9
 
 
-def test_account_locks_after_ten_bad_passwords(world: World) -> None:
-    for _ in range(9):
+def test_account_locks_only_at_a_hundred_failures_and_says_so_only_after_the_right_password(world: World) -> None:
+    """NIST SP 800-63B 5.2.2: a high lock count (100), reached only through the throttle's delays."""
+    for i in range(99):
+        world.clock.advance(61)  # past the longest delay: each guess is checked
         with pytest.raises(AuthenticationFailed):
             world.system.signin.sign_in("ben", "not the password")
-    with pytest.raises(AccountLocked):
+        assert world.system.accounts.get("ben").locked is False, i  # type: ignore[union-attr]
+    world.clock.advance(61)
+    with pytest.raises(AuthenticationFailed, match="username or password is not correct"):
         world.system.signin.sign_in("ben", "not the password")
-    with pytest.raises(AccountLocked):
-        world.sign_in("ben")  # even the right password
+    assert world.system.accounts.get("ben").locked is True  # type: ignore[union-attr]
+    world.clock.advance(61)
+    with pytest.raises(AuthenticationFailed, match="username or password is not correct"):
+        world.system.signin.sign_in("ben", "still not the password")  # locked: same words as any wrong password
+    world.clock.advance(61)
+    with pytest.raises(AccountLocked) as err:
+        world.sign_in("ben")  # the right password: now it may say so
+    assert "IT staff" in err.value.hint
+    rows = list(world.system.audit.rows(event="sign_in"))
+    assert [r.detail for r in rows].count("account locked now") == 1
+    assert rows[-1].outcome == "account_locked"
+    with world.system.store.begin() as conn:
+        assert world.system.accounts.unlock(conn, "ben")
+    assert world.sign_in("ben").second_factor is None
 
 
 def test_every_attempt_is_audited_without_secrets(bound: World) -> None:

@@ -127,7 +127,7 @@ def test_two_stores_on_one_file_share_replay_protection(
 ) -> None:
     """Two kiosks (two engines) on one store: the second submission of a code fails."""
     bind(store, inventory, "T1", code(TOTP, step(clock, -2)), code(TOTP, step(clock, -1)))
-    other_store = Store.at(data_dir)
+    other_store = Store(store.url)
     other = TokenInventory(other_store, inventory.seedbox, clock)
     c = code(TOTP, step(clock))
     assert verify(other_store, other, "T1", c).accepted
