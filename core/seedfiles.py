@@ -34,6 +34,7 @@ MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
 MAX_SEED_BYTES = 128
 MAX_SERIAL_CHARS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_COUNTER = 10**18 - 1  # as a CSV's 18-digit counter field
 CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
 
 
@@ -140,7 +141,7 @@ _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
 def looks_like_seed(value: str) -> bool:
-    compact = value.replace(" ", "")
+    compact = re.sub(r"[\s-]", "", value)  # the separators _decode_key accepts in a key
     return len(compact) >= 26 and bool(_HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper()))
 
 
@@ -204,6 +205,8 @@ def check_period(period: int, serial: str) -> int:
 def check_counter(counter: int, serial: str) -> int:
     if counter < 0:
         raise EntryError("HOTP counter must not be negative", serial)
+    if counter > MAX_COUNTER:  # the store's 64-bit column, with room for every later press
+        raise EntryError("HOTP counter is too large (more than 18 digits)", serial)
     return counter
 
 
