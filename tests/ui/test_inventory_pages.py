@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from screens.it.token_inventory import PAGE
 from textual.widgets import DataTable
 
 from core.seedfiles import TokenSpec
+from screens.it.token_inventory import PAGE
 from tests.ui.conftest import SIZE, Kiosk, screen_text, settle
 from tests.ui.test_it_area import open_task, put
 
