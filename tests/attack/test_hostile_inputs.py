@@ -73,7 +73,6 @@ def test_a_region_url_whose_password_holds_a_separator_never_shows_it(sep: str) 
     assert "s3cr" not in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="Path.resolve()/expanduser() raise RuntimeError, not caught")
 @pytest.mark.parametrize("kind", ["symlink-loop", "unknown-user"])
 def test_a_data_dir_that_cannot_be_resolved_is_a_clean_error(tmp_path: Path, kind: str) -> None:
     if kind == "symlink-loop":
@@ -85,7 +84,6 @@ def test_a_data_dir_that_cannot_be_resolved_is_a_clean_error(tmp_path: Path, kin
     clean_refusal(ipk(Path(data_dir), "users", "list"))
 
 
-@pytest.mark.xfail(strict=True, reason="a relative SQLite database_url follows the working directory")
 def test_a_relative_sqlite_database_url_is_refused(tmp_path: Path) -> None:
     """`database_url = "sqlite:///kiosk.sqlite3"` opens a different, empty store in every folder
     IT staff start ipkiosk from: tokens and accounts seem lost."""
@@ -106,7 +104,6 @@ def test_a_relative_sqlite_database_url_is_refused(tmp_path: Path) -> None:
     clean_refusal(r)
 
 
-@pytest.mark.xfail(strict=True, reason="timeouts are bounded above only; the warning may outlast the timeout")
 @pytest.mark.parametrize(
     "values",
     [{"idle_timeout": 1e-300}, {"idle_timeout": 5.0, "idle_warning": 20.0}, {"region_timeout": 1e-9}],
@@ -206,3 +203,30 @@ def test_a_shared_folder_given_as_the_data_dir_keeps_its_mode(
         os.umask(umask)
     capsys.readouterr()
     assert shared.stat().st_mode & 0o7777 == 0o1777
+
+
+def test_a_warning_as_long_as_a_workable_timeout_is_refused(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from kiosk.config import load_settings
+
+    with pytest.raises(ConfigError, match="idle_warning"):
+        load_settings(tmp_path, idle_timeout=30.0, idle_warning=30.0)
+    assert load_settings(tmp_path, idle_timeout=30.0, idle_warning=29.0).idle_warning == 29.0
+
+
+def test_a_shard_path_in_a_symlink_loop_names_its_setting(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from kiosk.config import load_settings
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "config.toml").write_text(f'[regions.2]\npath = "{tmp_path / "a" / "x.sqlite3"}"\n')
+    with pytest.raises(ConfigError, match=r"regions\.2\.path"):
+        load_settings(tmp_path)
+
+
+def test_a_camera_file_under_an_unknown_users_home_is_a_source_error() -> None:
+    from kiosk.camera.source import SourceError, parse_camera
+
+    with pytest.raises(SourceError):
+        parse_camera("~no-such-user-here/clip.mp4")
