@@ -122,7 +122,6 @@ def test_timeouts_no_kiosk_can_work_with_are_refused(tmp_path: Path, values: dic
 # --------------------------------------------------------------------------- output paths
 
 
-@pytest.mark.xfail(strict=True, reason="open_private follows a symlink at the output path")
 def test_an_output_path_that_is_a_symlink_never_overwrites_its_target(demo: Path, tmp_path: Path) -> None:
     """A symlink planted where IT staff write an image (a shared folder) pointed at the store:
     `cronto make --out` overwrote the store with a PNG."""
@@ -135,7 +134,6 @@ def test_an_output_path_that_is_a_symlink_never_overwrites_its_target(demo: Path
     clean_refusal(r)
 
 
-@pytest.mark.xfail(strict=True, reason="check_output lets an export overwrite the kiosk's own store")
 def test_an_export_onto_the_store_itself_is_refused(tmp_path: Path) -> None:
     """A slip at the prompt, `audit export --csv DATA_DIR/kiosk.sqlite3`, wrote the CSV over the
     store: every account, token and audit row gone."""
@@ -230,3 +228,49 @@ def test_a_camera_file_under_an_unknown_users_home_is_a_source_error() -> None:
 
     with pytest.raises(SourceError):
         parse_camera("~no-such-user-here/clip.mp4")
+
+
+def test_a_link_put_at_the_output_after_the_check_is_replaced_not_written_through(tmp_path: Path) -> None:
+    """Between check_output and the write, a symlink or a hard link to the store may appear."""
+    from kiosk.files import open_private, write_private
+
+    victim = tmp_path / "store.sqlite3"
+    victim.write_bytes(b"precious data\n")
+    soft, hard = tmp_path / "soft.png", tmp_path / "hard.csv"
+    soft.symlink_to(victim)
+    os.link(victim, hard)
+    write_private(soft, b"image")
+    with open_private(hard) as f:
+        f.write("csv\n")
+    assert victim.read_bytes() == b"precious data\n"
+    assert soft.read_bytes() == b"image" and not soft.is_symlink() and hard.read_text() == "csv\n"
+    assert soft.stat().st_mode & 0o777 == 0o600 and hard.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.csv", "soft.png", "store.sqlite3"]
+
+
+@pytest.mark.parametrize(
+    "name", ["kiosk.sqlite3-wal", "config.toml", "directory/region-3.sqlite3", "directory/new.csv", "."]
+)
+def test_an_export_onto_any_kiosk_file_or_folder_is_refused(tmp_path: Path, name: str) -> None:
+    from kiosk.config import load_settings
+    from kiosk.files import PathProblem, check_output
+
+    settings = load_settings(tmp_path)
+    (tmp_path / "directory").mkdir()
+    with pytest.raises(PathProblem, match="kiosk's own files"):
+        check_output(tmp_path / name, "CSV file", settings)
+    for fine in ("audit.csv", "reports/audit.csv"):
+        (tmp_path / "reports").mkdir(exist_ok=True)
+        check_output(tmp_path / fine, "CSV file", settings)
+
+
+def test_an_export_onto_a_store_outside_the_data_dir_is_refused(tmp_path: Path) -> None:
+    from kiosk.config import load_settings
+    from kiosk.files import PathProblem, check_output
+
+    elsewhere = tmp_path / "db"
+    elsewhere.mkdir()
+    (tmp_path / "d").mkdir()
+    settings = load_settings(tmp_path / "d", database_url=f"sqlite:///{elsewhere / 'k.sqlite3'}")
+    with pytest.raises(PathProblem, match="kiosk's own files"):
+        check_output(elsewhere / "k.sqlite3", "CSV file", settings)
