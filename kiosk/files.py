@@ -38,14 +38,33 @@ def restrict_umask() -> None:
     os.umask(old | PRIVATE_UMASK)
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) as 0700 and tighten it if it already exists."""
+def private_dir(path: Path, *, adopt_empty: bool = False) -> Path:
+    """Create `path` (and missing parents) as 0700. A folder that already exists is not
+    re-moded (`--data-dir /tmp` would drop the sticky bit of /tmp): one that others can write
+    to is refused, since whoever can write there can swap the kiosk's files. With `adopt_empty`
+    (the demo, which fills a new or empty folder), an empty folder of this user's that no one
+    else can write to is made 0700 as if the kiosk had created it."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for made in missing:  # only what this call created (mkdir's mode is cut by the umask)
+            made.chmod(0o700)
+        info = path.stat()
+        if (
+            adopt_empty
+            and not missing
+            and not info.st_mode & 0o022
+            and info.st_uid == os.geteuid()
+            and not any(path.iterdir())
+        ):
+            path.chmod(0o700)
     except OSError as exc:
         raise PathProblem(f"Cannot create the directory {path}: {exc.strerror or exc}.") from None
-    with contextlib.suppress(PermissionError):  # someone else's directory: leave it, it is readable anyway
-        path.chmod(0o700)
+    if not missing and info.st_mode & 0o022:
+        raise PathProblem(
+            f"The folder {path} can be written by other users, so the kiosk will not keep its files there.",
+            hint=f"Give a folder of the kiosk's own, or make this one private: chmod 700 {path}",
+        )
     return path
 
 

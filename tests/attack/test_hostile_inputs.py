@@ -181,7 +181,6 @@ def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: P
 # --------------------------------------------------------------------------- file modes
 
 
-@pytest.mark.xfail(strict=True, reason="private_dir chmods an existing folder to 0700, whoever shares it")
 def test_a_shared_folder_given_as_the_data_dir_keeps_its_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -274,3 +273,33 @@ def test_an_export_onto_a_store_outside_the_data_dir_is_refused(tmp_path: Path) 
     settings = load_settings(tmp_path / "d", database_url=f"sqlite:///{elsewhere / 'k.sqlite3'}")
     with pytest.raises(PathProblem, match="kiosk's own files"):
         check_output(elsewhere / "k.sqlite3", "CSV file", settings)
+
+
+def test_a_folder_others_can_write_is_refused_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+
+    shared = tmp_path / "group-writable"
+    shared.mkdir()
+    shared.chmod(0o775)
+    monkeypatch.setenv("IPKIOSK_KEYRING", "memory")
+    umask = os.umask(0o077)
+    try:
+        code = main(["--data-dir", str(shared), "users", "list"])
+    finally:
+        os.umask(umask)
+    err = capsys.readouterr().err
+    assert code == 2 and f"chmod 700 {shared}" in err and "Traceback" not in err
+    assert shared.stat().st_mode & 0o777 == 0o775 and not (shared / "kiosk.sqlite3").exists()
+
+
+def test_private_dir_makes_what_is_missing_0700_and_leaves_what_exists(tmp_path: Path) -> None:
+    from kiosk.files import private_dir
+
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    existing.chmod(0o755)
+    made = private_dir(existing / "a" / "b")
+    assert made.stat().st_mode & 0o777 == 0o700 and (existing / "a").stat().st_mode & 0o777 == 0o700
+    assert private_dir(existing) == existing and existing.stat().st_mode & 0o777 == 0o755
