@@ -169,7 +169,6 @@ def _nppes_zip(tmp_path: Path, damage: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="zipfile errors while reading the member escape as tracebacks")
 @pytest.mark.parametrize("damage", ["bad-crc", "encrypted", "unknown-method"])
 def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: Path, damage: str) -> None:
     before = ipk(demo, "directory", "status").stdout
