@@ -399,6 +399,9 @@ def open_seed_bytes(
         return _open_pskc(data, passphrase=passphrase, psk=psk, now=now)
     if "\x00" in text:
         raise ImportRejected("The seed file is binary data, neither PSKC XML nor OATH CSV text.")
+    from core.seedcopies import refuse_key_for_plain_file
+
+    refuse_key_for_plain_file(passphrase, psk)  # an OATH CSV is never encrypted
     return open_oath_csv(text)
 
 
