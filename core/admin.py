@@ -6,13 +6,17 @@ Each operation is one transaction that also writes its audit row, with the IT st
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from core.errors import KioskError, TokenNotFound, TokenUnavailable
+from core.accounts import Role
+from core.errors import KioskError, NotAllowed, TokenNotFound, TokenUnavailable
 from core.seedfiles import Rejected, TokenSpec
+from core.signin import SignedIn
 from core.system import KioskSystem
 from core.tokens import ImportReport, RevokeReason, TokenInfo, TokenState
 
@@ -21,10 +25,42 @@ class AdminError(KioskError):
     hint = "Check the serial number or username and try again."
 
 
+def cli_actor() -> str:
+    """Who ran an admin command, for the audit trail: the OS account at the terminal."""
+    try:
+        name = getpass.getuser()
+    except Exception:
+        name = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"cli:{name}"
+
+
 @dataclass
 class Administration:
+    """Front ends build it with `for_staff` (the IT staff area) or `for_cli` (`ipkiosk`), never
+    directly: those two decide who the actor is and whether they may act. The plain constructor
+    stays for tests that set up a world with a named actor."""
+
     system: KioskSystem
     actor: str
+
+    @classmethod
+    def for_staff(cls, system: KioskSystem, signed_in: SignedIn | None) -> Administration:
+        """Only IT staff who signed in with their own bound factor: a password alone must not
+        open the operations that hand out and take away other people's factors."""
+        if signed_in is None or signed_in.account.role is not Role.IT_STAFF:
+            raise NotAllowed("This area is for IT staff only.", "Sign in with an IT staff account.")
+        if signed_in.second_factor is None:
+            raise NotAllowed(
+                "IT staff need their own bound token to open this area.",
+                "Ask another IT staff member to bind one for you.",
+            )
+        return cls(system, signed_in.account.username)
+
+    @classmethod
+    def for_cli(cls, system: KioskSystem) -> Administration:
+        """`ipkiosk` on the kiosk's own terminal: whoever may run it there may administer it,
+        recorded as `cli:<os user>`."""
+        return cls(system, cli_actor())
 
     # -- helpers ---------------------------------------------------------------------------
 

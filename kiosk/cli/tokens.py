@@ -13,7 +13,7 @@ from core.admin import Administration
 from core.errors import ImportRejected
 from core.seedfiles import open_seed_file
 from core.tokens import TokenInfo
-from kiosk.cli.common import UsageError, cli_actor
+from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
 
@@ -122,7 +122,7 @@ def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _admin(ctx: CliContext) -> Administration:
-    return Administration(ctx.services.system, cli_actor())
+    return Administration.for_cli(ctx.services.system)
 
 
 def assign_token(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -117,7 +117,7 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
-    Administration(ctx.services.system, cli_actor()).unlock_account(args.username)
+    Administration.for_cli(ctx.services.system).unlock_account(args.username)
     ctx.emit({"username": args.username, "unlocked": True}, f"unlocked {args.username}")
     return 0
 
