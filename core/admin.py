@@ -6,15 +6,24 @@ Each operation is one transaction that also writes its audit row, with the IT st
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import getpass
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection
 
-from core.accounts import Role
+from core.accounts import Account, Role
+from core.audit import AuditRow
+from core.daily_review import DailyReport, DailyReview, ReportRecord
+from core.directory.model import Verification
 from core.errors import KioskError, NotAllowed, TokenNotFound, TokenUnavailable
+from core.npi import validate_npi
+from core.private_files import check_output, open_private
 from core.seedfiles import Rejected, TokenSpec
 from core.signin import SignedIn
 from core.system import KioskSystem
@@ -23,6 +32,18 @@ from core.tokens import ImportReport, RevokeReason, TokenInfo, TokenState
 
 class AdminError(KioskError):
     hint = "Check the serial number or username and try again."
+
+
+# Every field of a row, MAC included, so an export can be checked against the chain.
+AUDIT_COLUMNS = tuple(f.name for f in dataclasses.fields(AuditRow))
+
+
+@dataclass(frozen=True)
+class NpiCheck:
+    """An NPI checked for IT staff: the account it belongs to ("-" if none) and every answer."""
+
+    subject: str
+    verification: Verification
 
 
 def cli_actor() -> str:
@@ -108,13 +129,22 @@ class Administration:
 
     # -- operations ------------------------------------------------------------------------
 
-    def import_tokens(self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected], source: str) -> ImportReport:
+    def import_tokens(
+        self,
+        specs: Iterable[TokenSpec],
+        rejected: Iterable[Rejected],
+        source: str,
+        progress: Callable[[int], object] | None = None,
+    ) -> ImportReport:
         """Add a seed file's tokens and write its audit row in one transaction: a crash leaves
         both or neither, never tokens nobody can account for (rule 17). `source` is the file's
         name, for the audit detail (a name is the sender's choice: only printable, and short).
         `rejected` is read once `specs` is consumed (a `SeedStream` fills it as it is read); an
-        error while reading rolls back every token already added."""
+        error while reading rolls back every token already added. `progress` is called with
+        the count of tokens taken so far, after each one."""
         shown = "".join(c if c.isprintable() and c != " " else "_" for c in source)[:100]
+        if progress is not None:
+            specs = _counted(specs, progress)
         with self.system.store.begin() as conn:
             report = self.system.tokens.import_specs(specs, rejected, conn=conn)
             self._audit(
@@ -206,3 +236,101 @@ class Administration:
             codes = self.system.backup_codes.issue(conn, owner)
             self._audit(conn, "backup_codes_issued", owner, detail="10 codes")
         return codes
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        username: str,
+        *,
+        display_name: str,
+        npi: str | None,
+        role: Role | str,
+        password: str,
+        email: str | None = None,
+        dea_number: str | None = None,
+        dea_registrant: bool = False,
+    ) -> Account:
+        with self.system.store.begin() as conn:
+            account = self.system.accounts.add(
+                conn,
+                username,
+                display_name=display_name,
+                npi=npi,
+                role=role,
+                password=password,
+                email=email,
+                dea_number=dea_number,
+                dea_registrant=dea_registrant,
+            )
+            detail = f"role={account.role.value} dea={account.dea_number or '-'} registrant={account.dea_registrant}"
+            self._audit(conn, "account_created", account.username, detail=detail)
+        return account
+
+    def change_account(
+        self, username: str, *, email: str | None, dea_number: str | None, dea_registrant: bool | None
+    ) -> tuple[Account, list[str]]:
+        """The account's EPCS details; returns it and what changed (for the audit and the reply)."""
+        with self.system.store.begin() as conn:
+            account = self.system.accounts.set_epcs_details(
+                conn, username, email=email, dea_number=dea_number, dea_registrant=dea_registrant
+            )
+            changed = [name for name, value in (("email", email), ("dea", dea_number)) if value is not None]
+            if dea_registrant is not None:
+                changed.append(f"registrant={account.dea_registrant}")
+            self._audit(conn, "account_changed", account.username, detail=" ".join(changed))
+        return account, changed
+
+    # -- the directory and the audit trail -------------------------------------------------
+
+    def check_npi(self, npi: str, last_name: str | None, username: str = "") -> NpiCheck:
+        """Re-run a provider's NPI verification in every region, audited: the answer names a
+        provider's registry entry, so IT staff looking is on the record too."""
+        account = self.system.accounts.get(username) if username else None
+        checked = validate_npi(npi)
+        subject = account.username if account is not None and account.npi == checked else "-"
+        verification = self.system.directory.verify(checked, last_name)
+        assert isinstance(verification, Verification)  # every directory answers with one (VerificationLike is going)
+        self._audit(
+            None,
+            "npi_check",
+            subject,
+            outcome=str(verification.outcome),
+            detail=f"npi={checked} region={verification.region or '-'}",
+        )
+        return NpiCheck(subject, verification)
+
+    def export_audit(
+        self, target: Path, *, since: datetime | None = None, user: str | None = None, event: str | None = None
+    ) -> int:
+        """Write the (filtered) rows as CSV to a 0600 file and audit that it was done: the trail
+        names providers and sign-in outcomes, so who took a copy is itself on the record."""
+        check_output(target, "CSV file")
+        rows = list(self.system.audit.rows(since=since, user=user, event=event))
+        with open_private(target) as f:
+            out = csv.DictWriter(f, fieldnames=AUDIT_COLUMNS)
+            out.writeheader()
+            for row in rows:
+                out.writerow(row.as_dict())
+        filters = [f"{k}={v}" for k, v in (("since", since and since.date()), ("user", user), ("event", event)) if v]
+        self._audit(None, "audit_export", None, detail=" ".join([f"rows={len(rows)}", *filters]))
+        return len(rows)
+
+    def daily_review(self, day: date | None, reports_dir: Path) -> DailyReport:
+        """The day's review (default yesterday), its files written and its running audited."""
+        review = DailyReview(self.system)
+        return review.run(day or review.yesterday(), reports_dir, self.actor)
+
+    def daily_reports(self, *, unreviewed_only: bool = False) -> list[ReportRecord]:
+        return DailyReview(self.system).reports(unreviewed_only=unreviewed_only)
+
+    def sign_off_report(self, day: str, by: str, password: str, code: str | None) -> ReportRecord:
+        """`by` signs with their own password (and code): the signature, not the actor, is what
+        authorizes a sign-off."""
+        return DailyReview(self.system).sign_off(day, by, password, code)
+
+
+def _counted(specs: Iterable[TokenSpec], progress: Callable[[int], object]) -> Iterator[TokenSpec]:
+    for taken, spec in enumerate(specs, 1):
+        yield spec
+        progress(taken)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from core.admin import Administration
 from kiosk.cli import audit_daily
 from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
-from kiosk.files import check_output, open_private
 
 # What EPCS 1311.150's daily review looks for.
 REVIEW_EVENTS = (
@@ -72,16 +71,8 @@ def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def export_csv(ctx: CliContext, args: argparse.Namespace) -> int:
-    target = check_output(args.csv_file, "CSV file")
-    rows = list(ctx.services.system.audit.rows(since=args.since))
-    fields = ["seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id", "mac"]
-    # 0600: the trail names providers, kiosks and sign-in outcomes.
-    with open_private(target) as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for row in rows:
-            w.writerow(row.as_dict())
-    ctx.emit({"rows": len(rows), "file": str(args.csv_file)}, f"wrote {len(rows)} rows to {args.csv_file}")
+    count = Administration.for_cli(ctx.services.system).export_audit(args.csv_file, since=args.since)
+    ctx.emit({"rows": count, "file": str(args.csv_file)}, f"wrote {count} rows to {args.csv_file}")
     return 0
 
 
