@@ -22,6 +22,7 @@ from core.audit import AuditRow
 from core.daily_review import DailyReport, DailyReview, ReportRecord
 from core.directory.model import Verification
 from core.errors import KioskError, NotAllowed, TokenNotFound, TokenUnavailable
+from core.events import Event, Outcome
 from core.npi import validate_npi
 from core.private_files import check_output, open_private
 from core.seedfiles import Rejected, TokenSpec
@@ -100,11 +101,11 @@ class Administration:
     def _audit(
         self,
         conn: Connection | None,
-        event: str,
+        event: Event,
         subject: str | None,
         token: TokenInfo | None = None,
         *,
-        outcome: str = "ok",
+        outcome: str = Outcome.OK,
         detail: str = "",
     ) -> None:
         """One audit row with this IT staff member as actor; in `conn`'s transaction, or in
@@ -149,7 +150,7 @@ class Administration:
             report = self.system.tokens.import_specs(specs, rejected, conn=conn)
             self._audit(
                 conn,
-                "tokens_import",
+                Event.TOKENS_IMPORT,
                 None,
                 detail=(
                     f"file={shown} added={len(report.added)} "
@@ -165,7 +166,7 @@ class Administration:
             self.system.token_fitness.check_binding(conn, info.serial, owner)
             self.system.tokens.assign(conn, info.serial, owner)
             self.system.accounts.factors_changed(conn, owner)
-            self._audit(conn, "assign", owner, info)
+            self._audit(conn, Event.ASSIGN, owner, info)
             return self._now(conn, info.serial)
 
     def resync(self, serial: str, current_code: str, next_code: str) -> TokenInfo:
@@ -174,9 +175,9 @@ class Administration:
         try:
             with self.system.store.begin() as conn:
                 updated = self.system.tokens.resync(conn, info.serial, current_code, next_code)
-                self._audit(conn, "resync", info.owner, info, detail=f"drift={updated.drift}")
+                self._audit(conn, Event.RESYNC, info.owner, info, detail=f"drift={updated.drift}")
         except KioskError:
-            self._audit(None, "resync", info.owner, info, outcome="refused")
+            self._audit(None, Event.RESYNC, info.owner, info, outcome=Outcome.REFUSED)
             raise
         return updated
 
@@ -184,7 +185,7 @@ class Administration:
         info = self._token(serial)
         with self.system.store.begin() as conn:
             updated = self.system.tokens.unlock(conn, info.serial)
-            self._audit(conn, "token_unlock", info.owner, info)
+            self._audit(conn, Event.TOKEN_UNLOCK, info.owner, info)
         return updated
 
     def revoke(self, serial: str, reason: RevokeReason | str) -> TokenInfo:
@@ -202,7 +203,7 @@ class Administration:
             if info.owner:
                 self.system.accounts.factors_changed(conn, info.owner)
                 self.system.epcs.suspend_if_no_factor(conn, info.owner, self.actor, f"{info.serial} {why.value}")
-            self._audit(conn, "revoke", info.owner, info, detail=f"reason={why.value}")
+            self._audit(conn, Event.REVOKE, info.owner, info, detail=f"reason={why.value}")
         return updated
 
     def replace(self, old_serial: str, new_serial: str, codes: tuple[str, str] | None = None) -> TokenInfo:
@@ -220,21 +221,21 @@ class Administration:
                 self.system.tokens.resync(conn, new.serial, *codes)
             self.system.tokens.assign(conn, new.serial, old.owner)
             self.system.accounts.factors_changed(conn, old.owner)
-            self._audit(conn, "replace", old.owner, new, detail=f"replaces={old.serial}")
+            self._audit(conn, Event.REPLACE, old.owner, new, detail=f"replaces={old.serial}")
             return self._now(conn, new.serial)
 
     def unlock_account(self, username: str) -> None:
         with self.system.store.begin() as conn:
             if not self.system.accounts.unlock(conn, username):
                 raise AdminError(f"No account named '{username}'.")
-            self._audit(conn, "account_unlock", username)
+            self._audit(conn, Event.ACCOUNT_UNLOCK, username)
 
     def issue_backup_codes(self, username: str) -> list[str]:
         """A new set (the old one stops working), e.g. while a lost token is replaced."""
         owner = self._account(username)
         with self.system.store.begin() as conn:
             codes = self.system.backup_codes.issue(conn, owner)
-            self._audit(conn, "backup_codes_issued", owner, detail="10 codes")
+            self._audit(conn, Event.BACKUP_CODES_ISSUED, owner, detail="10 codes")
         return codes
 
     # -- accounts --------------------------------------------------------------------------
@@ -264,7 +265,7 @@ class Administration:
                 dea_registrant=dea_registrant,
             )
             detail = f"role={account.role.value} dea={account.dea_number or '-'} registrant={account.dea_registrant}"
-            self._audit(conn, "account_created", account.username, detail=detail)
+            self._audit(conn, Event.ACCOUNT_CREATED, account.username, detail=detail)
         return account
 
     def change_account(
@@ -278,7 +279,7 @@ class Administration:
             changed = [name for name, value in (("email", email), ("dea", dea_number)) if value is not None]
             if dea_registrant is not None:
                 changed.append(f"registrant={account.dea_registrant}")
-            self._audit(conn, "account_changed", account.username, detail=" ".join(changed))
+            self._audit(conn, Event.ACCOUNT_CHANGED, account.username, detail=" ".join(changed))
         return account, changed
 
     # -- the directory and the audit trail -------------------------------------------------
@@ -293,7 +294,7 @@ class Administration:
         assert isinstance(verification, Verification)  # every directory answers with one (VerificationLike is going)
         self._audit(
             None,
-            "npi_check",
+            Event.NPI_CHECK,
             subject,
             outcome=str(verification.outcome),
             detail=f"npi={checked} region={verification.region or '-'}",
@@ -313,7 +314,7 @@ class Administration:
             for row in rows:
                 out.writerow(row.as_dict())
         filters = [f"{k}={v}" for k, v in (("since", since and since.date()), ("user", user), ("event", event)) if v]
-        self._audit(None, "audit_export", None, detail=" ".join([f"rows={len(rows)}", *filters]))
+        self._audit(None, Event.AUDIT_EXPORT, None, detail=" ".join([f"rows={len(rows)}", *filters]))
         return len(rows)
 
     def daily_review(self, day: date | None, reports_dir: Path) -> DailyReport:
