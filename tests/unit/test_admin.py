@@ -4,11 +4,15 @@ own bound factor; for_cli acts as the OS account at the terminal."""
 from __future__ import annotations
 
 import getpass
+import io
 
 import pytest
 
 from core.admin import Administration
 from core.errors import NotAllowed
+from core.events import Event
+from core.seedfiles import TokenSpec
+from kiosk.cli.tokens import _ImportProgress
 from tests.conftest import PASSWORD, World
 
 
@@ -44,3 +48,29 @@ def test_for_staff_lets_in_it_staff_signed_in_with_their_token(world: World) -> 
 
 def test_for_cli_acts_as_the_os_user(world: World) -> None:
     assert Administration.for_cli(world.system).actor == f"cli:{getpass.getuser()}"
+
+
+def test_import_tokens_reports_progress_and_audits_once(world: World) -> None:
+    seed = bytes(range(20))
+    specs = [TokenSpec(f"P{i}", "totp", seed) for i in range(5)]
+    seen: list[int] = []
+    report = Administration.for_cli(world.system).import_tokens(specs, [], "vendor.pskc", progress=seen.append)
+    assert seen == [1, 2, 3, 4, 5] and len(report.added) == 5
+    rows = list(world.system.audit.rows(event=Event.TOKENS_IMPORT))
+    assert len(rows) == 1 and rows[0].detail == "file=vendor.pskc added=5 duplicates=0 rejected=0"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_cli_import_progress_is_drawn_on_a_terminal_only() -> None:
+    terminal, piped = Terminal(), io.StringIO()
+    for stream in (terminal, piped):
+        progress = _ImportProgress(stream)
+        for taken in range(1, 2501):
+            progress(taken)
+        progress.finish()
+    assert "2,000 tokens read" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+    assert piped.getvalue() == ""
