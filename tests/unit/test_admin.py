@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import getpass
 import io
+import re
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +76,16 @@ def test_the_cli_import_progress_is_drawn_on_a_terminal_only() -> None:
         progress.finish()
     assert "2,000 tokens read" in terminal.getvalue() and terminal.getvalue().endswith("\n")
     assert piped.getvalue() == ""
+
+
+def test_front_ends_build_it_only_through_for_staff_or_for_cli() -> None:
+    """The plain constructor stays for tests; kiosk/ and screens/ must not choose an actor."""
+    root = Path(__file__).resolve().parents[2]
+    direct = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("kiosk", "screens")
+        for path in sorted((root / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bAdministration\(", line)
+    ]
+    assert direct == []
