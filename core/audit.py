@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, select, update
 
 from core.clock import Clock, utcnow
 from core.errors import NameTooLong, StoreError
+from core.events import Event
 from core.store import NAME_MAX, Store, audit, audit_head
 
 GENESIS = "0" * 64
@@ -96,7 +97,7 @@ class AuditTrail:
     def record(
         self,
         conn: Connection,
-        event: str,
+        event: Event,
         *,
         actor: str,
         subject: str,
@@ -138,7 +139,7 @@ class AuditTrail:
 
     def log(
         self,
-        event: str,
+        event: Event,
         *,
         actor: str,
         subject: str,

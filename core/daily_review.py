@@ -26,32 +26,39 @@ from core.accounts import Role
 from core.audit import _FIELDS, AuditRow, ChainReport
 from core.clock import utcnow
 from core.errors import KioskError
+from core.events import Event, Outcome, is_lockout, is_refusal
 from core.store import audit, audit_reports
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
 
-SIGN_IN_EVENTS = ("sign_in", "test_sign_in", "epcs_sign_in")
-FACTOR_EVENTS = (
-    "bind",
-    "assign",
-    "replace",
-    "revoke",
-    "resync",
-    "token_unlock",
-    "account_unlock",
-    "backup_codes_issued",
+SIGN_IN_EVENTS = frozenset({Event.SIGN_IN, Event.TEST_SIGN_IN, Event.EPCS_SIGN_IN})
+FACTOR_EVENTS = frozenset(
+    {
+        Event.BIND,
+        Event.ASSIGN,
+        Event.REPLACE,
+        Event.REVOKE,
+        Event.RESYNC,
+        Event.TOKEN_UNLOCK,
+        Event.ACCOUNT_UNLOCK,
+        Event.BACKUP_CODES_ISSUED,
+    }
 )
-PERMISSION_EVENTS = (
-    "epcs_grant",
-    "epcs_approve",
-    "epcs_revoke",
-    "epcs_suspend",
-    "identity_proofed",
-    "account_created",
-    "account_changed",
+PERMISSION_EVENTS = frozenset(
+    {
+        Event.EPCS_GRANT,
+        Event.EPCS_APPROVE,
+        Event.EPCS_REVOKE,
+        Event.EPCS_SUSPEND,
+        Event.IDENTITY_PROOFED,
+        Event.ACCOUNT_CREATED,
+        Event.ACCOUNT_CHANGED,
+    }
 )
-IMPORT_EVENTS = ("tokens_import", "directory_import")
+EPCS_EVENTS = frozenset({Event.EPCS_GRANT, Event.EPCS_APPROVE, Event.EPCS_REVOKE, Event.EPCS_SUSPEND})
+IMPORT_EVENTS = frozenset({Event.TOKENS_IMPORT, Event.DIRECTORY_IMPORT})
+SIGNED_IN = frozenset({Outcome.OK, Outcome.CODE_REQUIRED})
 # An account with this many failed sign-ins in one day is worth a look even without a lock-out.
 FAILED_SIGNIN_ALERT = 5
 CATEGORIES = (
@@ -133,22 +140,22 @@ def _stamp(d: datetime) -> str:
 
 def categorize(row: AuditRow) -> str | None:
     outcome = row.outcome
-    if row.event in SIGN_IN_EVENTS or outcome.startswith("refused_"):
-        if outcome == "refused_reused":
+    if row.event in SIGN_IN_EVENTS or is_refusal(outcome):
+        if outcome == Outcome.REFUSED_REUSED:
             return "reuse_attempt"
-        if outcome in ("account_locked", "refused_locked") or "token locked" in row.detail:
+        if is_lockout(outcome, row.detail):
             return "lockout"
     if row.event in SIGN_IN_EVENTS:
-        if "throttl" in outcome:
+        if outcome == Outcome.THROTTLED:
             return "throttled_sign_in"
-        if outcome not in ("ok", "code_required"):
+        if outcome not in SIGNED_IN:
             return "failed_sign_in"
         return None
-    if row.event.startswith("epcs_") and outcome.startswith("refused_"):
+    if row.event in EPCS_EVENTS and is_refusal(outcome):
         return "refused_permission"
-    if row.event == "npi_verification" and outcome.startswith("refused_"):
+    if row.event == Event.NPI_VERIFICATION and is_refusal(outcome):
         return "refused_image"
-    if outcome != "ok":
+    if outcome != Outcome.OK:
         return None
     if row.event in FACTOR_EVENTS:
         return "factor_change"
@@ -210,10 +217,10 @@ class DailyReview:
                 conn.execute(audit_reports.insert().values(day=day.isoformat(), **values))
             self.system.audit.record(
                 conn,
-                "audit_daily_review",
+                Event.AUDIT_DAILY_REVIEW,
                 actor=actor,
                 subject="-",
-                outcome="incidents" if report.incidents else "ok",
+                outcome=Outcome.INCIDENTS if report.incidents else Outcome.OK,
                 detail=f"day={day.isoformat()} rows={report.rows_that_day} incidents={len(report.incidents)} "
                 f"chain={'intact' if report.chain.intact else 'BROKEN'} head={report.chain.head_seq}",
             )
@@ -254,10 +261,10 @@ class DailyReview:
                 raise ReviewError(f"The report for {key} was signed off on another kiosk meanwhile.", "")
             self.system.audit.record(
                 conn,
-                "audit_report_signoff",
+                Event.AUDIT_REPORT_SIGNOFF,
                 actor=person.username,
                 subject="-",
-                outcome="ok",
+                outcome=Outcome.OK,
                 detail=f"day={key} incidents={record.incidents}",
             )
         return next(r for r in self.reports() if r.day == key)
@@ -283,9 +290,9 @@ def _incidents(findings: list[tuple[str, AuditRow]], failed: Counter[str], chain
             incidents.append(f"{row.at} lock-out: {row.subject} {row.serial or 'account'}")
         elif category == "refused_permission":
             incidents.append(f"{row.at} EPCS change refused ({row.outcome}) by {row.actor} for {row.subject}")
-        elif category == "refused_image" and row.outcome in ("refused_other_user", "refused_bad_signature"):
+        elif category == "refused_image" and row.outcome in (Outcome.REFUSED_OTHER_USER, Outcome.REFUSED_BAD_SIGNATURE):
             incidents.append(f"{row.at} enrollment image refused ({row.outcome}) for {row.subject}")
-        elif category == "permission_change" and row.event == "epcs_suspend":
+        elif category == "permission_change" and row.event == Event.EPCS_SUSPEND:
             incidents.append(f"{row.at} EPCS permission of {row.subject} suspended: {row.detail}")
     incidents += [f"{n} failed sign-ins for {who}" for who, n in failed.items() if n >= FAILED_SIGNIN_ALERT]
     return incidents

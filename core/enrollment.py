@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core import otp
+from core import events, otp
 from core.cronto import refuse
 from core.directory.model import Outcome
 from core.errors import BindingStopped, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
+from core.events import Event
 from core.otp import OtpParams
 from core.signin import CodeRefused, SignedIn
 from core.tokens import Method, TokenInfo, new_app_secret
@@ -134,7 +135,7 @@ class Enrollment:
         if self.system.clock.time() - self.signed_in.at > FRESH_SIGNIN_SECONDS:
             raise FreshSignInRequired("Your sign-in is too old to change two-factor settings.")
 
-    def _record(self, conn: Connection, event: str, outcome: str, **kw: str) -> None:
+    def _record(self, conn: Connection, event: Event, outcome: str, **kw: str) -> None:
         self.system.audit.record(conn, event, actor=self.actor, subject=self.username, outcome=outcome, **kw)
 
     def back(self) -> Step:
@@ -173,7 +174,10 @@ class Enrollment:
         except CrontoRejected as exc:
             # Someone else's or a forged image is worth a look in the daily review.
             self.system.audit.log(
-                "npi_verification", actor=self.actor, subject=self.username, outcome=f"refused_{exc.reason}"
+                Event.NPI_VERIFICATION,
+                actor=self.actor,
+                subject=self.username,
+                outcome=events.Outcome.refused(exc.reason),
             )
             raise
         verification = self.system.directory.verify(claims.npi, account.last_name, on_answer)
@@ -182,7 +186,7 @@ class Enrollment:
             self.system.cronto.consume(claims, conn)
             self._record(
                 conn,
-                "npi_verification",
+                Event.NPI_VERIFICATION,
                 outcome.value,
                 detail=f"npi={claims.npi} region={verification.region or '-'}",
             )
@@ -236,14 +240,14 @@ class Enrollment:
         index = otp.find(APP_PARAMS, self._app_secret, cleaned, window) if cleaned else None
         if index is None:
             with self.system.store.begin() as conn:
-                self._record(conn, "bind", "refused_wrong", method=Method.AUTHENTICATOR.value)
+                self._record(conn, Event.BIND, events.Outcome.REFUSED_WRONG, method=Method.AUTHENTICATOR.value)
             raise CodeRefused(otp.Diagnosis.MALFORMED if cleaned is None else otp.Diagnosis.WRONG)
         with self.system.store.begin() as conn:
             serial = self.system.tokens.bind_app(conn, self.username, self._app_secret, index)
             codes = self.system.backup_codes.issue(conn, self.username)
             self.system.accounts.factors_changed(conn, self.username)
-            self._record(conn, "bind", "ok", method=Method.AUTHENTICATOR.value, serial=serial)
-            self._record(conn, "backup_codes_issued", "ok", detail="10 codes")
+            self._record(conn, Event.BIND, events.Outcome.OK, method=Method.AUTHENTICATOR.value, serial=serial)
+            self._record(conn, Event.BACKUP_CODES_ISSUED, events.Outcome.OK, detail="10 codes")
             self.bound = self.system.tokens.get(serial, conn)
         self._app_secret = None  # never shown again after binding (rule 13)
         self._backup_codes = codes
@@ -289,16 +293,18 @@ class Enrollment:
                 self.system.tokens.assign(conn, self.serial, self.username)
                 codes = self.system.backup_codes.issue(conn, self.username)
                 self.system.accounts.factors_changed(conn, self.username)
-                self._record(conn, "bind", "ok", method=Method.CODE_GENERATOR.value, serial=self.serial)
-                self._record(conn, "backup_codes_issued", "ok", detail="10 codes")
+                self._record(
+                    conn, Event.BIND, events.Outcome.OK, method=Method.CODE_GENERATOR.value, serial=self.serial
+                )
+                self._record(conn, Event.BACKUP_CODES_ISSUED, events.Outcome.OK, detail="10 codes")
                 self.bound = self.system.tokens.get(self.serial, conn)
         except KioskError as error:
             # The refusal is audited in a transaction of its own, after the rollback.
             with self.system.store.begin() as conn:
                 self._record(
                     conn,
-                    "bind",
-                    f"refused_{type(error).__name__}",
+                    Event.BIND,
+                    events.Outcome.refused(type(error).__name__),
                     method=Method.CODE_GENERATOR.value,
                     serial=self.serial,
                 )
@@ -324,6 +330,6 @@ class Enrollment:
     def test_sign_in(self, password: str, code: str) -> SignedIn:
         """The article's "log out and log back in": a real sign-in with the new factor."""
         self._expect(Step.TEST_SIGN_IN)
-        signed = self.system.signin.sign_in(self.username, password, code, event="test_sign_in")
+        signed = self.system.signin.sign_in(self.username, password, code, event=Event.TEST_SIGN_IN)
         self.state = Step.DONE
         return signed

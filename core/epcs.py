@@ -20,6 +20,7 @@ from core.accounts import Account, Role
 from core.backup_codes import looks_like_backup_code
 from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
 from core.errors import KioskError
+from core.events import Event, Outcome
 from core.proofing import ProofingRefused
 from core.signin import SignedIn
 from core.store import epcs_permissions
@@ -97,7 +98,7 @@ class EpcsControls:
         subject = self._account(provider, "provider")
         if it.role is not Role.IT_STAFF:
             self._refuse(
-                "epcs_grant",
+                Event.EPCS_GRANT,
                 it.username,
                 subject.username,
                 "not_it_staff",
@@ -105,7 +106,11 @@ class EpcsControls:
             )
         if it.username == subject.username:
             self._refuse(
-                "epcs_grant", it.username, subject.username, "self_entry", "Nobody may enter their own EPCS permission."
+                Event.EPCS_GRANT,
+                it.username,
+                subject.username,
+                "self_entry",
+                "Nobody may enter their own EPCS permission.",
             )
         self.sign(it.username, password, code, need_token=False)
         with self.system.store.begin() as conn:
@@ -140,10 +145,10 @@ class EpcsControls:
                 if done:
                     proofed = self.system.proofing.latest(subject.username, conn)
                     detail = f"state=pending {proofed.summary if proofed else ''}".strip()
-                    self._audit(conn, "epcs_grant", it.username, subject.username, "ok", detail)
+                    self._audit(conn, Event.EPCS_GRANT, it.username, subject.username, Outcome.OK, detail)
                     return self.get(subject.username, conn)
                 problem = ("changed", "The permission was changed on another kiosk meanwhile; look again.", "")
-        self._refuse("epcs_grant", it.username, subject.username, *problem)
+        self._refuse(Event.EPCS_GRANT, it.username, subject.username, *problem)
 
     def approve(self, provider: str, approver: str, password: str, code: str) -> Permission:
         """A DEA registrant signs the pending grant with password and token code."""
@@ -152,7 +157,7 @@ class EpcsControls:
         pending = self.get(subject.username)
         if pending.state is not PermissionState.PENDING:
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 person.username,
                 subject.username,
                 "not_pending",
@@ -162,7 +167,7 @@ class EpcsControls:
         entered = f"entered_by={pending.entered_by}"
         if person.username == pending.entered_by:
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 person.username,
                 subject.username,
                 "same_person",
@@ -171,7 +176,7 @@ class EpcsControls:
             )
         if person.username == subject.username:
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 person.username,
                 subject.username,
                 "self_approval",
@@ -180,7 +185,7 @@ class EpcsControls:
             )
         if not person.dea_registrant or not person.dea_number:
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 person.username,
                 subject.username,
                 "not_registrant",
@@ -191,7 +196,7 @@ class EpcsControls:
             has_factor = bool(self.system.tokens.factors(conn, person.username))
         if not has_factor:
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 person.username,
                 subject.username,
                 "approver_no_factor",
@@ -218,11 +223,16 @@ class EpcsControls:
                 )
                 if done:
                     self._audit(
-                        conn, "epcs_approve", person.username, subject.username, "ok", f"{entered} state=granted"
+                        conn,
+                        Event.EPCS_APPROVE,
+                        person.username,
+                        subject.username,
+                        Outcome.OK,
+                        f"{entered} state=granted",
                     )
                     return self.get(subject.username, conn)
                 problem = ("changed", "The grant was changed on another kiosk meanwhile; look again.", "")
-        self._refuse("epcs_approve", person.username, subject.username, *problem, detail=entered)
+        self._refuse(Event.EPCS_APPROVE, person.username, subject.username, *problem, detail=entered)
 
     def revoke(self, provider: str, by: str, password: str, code: str | None, reason: str) -> Permission:
         it = self._account(by, "by")
@@ -234,7 +244,7 @@ class EpcsControls:
             raise EpcsRefused(f"Keep the reason under {MAX_REASON} characters.", "reason_too_long")
         if it.role is not Role.IT_STAFF:
             self._refuse(
-                "epcs_revoke",
+                Event.EPCS_REVOKE,
                 it.username,
                 subject.username,
                 "not_it_staff",
@@ -259,16 +269,16 @@ class EpcsControls:
                 ):
                     self._audit(
                         conn,
-                        "epcs_revoke",
+                        Event.EPCS_REVOKE,
                         it.username,
                         subject.username,
-                        "ok",
+                        Outcome.OK,
                         f"was={current.state.value} entered_by={current.entered_by} "
                         f"approved_by={current.approved_by} reason={why}",
                     )
                     return self.get(subject.username, conn)
                 problem = ("changed", "The permission was changed on another kiosk meanwhile; look again.", "")
-        self._refuse("epcs_revoke", it.username, subject.username, *problem)
+        self._refuse(Event.EPCS_REVOKE, it.username, subject.username, *problem)
 
     def suspend_if_no_factor(self, conn: Connection, provider: str, actor: str, cause: str) -> bool:
         """1311.125(d): once the provider has no bound factor left, the permission stops in the
@@ -286,10 +296,10 @@ class EpcsControls:
             return False
         self._audit(
             conn,
-            "epcs_suspend",
+            Event.EPCS_SUSPEND,
             actor,
             current.username,
-            "ok",
+            Outcome.OK,
             f"was={current.state.value} entered_by={current.entered_by} "
             f"approved_by={current.approved_by} cause={cause}",
         )
@@ -348,11 +358,11 @@ class EpcsControls:
         signed = (
             None
             if need_token and backup
-            else self.system.signin.sign_in(username, password, code or None, event="epcs_sign_in")
+            else self.system.signin.sign_in(username, password, code or None, event=Event.EPCS_SIGN_IN)
         )
         if signed is None or (need_token and signed.second_factor in (None, "backup_code")):
             self._refuse(
-                "epcs_approve",
+                Event.EPCS_APPROVE,
                 username,
                 subject,
                 "not_token_signature",
@@ -375,11 +385,11 @@ class EpcsControls:
             q = q.where(epcs_permissions.c.entered_by == entered_by)
         return int(conn.execute(q.values(**values)).rowcount)
 
-    def _audit(self, conn: Connection, event: str, actor: str, subject: str, outcome: str, detail: str) -> None:
+    def _audit(self, conn: Connection, event: Event, actor: str, subject: str, outcome: str, detail: str) -> None:
         self.system.audit.record(conn, event, actor=actor, subject=subject, outcome=outcome, detail=detail)
 
     def _refuse(
-        self, event: str, actor: str, subject: str, reason: str, message: str, hint: str = "", *, detail: str = ""
+        self, event: Event, actor: str, subject: str, reason: str, message: str, hint: str = "", *, detail: str = ""
     ) -> NoReturn:
-        self.system.audit.log(event, actor=actor, subject=subject, outcome=f"refused_{reason}", detail=detail)
+        self.system.audit.log(event, actor=actor, subject=subject, outcome=Outcome.refused(reason), detail=detail)
         raise EpcsRefused(message, reason, hint or None)

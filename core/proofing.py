@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from core.accounts import Role
 from core.errors import KioskError
+from core.events import Event, Outcome
 from core.store import identity_proofing
 
 if TYPE_CHECKING:
@@ -110,10 +111,10 @@ class IdentityProofing:
             )
             self.system.audit.record(
                 conn,
-                "identity_proofed",
+                Event.IDENTITY_PROOFED,
                 actor=checker.username,
                 subject=subject.username,
-                outcome="ok",
+                outcome=Outcome.OK,
                 detail=record.summary,
             )
         return record

@@ -16,6 +16,7 @@ from core.audit import AuditTrail, fit_name
 from core.backup_codes import BackupCodes, BackupMatch, BackupUse, looks_like_backup_code
 from core.clock import Clock
 from core.errors import AccountLocked, AuthenticationFailed, KioskError
+from core.events import Event, Outcome
 from core.hashing import check_secret
 from core.otp import Diagnosis
 from core.store import NAME_MAX, Store
@@ -122,7 +123,9 @@ class SignInService:
         self.backup_codes = backup_codes
         self.throttle = Throttle(lockout or Lockout(), audit.kiosk_id)
 
-    def sign_in(self, username: str, password: str, code: str | None = None, *, event: str = "sign_in") -> SignedIn:
+    def sign_in(
+        self, username: str, password: str, code: str | None = None, *, event: Event = Event.SIGN_IN
+    ) -> SignedIn:
         """Raise AuthenticationFailed, AccountLocked, CodeRequired or CodeRefused, or sign in.
 
         Three short transactions around one argon2 check that runs outside all of them: reserve
@@ -135,14 +138,14 @@ class SignInService:
             stored = self.accounts.password_hash(conn, name) if valid else None
             reservation = self.throttle.reserve(conn, name if valid else None, self.clock)
             if not reservation.allowed:
-                self.audit.record(conn, event, actor=who, subject=who, outcome="throttled")
+                self.audit.record(conn, event, actor=who, subject=who, outcome=Outcome.THROTTLED)
         ok = check_secret(stored, password)  # exactly one verification, whatever the case
         if not reservation.allowed:
             raise AuthenticationFailed(*NOT_CORRECT)
         if not ok:
             detail = self._why_not(name, valid, stored, reservation.locked_now)
             with self.store.begin() as conn:
-                self.audit.record(conn, event, actor=who, subject=who, outcome="bad_password", detail=detail)
+                self.audit.record(conn, event, actor=who, subject=who, outcome=Outcome.BAD_PASSWORD, detail=detail)
             raise AuthenticationFailed(*NOT_CORRECT)
         # The password is right: from here on the answer may name the account's state.
         backup: BackupMatch | None = None
@@ -157,12 +160,12 @@ class SignInService:
             account = self.accounts.get(name, conn)
             if account is None:  # removed since the reservation
                 self.audit.record(
-                    conn, event, actor=who, subject=who, outcome="bad_password", detail="unknown username"
+                    conn, event, actor=who, subject=who, outcome=Outcome.BAD_PASSWORD, detail="unknown username"
                 )
                 failure = AuthenticationFailed(*NOT_CORRECT)
             elif account.locked:
                 self.throttle.release(conn, name, reservation, account=False)
-                self.audit.record(conn, event, actor=name, subject=name, outcome="account_locked")
+                self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.ACCOUNT_LOCKED)
                 failure = AccountLocked(
                     "This account is locked after too many failed sign-ins.",
                     "Ask IT staff to unlock it.",
@@ -198,7 +201,7 @@ class SignInService:
         code: str | None,
         backup: BackupMatch | None,
         prechecks: dict[str, CodeMatch],
-        event: str,
+        event: Event,
     ) -> tuple[KioskError | None, SignedIn | None]:
         name = account.username
         factors: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, name))
@@ -206,16 +209,16 @@ class SignInService:
         # revoked token leaves backup codes, not a password-only way in.
         enrolled = bool(factors) or self.tokens.ever_owned(conn, name) or self.backup_codes.ever_issued(conn, name)
         if not enrolled:
-            self.audit.record(conn, event, actor=name, subject=name, outcome="ok", detail="no factor bound")
+            self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.OK, detail="no factor bound")
             return None, SignedIn(account, self.clock.time(), None, ())
         if not code:
-            self.audit.record(conn, event, actor=name, subject=name, outcome="code_required")
+            self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.CODE_REQUIRED)
             return CodeRequired("Enter the security code from your token."), None
         used, check = self._second_factor(conn, name, code, factors, backup, prechecks)
         if used is not None:
             method = "backup_code" if used == "backup_code" else self._method_of(used, factors)
             serial = "" if used == "backup_code" else used
-            self.audit.record(conn, event, actor=name, subject=name, outcome="ok", method=method, serial=serial)
+            self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.OK, method=method, serial=serial)
             refreshed: tuple[TokenInfo, ...] = tuple(self.tokens.factors(conn, name))
             return None, SignedIn(account, self.clock.time(), used, refreshed)
         assert check is not None and check.diagnosis is not None
@@ -224,9 +227,9 @@ class SignInService:
             event,
             actor=name,
             subject=name,
-            outcome=f"refused_{check.diagnosis.value}",
+            outcome=Outcome.TOKEN_LOCKED if check.locked_now else Outcome.refused(check.diagnosis.value),
             serial=check.serial,
-            detail="token locked" if check.locked_now else "",
+            detail=f"diagnosis={check.diagnosis.value}" if check.locked_now else "",
         )
         return CodeRefused(Diagnosis.LOCKED if check.locked_now else check.diagnosis, check.serial), None
 

@@ -386,6 +386,14 @@ class Store:
                 raise StoreBusy() from None
             raise
 
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL): outputs must never be written over it."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.url)
+        return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
     def dispose(self) -> None:
         self.engine.dispose()
 

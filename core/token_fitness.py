@@ -16,6 +16,7 @@ from sqlalchemy import Connection, update
 
 from core.epcs_state import ACTIVE
 from core.errors import KioskError
+from core.events import Event, Outcome
 from core.serials import normalize_serial
 from core.store import tokens
 from core.tokens import Method, TokenInfo
@@ -80,7 +81,7 @@ class TokenFitness:
             self.set_device(conn, info.serial, **values)
             detail = " ".join(f"{k}={v}" for k, v in values.items())
             self.system.audit.record(
-                conn, "token_described", actor=actor, subject=info.owner or "-", outcome="ok",
+                conn, Event.TOKEN_DESCRIBED, actor=actor, subject=info.owner or "-", outcome=Outcome.OK,
                 method=info.method.value, serial=info.serial, detail=detail,
             )  # fmt: skip
             updated = self.system.tokens.get(info.serial, conn)

@@ -18,6 +18,7 @@ from core.cronto import CrontoIssuer, make_image
 from core.directory.importer import import_directory
 from core.directory.nppes import NppesRecord, write_nppes_csv
 from core.directory.regional import default_shard_paths
+from core.events import Event, Outcome
 from core.npi import is_valid_npi
 from core.seedfiles import TokenSpec
 from core.token_fitness import DEMO_FIPS_CERT
@@ -166,7 +167,7 @@ def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
         username, name, _ = IT_STAFF
         system.accounts.add(conn, username, display_name=name, npi=None, role="it_staff", password=DEMO_PASSWORD)
         system.tokens.assign(conn, IT_TOKEN, username)
-        system.audit.record(conn, "demo_built", actor="demo", subject="-", outcome="ok")
+        system.audit.record(conn, Event.DEMO_BUILT, actor="demo", subject="-", outcome=Outcome.OK)
     assert system.tokens.get(IT_TOKEN).state is TokenState.ASSIGNED  # type: ignore[union-attr]
 
     images = data_dir / "cronto"

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from core.admin import Administration
+from core.daily_review import SIGNED_IN
+from core.events import Event, Outcome, is_lockout
 from kiosk.cli import audit_daily
 from kiosk.cli.common import UsageError, parse_date
 from kiosk.cli.context import CliContext
-from kiosk.files import check_output, open_private
+from kiosk.files import check_output
 
 # What EPCS 1311.150's daily review looks for.
 REVIEW_EVENTS = (
-    "sign_in",
-    "test_sign_in",
-    "bind",
-    "revoke",
-    "replace",
-    "assign",
-    "resync",
-    "token_unlock",
-    "account_unlock",
-    "backup_codes_issued",
+    Event.SIGN_IN,
+    Event.TEST_SIGN_IN,
+    Event.BIND,
+    Event.REVOKE,
+    Event.REPLACE,
+    Event.ASSIGN,
+    Event.RESYNC,
+    Event.TOKEN_UNLOCK,
+    Event.ACCOUNT_UNLOCK,
+    Event.BACKUP_CODES_ISSUED,
 )
+SIGN_INS = (Event.SIGN_IN, Event.TEST_SIGN_IN)
 
 
 def _date(text: str) -> Any:
@@ -72,27 +75,18 @@ def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def export_csv(ctx: CliContext, args: argparse.Namespace) -> int:
-    target = check_output(args.csv_file, "CSV file", ctx.settings)
-    rows = list(ctx.services.system.audit.rows(since=args.since))
-    fields = ["seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id", "mac"]
-    # 0600: the trail names providers, kiosks and sign-in outcomes.
-    with open_private(target) as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for row in rows:
-            w.writerow(row.as_dict())
-    ctx.emit({"rows": len(rows), "file": str(args.csv_file)}, f"wrote {len(rows)} rows to {args.csv_file}")
+    check_output(args.csv_file, "CSV file", ctx.settings)  # never over the kiosk's own files
+    count = Administration.for_cli(ctx.services.system).export_audit(args.csv_file, since=args.since)
+    ctx.emit({"rows": count, "file": str(args.csv_file)}, f"wrote {count} rows to {args.csv_file}")
     return 0
 
 
 def review_report(ctx: CliContext, args: argparse.Namespace) -> int:
     rows = list(ctx.services.system.audit.rows(since=args.since, events=REVIEW_EVENTS))
-    failed = [r for r in rows if r.event in ("sign_in", "test_sign_in") and r.outcome not in ("ok", "code_required")]
-    reuse = [r for r in rows if r.outcome == "refused_reused"]
-    lockouts = [
-        r for r in rows if r.outcome == "account_locked" or "token locked" in r.detail or r.outcome == "refused_locked"
-    ]
-    changes = [r for r in rows if r.event not in ("sign_in", "test_sign_in") and r.outcome == "ok"]
+    failed = [r for r in rows if r.event in SIGN_INS and r.outcome not in SIGNED_IN]
+    reuse = [r for r in rows if r.outcome == Outcome.REFUSED_REUSED]
+    lockouts = [r for r in rows if is_lockout(r.outcome, r.detail)]
+    changes = [r for r in rows if r.event not in SIGN_INS and r.outcome == Outcome.OK]
     doc = {
         "since": args.since.isoformat(),
         "failed_sign_ins": len(failed),

@@ -6,8 +6,8 @@ import argparse
 from datetime import date
 from typing import Any
 
-from core.daily_review import DailyReview
-from kiosk.cli.common import UsageError, cli_actor
+from core.admin import Administration
+from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
 
@@ -34,10 +34,8 @@ def register(s: Any) -> None:
 
 def run_daily(ctx: CliContext, args: argparse.Namespace) -> int:
     services = ctx.services
-    review = DailyReview(services.system)
-    day = args.day or review.yesterday()
-    report = review.run(day, services.data_dir / "reports", cli_actor())
-    lines = [f"Daily audit review {day} (UTC): {report.rows_that_day} rows"]
+    report = Administration.for_cli(services.system).daily_review(args.day, services.data_dir / "reports")
+    lines = [f"Daily audit review {report.day} (UTC): {report.rows_that_day} rows"]
     lines += [f"  {name.replace('_', ' ')}: {n}" for name, n in report.counts.items()]
     lines.append(f"  chain: {'intact' if report.chain.intact else 'BROKEN: ' + report.chain.problem}")
     lines.append(f"incidents: {len(report.incidents)}")
@@ -49,7 +47,9 @@ def run_daily(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def list_reports(ctx: CliContext, args: argparse.Namespace) -> int:
-    rows = [r.as_dict() for r in DailyReview(ctx.services.system).reports(unreviewed_only=args.unreviewed)]
+    rows = [
+        r.as_dict() for r in Administration.for_cli(ctx.services.system).daily_reports(unreviewed_only=args.unreviewed)
+    ]
     lines = [
         f"{r['day']}  incidents {r['incidents']:<3} "
         + (f"signed off by {r['signed_off_by']} {r['signed_off_at']}" if r["signed_off_by"] else "NOT REVIEWED")
@@ -64,6 +64,6 @@ def sign_off(ctx: CliContext, args: argparse.Namespace) -> int:
     code = ctx.read_secret_stdin().strip()
     if not password:
         raise UsageError("No password on stdin: password on the first line, code on the second.")
-    record = DailyReview(ctx.services.system).sign_off(args.report, args.by, password, code or None)
+    record = Administration.for_cli(ctx.services.system).sign_off_report(args.report, args.by, password, code or None)
     ctx.emit(record.as_dict(), f"{record.day}: signed off by {record.signed_off_by}")
     return 0

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from core.admin import Administration
-from kiosk.cli.common import cli_actor
 from kiosk.cli.context import CliContext
 
 
@@ -19,7 +18,7 @@ def register(sub: Any) -> None:
 
 
 def issue_codes(ctx: CliContext, args: argparse.Namespace) -> int:
-    codes = Administration(ctx.services.system, cli_actor()).issue_backup_codes(args.username)
+    codes = Administration.for_cli(ctx.services.system).issue_backup_codes(args.username)
     text = "\n".join(
         [f"Backup codes for {args.username} (each works once; shown only now):", *[f"  {c}" for c in codes]]
     )

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import UTC, datetime
 
+from core.admin import cli_actor as cli_actor  # re-exported: the actor of CLI changes outside core.admin
 from core.errors import KioskError
 
 
 class UsageError(KioskError):
     hint = "See `ipkiosk COMMAND --help`."
-
-
-def cli_actor() -> str:
-    """Who ran an admin command, for the audit trail: the OS account at the terminal."""
-    try:
-        name = getpass.getuser()
-    except Exception:
-        name = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"cli:{name}"
 
 
 def parse_date(text: str) -> datetime:

@@ -7,13 +7,13 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from core.admin import Administration
 from core.errors import ImportRejected
 from core.seedfiles import open_seed_file
 from core.tokens import TokenInfo
-from kiosk.cli.common import UsageError, cli_actor
+from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
 
@@ -85,12 +85,37 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     now = datetime.fromtimestamp(ctx.services.clock.time(), UTC)
     # Checked as a whole first; its tokens are then read as they are stored, in one transaction.
     seed_file = open_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
-    report = _admin(ctx).import_tokens(seed_file, seed_file.rejected, args.file.name)
+    progress = _ImportProgress(sys.stderr)
+    report = _admin(ctx).import_tokens(seed_file, seed_file.rejected, args.file.name, progress=progress)
+    progress.finish()
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
     lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]
     ctx.emit(report.as_dict(), "\n".join(lines))
     return 0 if report.added or not report.rejected else 1
+
+
+class _ImportProgress:
+    """Tokens stored so far on a terminal's stderr, redrawn every EVERY tokens: a vendor file
+    of a million tokens takes minutes. Nothing when stderr is a file or a pipe (scripts)."""
+
+    EVERY = 1000
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.taken = 0
+
+    def __call__(self, taken: int) -> None:
+        self.taken = taken
+        if self.tty and taken % self.EVERY == 0:
+            self.stream.write(f"\r{taken:,} tokens read\033[K")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self.taken >= self.EVERY:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _count(text: str) -> int:
@@ -122,7 +147,7 @@ def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _admin(ctx: CliContext) -> Administration:
-    return Administration(ctx.services.system, cli_actor())
+    return Administration.for_cli(ctx.services.system)
 
 
 def assign_token(ctx: CliContext, args: argparse.Namespace) -> int:

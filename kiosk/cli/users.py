@@ -7,7 +7,7 @@ from typing import Any
 
 from core.admin import Administration
 from core.proofing import DocumentType
-from kiosk.cli.common import UsageError, cli_actor
+from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
 
@@ -53,27 +53,16 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
     password = ctx.read_secret_stdin()
     if not password:
         raise UsageError("No password on stdin.")
-    system = ctx.services.system
-    with system.store.begin() as conn:
-        account = system.accounts.add(
-            conn,
-            args.username,
-            display_name=args.name,
-            npi=args.npi,
-            role=args.role,
-            password=password,
-            email=args.email,
-            dea_number=args.dea,
-            dea_registrant=args.registrant,
-        )
-        system.audit.record(
-            conn,
-            "account_created",
-            actor=cli_actor(),
-            subject=account.username,
-            outcome="ok",
-            detail=f"role={account.role.value} dea={account.dea_number or '-'} registrant={account.dea_registrant}",
-        )
+    account = Administration.for_cli(ctx.services.system).add_account(
+        args.username,
+        display_name=args.name,
+        npi=args.npi,
+        role=args.role,
+        password=password,
+        email=args.email,
+        dea_number=args.dea,
+        dea_registrant=args.registrant,
+    )
     ctx.emit(
         {
             "username": account.username,
@@ -117,7 +106,7 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
-    Administration(ctx.services.system, cli_actor()).unlock_account(args.username)
+    Administration.for_cli(ctx.services.system).unlock_account(args.username)
     ctx.emit({"username": args.username, "unlocked": True}, f"unlocked {args.username}")
     return 0
 
@@ -125,17 +114,9 @@ def unlock_user(ctx: CliContext, args: argparse.Namespace) -> int:
 def set_details(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.email is None and args.dea is None and args.registrant is None:
         raise UsageError("Give --email, --dea or --registrant/--no-registrant.")
-    system = ctx.services.system
-    with system.store.begin() as conn:
-        account = system.accounts.set_epcs_details(
-            conn, args.username, email=args.email, dea_number=args.dea, dea_registrant=args.registrant
-        )
-        changed = [name for name, value in (("email", args.email), ("dea", args.dea)) if value is not None]
-        if args.registrant is not None:
-            changed.append(f"registrant={account.dea_registrant}")
-        system.audit.record(
-            conn, "account_changed", actor=cli_actor(), subject=account.username, outcome="ok", detail=" ".join(changed)
-        )
+    account, changed = Administration.for_cli(ctx.services.system).change_account(
+        args.username, email=args.email, dea_number=args.dea, dea_registrant=args.registrant
+    )
     ctx.emit(
         {
             "username": account.username,

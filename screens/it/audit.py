@@ -1,14 +1,13 @@
 """The audit trail: browse and filter (user, event, date), verify the HMAC chain, export CSV.
 
-The same CSV columns as `ipkiosk audit export`; the export itself is audited.
+The export is `ipkiosk audit export`'s (core.admin.Administration.export_audit), filtered.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,10 +20,15 @@ from screens.it.base import ItScreen
 from screens.widgets.tables import refill
 
 SHOWN = 200  # newest rows on screen; the export has them all
-EXPORT_FIELDS = [f.name for f in dataclasses.fields(AuditRow)]
 
 
 COLUMNS = ("#", "Time (UTC)", "Event", "Actor", "Subject", "Serial", "Outcome", "Detail")
+
+
+class AuditFilter(TypedDict):
+    since: datetime | None
+    user: str | None
+    event: str | None
 
 
 class AuditFilterError(KioskError):
@@ -77,12 +81,12 @@ class ItAuditScreen(ItScreen):
         self.query_one("#user", Input).focus()
         self.apply_filter()
 
-    def _filters(self) -> dict[str, object]:
-        return {
-            "since": parse_since(self.query_one("#since", Input).value),
-            "user": self.query_one("#user", Input).value.strip().lower() or None,
-            "event": self.query_one("#event", Input).value.strip() or None,
-        }
+    def _filters(self) -> AuditFilter:
+        return AuditFilter(
+            since=parse_since(self.query_one("#since", Input).value),
+            user=self.query_one("#user", Input).value.strip().lower() or None,
+            event=self.query_one("#event", Input).value.strip() or None,
+        )
 
     @on(Input.Submitted, "#user")
     @on(Input.Submitted, "#event")
@@ -96,7 +100,7 @@ class ItAuditScreen(ItScreen):
             return
         trail = self.session.system.audit
         self.run_domain(
-            lambda: list(trail.rows(**filters, newest_first=True, limit=SHOWN)),  # type: ignore[arg-type]
+            lambda: list(trail.rows(**filters, newest_first=True, limit=SHOWN)),
             self._show,
             self.show_error,
         )
@@ -151,22 +155,12 @@ class ItAuditScreen(ItScreen):
             self.show_error(exc)
             return
         path = Path(text).expanduser()
-        trail, actor = self.session.system.audit, self.it_user
-
-        def write() -> int:
-            rows = list(trail.rows(**filters))  # type: ignore[arg-type]
-            try:
-                with path.open("w", newline="", encoding="utf-8") as f:
-                    out = csv.DictWriter(f, fieldnames=EXPORT_FIELDS)
-                    out.writeheader()
-                    for row in rows:
-                        out.writerow(row.as_dict())
-            except OSError as exc:
-                raise KioskError(f"Cannot write {path}: {exc.strerror or exc}.", "Choose another path.") from None
-            trail.log("audit_export", actor=actor, subject="-", outcome="ok", detail=f"rows={len(rows)}")
-            return len(rows)
-
-        self.run_domain(write, lambda n: self._exported(n, path), self.show_error)
+        admin = self.admin()
+        self.run_domain(
+            lambda: admin.export_audit(path, **filters),
+            lambda n: self._exported(n, path),
+            self.show_error,
+        )
 
     def _exported(self, count: int, path: Path) -> None:
         self.clear_error()

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from core.daily_review import DailyReview
 from core.errors import KioskError
 from core.proofing import DocumentType
 from screens.it.base import ItScreen
@@ -80,7 +79,7 @@ class ItEpcsScreen(ItScreen):
     # -- reading ---------------------------------------------------------------------------
 
     def reload(self) -> None:
-        system = self.session.system
+        system, admin = self.session.system, self.admin()
 
         def read() -> tuple[list[dict[str, Any]], str, list[Any]]:
             roles = system.epcs.roles()
@@ -89,7 +88,7 @@ class ItEpcsScreen(ItScreen):
                 r.username + ("" if r.eligible else f" ({r.why})") for r in roles if r.role == "approval"
             )
             text = f"Entry: {entry}.  Approval: {approval or 'no DEA registrant yet'}."
-            return system.epcs.overview(), text, DailyReview(system).reports(unreviewed_only=True)
+            return system.epcs.overview(), text, admin.daily_reports(unreviewed_only=True)
 
         def work() -> None:
             try:
@@ -208,9 +207,9 @@ class ItEpcsScreen(ItScreen):
             return
         day = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
         password, code = self._signature()
-        system, it_user = self.session.system, self.it_user
+        admin = self.admin()
         self.run_domain(
-            lambda: DailyReview(system).sign_off(day, it_user, password, code or None),
+            lambda: admin.sign_off_report(day, admin.actor, password, code or None),
             lambda rec: self._done(f"Report {rec.day} signed off by {rec.signed_off_by}."),
             self.show_error,
         )

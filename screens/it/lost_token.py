@@ -9,7 +9,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from core.errors import KioskError, TokenNotFound
-from core.tokens import TokenInfo, TokenState, normalize_serial
+from core.serials import normalize_serial
+from core.tokens import TokenInfo, TokenState
 from screens.it.base import ItScreen
 from screens.it.dialogs import ConfirmDialog
 from screens.session import KioskSession

@@ -4,17 +4,15 @@ and show what each region (1-5) answered, so IT staff can tell "not in the direc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.accounts import Account
-from core.directory.model import RegionAnswer, Verification
+from core.admin import NpiCheck
+from core.directory.model import RegionAnswer
 from core.errors import KioskError
-from core.npi import validate_npi
 from screens.it.base import ItScreen
 from screens.session import KioskSession
 from screens.widgets.tables import refill
@@ -29,12 +27,6 @@ STATUS_WORDS = {
 
 
 COLUMNS = ("Region", "Answer", "Name in registry", "State", "Detail")
-
-
-@dataclass(frozen=True)
-class NpiCheck:
-    subject: str
-    verification: Verification
 
 
 class ItNpiCheckScreen(ItScreen):
@@ -102,25 +94,9 @@ class ItNpiCheckScreen(ItScreen):
         npi = self.query_one("#npi", Input).value.replace(" ", "")
         last_name = self.query_one("#last-name", Input).value.strip() or None
         username = self.query_one("#username", Input).value.strip().lower()
-        system, actor = self.session.system, self.it_user
+        admin = self.admin()
         self.query_one("#check", Button).disabled = True
-
-        def run() -> NpiCheck:
-            account = system.accounts.get(username) if username else None
-            subject = account.username if account is not None and account.npi == npi else "-"
-            checked = validate_npi(npi)
-            verification = system.directory.verify(checked, last_name)
-            assert isinstance(verification, Verification)
-            system.audit.log(
-                "npi_check",
-                actor=actor,
-                subject=subject,
-                outcome=str(verification.outcome),
-                detail=f"npi={checked} region={verification.region or '-'}",
-            )
-            return NpiCheck(subject, verification)
-
-        self.run_domain(run, self._show, self._failed)
+        self.run_domain(lambda: admin.check_npi(npi, last_name, username), self._show, self._failed)
 
     def _show(self, result: NpiCheck) -> None:
         self.clear_error()

@@ -10,6 +10,7 @@ import pytest
 
 from core import otp
 from core.credentials import AUDIT_KEY, SEED_KEY
+from core.events import Outcome
 from core.otp import OtpParams
 from core.throttle import Lockout
 from core.tokens import TokenState
@@ -61,10 +62,16 @@ def test_at_most_ten_codes_are_checked_before_the_token_locks(world: World, n: i
     assert not [a for a in answers if not a.startswith("CodeRefused")], answers
     rows = sign_in_rows(world)
     assert len(rows) == n  # every attempt audited once
-    evaluated = [r for r in rows if r[0] in ("refused_wrong", "refused_out_of_sync", "refused_expired")]
+    evaluated = [
+        r
+        for r in rows
+        if r[0] in (Outcome.REFUSED_WRONG, "refused_out_of_sync", "refused_expired", Outcome.TOKEN_LOCKED)
+    ]
     assert len(evaluated) == otp.MAX_FAILURES  # at most ten checked; all ten counted
-    assert [r for r in rows if r[1] == "token locked"] == [evaluated[-1]]
-    assert Counter(r[0] for r in rows)["refused_locked"] == n - otp.MAX_FAILURES
+    # The tenth locks the token, and says so in its outcome (its own diagnosis in detail).
+    assert [r for r in rows if r[0] == Outcome.TOKEN_LOCKED] == [evaluated[-1]]
+    assert evaluated[-1][1].startswith("diagnosis=")
+    assert Counter(r[0] for r in rows)[Outcome.REFUSED_LOCKED] == n - otp.MAX_FAILURES
     token = world.system.tokens.get("T1")
     assert token is not None and token.state is TokenState.LOCKED and token.failures == otp.MAX_FAILURES
     assert world.system.audit.verify().intact

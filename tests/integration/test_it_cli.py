@@ -216,7 +216,7 @@ def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
     assert rc == 0
     assert doc["failed_by_user"]["dr.rivera"] == 1 and doc["failed_by_user"]["dr.okafor"] >= 10
     assert [(r["subject"], r["serial"]) for r in doc["reuse_attempts"]] == [("dr.okafor", "DEMO-0004")]
-    assert any(r["subject"] == "dr.okafor" and r["detail"] == "token locked" for r in doc["lockouts"])
+    assert any(r["subject"] == "dr.okafor" and r["outcome"] == "token_locked" for r in doc["lockouts"])
     changes = {(r["event"], r["actor"], r["subject"]) for r in doc["factor_changes"]}
     assert ("bind", "it.admin", "dr.okafor") in changes
     assert any(e == "revoke" and a.startswith("cli:") and s == "it.admin" for e, a, s in changes)

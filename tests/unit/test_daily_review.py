@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import update
 
 from core.admin import Administration
-from core.daily_review import DailyReview, ReviewError
+from core.audit import AuditRow
+from core.daily_review import DailyReview, ReviewError, categorize
 from core.errors import AuthenticationFailed
+from core.events import LEGACY_TOKEN_LOCKED_DETAIL, Event, Outcome
+from core.otp import MAX_FAILURES
 from core.signin import CodeRefused
 from core.store import audit
 from tests.conftest import PASSWORD, World
@@ -107,3 +110,39 @@ def test_guesses_inside_the_delay_count_as_throttled(world: World, tmp_path: Pat
     c = DailyReview(world.system).run(DAY, tmp_path, "cli:test").counts
     free = world.system.policy.lockout.account_free
     assert c["failed_sign_in"] == free and c["throttled_sign_in"] == 5 - free
+
+
+def row(event: str, outcome: str, detail: str = "") -> AuditRow:
+    return AuditRow(1, "2023-11-14T10:00:00Z", event, "ivy", "ana", "", "T1", outcome, detail, "k1", "0" * 64)
+
+
+def test_a_sign_in_that_locks_the_token_is_a_lockout_by_its_outcome(world: World) -> None:
+    system = world.system
+    Administration.for_cli(system).assign("T1", "ana")
+    world.clock.advance(30)
+    good = system.tokens.code_now("T1")[0]
+    wrong = f"{(int(good) + 1) % 1_000_000:06d}"  # the manual clock makes this one fixed wrong code
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(CodeRefused):
+            system.signin.sign_in("ana", PASSWORD, wrong)
+        world.clock.advance(61)
+    rows = list(system.audit.rows(event=Event.SIGN_IN))
+    assert [r.outcome for r in rows][-1] == Outcome.TOKEN_LOCKED
+    assert categorize(rows[-1]) == "lockout" and rows[-1].detail == "diagnosis=wrong"
+    assert {categorize(r) for r in rows[:-1]} == {"failed_sign_in"}
+
+
+def test_the_categories_come_from_events_and_outcomes_not_the_detail_text() -> None:
+    assert categorize(row(Event.SIGN_IN, Outcome.REFUSED_REUSED)) == "reuse_attempt"
+    assert categorize(row(Event.SIGN_IN, Outcome.ACCOUNT_LOCKED)) == "lockout"
+    assert categorize(row(Event.SIGN_IN, Outcome.REFUSED_LOCKED)) == "lockout"
+    assert categorize(row(Event.SIGN_IN, Outcome.THROTTLED)) == "throttled_sign_in"
+    assert categorize(row(Event.SIGN_IN, Outcome.CODE_REQUIRED)) is None
+    assert categorize(row(Event.EPCS_APPROVE, Outcome.refused("not_registrant"))) == "refused_permission"
+    assert categorize(row(Event.NPI_VERIFICATION, Outcome.REFUSED_OTHER_USER)) == "refused_image"
+    assert categorize(row(Event.ASSIGN, Outcome.OK)) == "factor_change"
+    # A reason typed by IT staff lands in detail: it says nothing about a lock-out.
+    revoke = row(Event.EPCS_REVOKE, Outcome.refused("changed"), "reason=token locked in a drawer, lost")
+    assert categorize(revoke) == "refused_permission"
+    # Rows written before Outcome.TOKEN_LOCKED said it with a fixed detail; they still count.
+    assert categorize(row(Event.SIGN_IN, Outcome.REFUSED_WRONG, LEGACY_TOKEN_LOCKED_DETAIL)) == "lockout"
