@@ -1,6 +1,6 @@
 """Backup codes: 10 single-use codes of 80 random bits each, stored as argon2id hashes.
 
-Shown once when issued; a new set invalidates the old one (security rule 14). Codes use
+Shown once when issued; a new set invalidates the old one (docs/security.md rule 14). Codes use
 Crockford's base32 alphabet (no I, L, O, U) in groups of four so they read aloud and type well.
 """
 

@@ -334,7 +334,7 @@ td,th{{border:1px solid #999;padding:2px 6px;text-align:left}}</style>
 
 
 def _write(path: Path, text: str) -> Path:
-    """Write atomically, readable by the kiosk's user only (security rule 29)."""
+    """Write atomically, readable by the kiosk's user only (docs/security.md rule 29)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

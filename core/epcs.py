@@ -23,6 +23,7 @@ from core.errors import KioskError
 from core.proofing import ProofingRefused
 from core.signin import SignedIn
 from core.store import epcs_permissions
+from core.tokens import Method
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
@@ -321,7 +322,7 @@ class EpcsControls:
                 f"{subject.username} has no second factor bound; bind one before a grant.",
                 "Run guided setup with the provider first.",
             )
-        unfit = [f.serial for f in factors if f.method.value == "code_generator" and not f.fips_cert]
+        unfit = [f.serial for f in factors if f.method is Method.CODE_GENERATOR and not f.fips_cert]
         if unfit and self.system.policy.epcs_require_fips:
             return (
                 "token_not_fips",

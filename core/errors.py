@@ -1,7 +1,7 @@
 """Typed errors. Each carries a message a provider or IT person can act on.
 
 `message` is what the screen shows; `hint` is the next step. Neither ever contains a password,
-seed, one-time code or backup code (security rule 19): constructors take only what is safe.
+seed, one-time code or backup code (docs/security.md rule 19): constructors take only what is safe.
 """
 
 from __future__ import annotations
@@ -122,14 +122,6 @@ class CrontoRejected(KioskError):
 
 class DirectoryUnavailable(KioskError):
     hint = "Try again in a minute; if it persists, contact your administrator."
-
-
-class AuditTampered(KioskError):
-    hint = "Keep the database as it is and tell your security officer."
-
-    def __init__(self, message: str, seq: int) -> None:
-        super().__init__(message)
-        self.seq = seq
 
 
 class UnknownPracticeState(KioskError):

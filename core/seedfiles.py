@@ -8,7 +8,7 @@ Two kinds of failure:
 - the file as a whole cannot be trusted or read (not CSV or XML, a DTD, a bad MAC, a wrong
   passphrase or pre-shared key) -> `ImportRejected`, and nothing is imported.
 
-No message built here ever contains a seed (security rule 19): reasons name rows by line number
+No message built here ever contains a seed (docs/security.md rule 19): reasons name rows by line number
 and fields by name, never echo their values; a serial is shown only when it parses as one.
 """
 
@@ -91,7 +91,7 @@ def looks_like_seed(value: str) -> bool:
 
 
 def check_serial(raw: str | None) -> str:
-    """The serial as the inventory stores it (security rule 19: a rejected one is never shown)."""
+    """The serial as the inventory stores it (docs/security.md rule 19: a rejected one is never shown)."""
     serial = (raw or "").strip()
     if not serial:
         raise EntryError("no serial number")

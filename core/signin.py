@@ -1,6 +1,6 @@
 """Signing in: username and password, then a security code once a factor is bound.
 
-The password alone never suffices once a factor is bound (security rule 22). A backup code is
+The password alone never suffices once a factor is bound (docs/security.md rule 22). A backup code is
 accepted in place of a token code and is used up. Every attempt is audited (rule 17), and a
 refusal says why in the article's troubleshooting words.
 """

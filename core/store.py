@@ -297,10 +297,6 @@ class Store:
         data_dir.mkdir(parents=True, exist_ok=True)
         return cls(sqlite_url(data_dir))
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def _make_engine(self, url: str, password: str | None) -> Engine:
         from sqlalchemy.engine import make_url
 

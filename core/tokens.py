@@ -2,7 +2,7 @@
 
 Every rule that must hold across kiosks sharing one store is a single conditional UPDATE:
   - a code is accepted only if its step/counter is above `last_used` (compare-and-swap), so the
-    same code submitted twice, on one kiosk or two, succeeds once (security rule 11);
+    same code submitted twice, on one kiosk or two, succeeds once (docs/security.md rule 11);
   - the failure counter is incremented in SQL and the token locks at 10 (rule 12).
 """
 
@@ -25,7 +25,7 @@ from core.seeds import SeedBox
 from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store, tokens
 
-APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (security rule 13)
+APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (docs/security.md rule 13)
 
 
 class TokenState(StrEnum):
