@@ -19,43 +19,24 @@ import binascii
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from core.errors import ImportRejected
 from core.serials import SERIAL_RULE, is_serial, normalize_serial
 
-Kind = Literal["totp", "hotp"]
-Algorithm = Literal["SHA1", "SHA256", "SHA512"]
+# The parsers' results live in core.token_spec; kept importable from here for the readers' callers.
+from core.token_spec import Algorithm as Algorithm
+from core.token_spec import Kind as Kind
+from core.token_spec import Rejected as Rejected
+from core.token_spec import TokenSpec as TokenSpec
 
 MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
 MAX_SEED_BYTES = 128
 MAX_SERIAL_CHARS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
 CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
-
-
-@dataclass(frozen=True)
-class TokenSpec:
-    serial: str
-    kind: Kind
-    secret: bytes = field(repr=False)  # raw seed bytes; kept out of repr so it never gets logged
-    algorithm: Algorithm = "SHA1"
-    digits: int = 6
-    period: int = 30  # TOTP 30 or 60; ignored for HOTP
-    counter: int = 0  # HOTP start counter; 0 for TOTP
-    # PSKC DeviceInfo: describes the device, not the key, so two specs of one key still compare equal.
-    vendor: str | None = field(default=None, compare=False)
-    model: str | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    where: str  # "line 7" or "KeyPackage 3"
-    serial: str | None
-    reason: str  # plain words for IT staff, never containing the secret
 
 
 @dataclass
