@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
 from core.dea import validate_dea
-from core.errors import KioskError
+from core.errors import AccountError
 from core.hashing import hash_secret
 from core.npi import validate_npi
 from core.store import NAME_MAX, Store, accounts
@@ -27,10 +27,6 @@ EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$")
 class Role(StrEnum):
     PROVIDER = "provider"
     IT_STAFF = "it_staff"
-
-
-class AccountError(KioskError):
-    hint = "Correct the value and try again."
 
 
 @dataclass(frozen=True)

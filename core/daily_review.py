@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from core.accounts import Role
 from core.audit import _FIELDS, AuditRow, ChainReport
 from core.clock import utcnow
-from core.errors import KioskError
+from core.errors import ReviewError
 from core.store import audit, audit_reports
 
 if TYPE_CHECKING:
@@ -65,10 +65,6 @@ CATEGORIES = (
     "refused_permission",
     "refused_image",
 )
-
-
-class ReviewError(KioskError):
-    hint = "Run `ipkiosk audit daily --date YYYY-MM-DD` first; see the reports with `ipkiosk audit reports`."
 
 
 @dataclass

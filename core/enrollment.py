@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from core import otp
 from core.cronto import refuse
 from core.directory.model import Outcome, Verification
-from core.errors import BindingStopped, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
+from core.errors import BindingStopped, CodeRefused, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
 from core.otp import OtpParams
-from core.signin import CodeRefused, SignedIn
+from core.signin import SignedIn
 from core.tokens import Method, TokenInfo, new_app_secret
 
 if TYPE_CHECKING:

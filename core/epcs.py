@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from core.accounts import Account, Role
 from core.backup_codes import looks_like_backup_code
 from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
-from core.errors import KioskError
-from core.proofing import ProofingRefused
+from core.errors import EpcsRefused as EpcsRefused  # defined there; kept importable from here
+from core.errors import ProofingRefused
 from core.signin import SignedIn
 from core.store import epcs_permissions
 from core.tokens import Method
@@ -29,16 +29,6 @@ if TYPE_CHECKING:
     from core.system import KioskSystem
 
 MAX_REASON = 200
-
-
-class EpcsRefused(KioskError):
-    """An EPCS permission change that the two-person rule refuses; `reason` is a stable code."""
-
-    hint = "See `ipkiosk epcs roles` for who may enter and who may approve."
-
-    def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.reason = reason
 
 
 class EpcsControls:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, func, select, update
 from core.audit import AuditRow
 from core.clock import Clock
 from core.errors import KioskError
+from core.errors import NotificationError as NotificationError  # defined there; kiosk/mail.py imports it from here
 from core.store import Store, accounts, outbox
 
 SMTP_PASSWORD = "smtp-password"  # noqa: S105 - the keyring name, not a password
@@ -62,10 +63,6 @@ NOTICES: dict[str, tuple[str, str]] = {
         "second factor is bound to your account any more.",
     ),
 }
-
-
-class NotificationError(KioskError):
-    hint = "Check the [smtp] settings and that the mail server answers; queued messages are kept."
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from core.accounts import Role
-from core.errors import KioskError
+from core.errors import ProofingRefused
 from core.store import identity_proofing
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ class DocumentType(StrEnum):
     STATE_ID = "state_id"
     MILITARY_ID = "military_id"
     PERMANENT_RESIDENT_CARD = "permanent_resident_card"
-
-
-class ProofingRefused(KioskError):
-    hint = (
-        "Record the ID check: `ipkiosk users proof USERNAME --document passport --last4 1234 --by IT_USERNAME`, "
-        "or --csp-reference REF for a prescriber proofed by a credential service provider."
-    )
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from core.admin import Administration
-from core.daily_review import DailyReview, ReviewError
-from core.errors import AuthenticationFailed
-from core.signin import CodeRefused
+from core.daily_review import DailyReview
+from core.errors import AuthenticationFailed, CodeRefused, ReviewError
 from core.store import audit
 from tests.conftest import PASSWORD, World
 

@@ -9,6 +9,7 @@ from core import otp
 from core.enrollment import Enrollment
 from core.errors import (
     BindingStopped,
+    CodeRefused,
     CrontoRejected,
     FreshSignInRequired,
     StepOutOfOrder,
@@ -17,7 +18,6 @@ from core.errors import (
     TokenUnavailable,
 )
 from core.otp import OtpParams
-from core.signin import CodeRefused
 from core.store import audit, backup_codes, tokens
 from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, TOKEN_SEED, World, build_world

@@ -6,9 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from core.admin import Administration
-from core.epcs import EpcsRefused
 from core.epcs_state import PermissionState
-from core.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed, EpcsRefused
 from core.store import epcs_permissions
 from tests.conftest import PASSWORD, World
 

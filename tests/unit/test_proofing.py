@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.proofing import ProofingRefused
+from core.errors import ProofingRefused
 from core.store import identity_proofing
 from tests.conftest import World
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.admin import Administration
-from core.epcs import EpcsRefused
 from core.epcs_state import PermissionState
+from core.errors import EpcsRefused, TokenNotFitForEpcs
 from core.seedfiles import TokenSpec, read_seed_file
-from core.token_fitness import TokenNotFitForEpcs
 from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, World
 
