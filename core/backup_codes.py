@@ -15,7 +15,8 @@ from sqlalchemy import Connection, func, select, update
 
 from core.clock import Clock
 from core.hashing import check_secret, hash_secret
-from core.store import Store, backup_codes
+from core.schema import backup_codes
+from core.store import Store
 
 COUNT = 10
 LENGTH = 16  # 16 symbols x 5 bits = 80 bits, above the 64 the rules ask for

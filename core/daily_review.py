@@ -26,7 +26,7 @@ from core.accounts import Role
 from core.audit import _FIELDS, AuditRow, ChainReport
 from core.clock import utcnow
 from core.errors import ReviewError
-from core.store import audit, audit_reports
+from core.schema import audit, audit_reports
 
 if TYPE_CHECKING:
     from core.system import KioskSystem

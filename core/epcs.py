@@ -21,8 +21,8 @@ from core.backup_codes import looks_like_backup_code
 from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
 from core.errors import EpcsRefused as EpcsRefused  # defined there; kept importable from here
 from core.errors import ProofingRefused
+from core.schema import epcs_permissions
 from core.signin import SignedIn
-from core.store import epcs_permissions
 from core.tokens import Method
 
 if TYPE_CHECKING:

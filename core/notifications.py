@@ -29,7 +29,8 @@ from core.audit import AuditRow
 from core.clock import Clock
 from core.errors import KioskError
 from core.errors import NotificationError as NotificationError  # defined there; kiosk/mail.py imports it from here
-from core.store import Store, accounts, outbox
+from core.schema import accounts, outbox
+from core.store import Store
 
 SMTP_PASSWORD = "smtp-password"  # noqa: S105 - the keyring name, not a password
 CLAIM_SECONDS = 120.0  # a sender that dies mid-delivery frees its messages after this

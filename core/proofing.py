@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from core.accounts import Role
 from core.errors import ProofingRefused
-from core.store import identity_proofing
+from core.schema import identity_proofing
 
 if TYPE_CHECKING:
     from core.system import KioskSystem

@@ -22,7 +22,8 @@ from core.errors import CodeRefused as CodeRefused
 from core.errors import CodeRequired as CodeRequired
 from core.hashing import check_secret
 from core.otp import Diagnosis
-from core.store import NAME_MAX, Store
+from core.schema import NAME_MAX
+from core.store import Store
 from core.throttle import Lockout, Throttle
 from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
 

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, update
 
 from core.epcs_state import ACTIVE
 from core.errors import TokenNotFitForEpcs
+from core.schema import tokens
 from core.serials import normalize_serial
-from core.store import tokens
 from core.tokens import Method, TokenInfo
 
 if TYPE_CHECKING:

@@ -20,9 +20,10 @@ from core import otp
 from core.clock import Clock
 from core.errors import SyncFailed, TokenLocked, TokenNotFound, TokenUnavailable
 from core.otp import Diagnosis, OtpParams
+from core.schema import tokens
 from core.seeds import SeedBox
 from core.serials import SERIAL_RE, normalize_serial
-from core.store import Store, tokens
+from core.store import Store
 from core.token_spec import Rejected, TokenSpec
 
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (docs/security.md rule 13)

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from core.admin import Administration
 from core.daily_review import DailyReview
 from core.errors import AuthenticationFailed, CodeRefused, ReviewError
-from core.store import audit
+from core.schema import audit
 from tests.conftest import PASSWORD, World
 
 DAY = date(2023, 11, 14)  # the fixtures' clock starts at 2023-11-14T22:13:20Z

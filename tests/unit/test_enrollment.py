@@ -18,7 +18,7 @@ from core.errors import (
     TokenUnavailable,
 )
 from core.otp import OtpParams
-from core.store import audit, backup_codes, tokens
+from core.schema import audit, backup_codes, tokens
 from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, TOKEN_SEED, World, build_world
 

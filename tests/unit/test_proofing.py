@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from core.errors import ProofingRefused
-from core.store import identity_proofing
+from core.schema import identity_proofing
 from tests.conftest import World
 
 

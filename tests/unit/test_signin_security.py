@@ -24,8 +24,9 @@ from core.errors import (
     StoreBusy,
 )
 from core.otp import Diagnosis, OtpParams
+from core.schema import NAME_MAX
 from core.signin import NOT_CORRECT
-from core.store import NAME_MAX, Store
+from core.store import Store
 from core.system import KioskSystem, Policy
 from tests.conftest import FAST_HASHER, PASSWORD, TOKEN_SEED, World
 
