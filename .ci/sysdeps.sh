@@ -6,7 +6,8 @@
 #   tmux           the terminal UI smoke test
 #   postgresql     the shared-store tests start their own server
 #   libcairo2      cairosvg rasterizes screenshots for the on-screen QR code test
-PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3 libcairo2"
+#   chromium       the headless browser of the `ipkiosk serve` test
+PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3 libcairo2 chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -75,7 +75,9 @@ class Administration:
     def import_tokens(self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected], source: str) -> ImportReport:
         """Add a seed file's tokens and write its audit row in one transaction: a crash leaves
         both or neither, never tokens nobody can account for (rule 17). `source` is the file's
-        name, for the audit detail (a name is the sender's choice: only printable, and short)."""
+        name, for the audit detail (a name is the sender's choice: only printable, and short).
+        `rejected` is read once `specs` is consumed (a `SeedStream` fills it as it is read); an
+        error while reading rolls back every token already added."""
         shown = "".join(c if c.isprintable() and c != " " else "_" for c in source)[:100]
         with self.system.store.begin() as conn:
             report = self.system.tokens.import_specs(specs, rejected, conn=conn)

@@ -305,7 +305,7 @@ class CrontoVerifier:
             unverified = jws.extract_compact(text.encode("ascii"))
             header = unverified.headers()
             body = json.loads(unverified.payload)
-        except (JoseError, ValueError, TypeError):
+        except (JoseError, ValueError, TypeError, RecursionError):  # RecursionError: "[[[[..." bodies
             raise refuse("not_our_format") from None
         if header.get("alg") not in ACCEPTED_ALGS or not isinstance(body, dict):
             raise refuse("not_our_format")

@@ -155,6 +155,9 @@ def categorize(row: AuditRow) -> str | None:
     return None
 
 
+ACCOUNT_FAILURES = ("failed_sign_in", "throttled_sign_in", "lockout", "reuse_attempt")
+
+
 class DailyReview:
     def __init__(self, system: KioskSystem) -> None:
         self.system = system
@@ -173,7 +176,8 @@ class DailyReview:
             rows = [AuditRow(**{f: getattr(r, f) for f in (*_FIELDS, "mac")}) for r in conn.execute(q)]
         findings = [(c, r) for r in rows if (c := categorize(r)) is not None]
         counts = {c: 0 for c in CATEGORIES} | dict(Counter(c for c, _ in findings))
-        failed = Counter(r.subject for c, r in findings if c in ("failed_sign_in", "lockout", "reuse_attempt"))
+        # Guesses inside the throttle's delay are part of the same burst against the account.
+        failed = Counter(r.subject for c, r in findings if c in ACCOUNT_FAILURES)
         chain = self.system.audit.verify()
         return DailyReport(
             day, counts, findings, _incidents(findings, failed, chain), chain, len(rows), failed_by_account=dict(failed)

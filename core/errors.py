@@ -224,6 +224,14 @@ DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
         "A security code is the 6 or 8 digits shown on your token, or a backup code.",
         "Verify you have entered the code correctly.",
     ),
+    Diagnosis.PAST_VALIDITY: (
+        "This token has expired: its vendor set an end date for it, and that date has passed.",
+        "Use a backup code and contact your IT administrator for a replacement token.",
+    ),
+    Diagnosis.BEFORE_VALIDITY: (
+        "This token is not valid yet: its vendor set a start date for it that has not come.",
+        "Use a backup code, or ask your IT administrator when the token can be used.",
+    ),
 }
 
 

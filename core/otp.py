@@ -40,6 +40,8 @@ class Diagnosis(StrEnum):
     REVOKED = "revoked"  # reported lost/stolen/damaged
     WRONG = "wrong"  # "Typing error"
     MALFORMED = "malformed"  # not digits of the right length
+    PAST_VALIDITY = "past_validity"  # past the validity the token's vendor gave it
+    BEFORE_VALIDITY = "before_validity"  # before the start of that validity
 
 
 @dataclass(frozen=True)

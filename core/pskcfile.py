@@ -12,28 +12,30 @@ renamed method (PBES2 wrapping CBC) cannot slip past.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from pskc import PSKC
 from pskc.encryption import algorithm_key_lengths
-from pskc.exceptions import DecryptionError, KeyDerivationError, PSKCError
+from pskc.exceptions import DecryptionError, KeyDerivationError
 from pskc.key import EncryptedValue, Key
 
 from core.errors import ImportRejected
+from core.pskcxml import Document, library_words, local, new_container, read_package
 from core.seedfiles import (
     MAX_FILE_BYTES,
+    Entry,
     EntryError,
     Kind,
     Rejected,
+    Repeated,
     SeedFile,
+    SeedStream,
     TokenSpec,
     check_algorithm,
     check_counter,
@@ -41,9 +43,7 @@ from core.seedfiles import (
     check_period,
     check_seed,
     check_serial,
-    drop_duplicates,
     looks_like_seed,
-    sorted_rejections,
 )
 
 # A hostile PBKDF2 container could otherwise make the kiosk spin for hours before failing.
@@ -69,44 +69,14 @@ class _Sealed:
     def cbc(self) -> bool:
         return self.algorithm.lower().endswith("-cbc")
 
-    @property
-    def key_wrap(self) -> bool:
-        return bool(re.search(r"#kw-(aes|camellia|tripledes)", self.algorithm.lower()))
 
-
-# --------------------------------------------------------------------------- XML
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _parse_safely(data: bytes) -> ET.Element:
-    """Parse with every DTD refused, so no entity can expand (billion laughs, XXE)."""
-    try:
-        root: ET.Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise ImportRejected(
-            "The PSKC file contains a DTD or entity declarations, which are refused "
-            "(they can be used to attack the importer)."
-        ) from None
-    except ET.ParseError as e:
-        line, column = e.position
-        raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
-    except Exception as e:  # expat raises odd types for odd encodings; none may escape
-        raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
-    if _local(root.tag) != "KeyContainer":
-        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
-    return root
-
-
-def _asymmetric(root: ET.Element, sealed: list[_Sealed]) -> bool:
+def _asymmetric(root: ET.Element, algorithms: Iterable[str]) -> bool:
     """Seeds encrypted to a public key (RFC 6030 6.2): the kiosk holds no private key for them."""
-    if any(s.algorithm.rsplit("#", 1)[-1].lower().startswith("rsa") for s in sealed):
+    if any(a.rsplit("#", 1)[-1].lower().startswith("rsa") for a in algorithms):
         return True
     # Only under <EncryptionKey>: a certificate in a <Signature> signs the file, it does not encrypt it.
-    for key_info in (child for child in root if _local(child.tag) == "EncryptionKey"):
-        if any(_local(e.tag) in ("X509Data", "X509Certificate", "RSAKeyValue", "KeyValue") for e in key_info.iter()):
+    for key_info in (child for child in root if local(child.tag) == "EncryptionKey"):
+        if any(local(e.tag) in ("X509Data", "X509Certificate", "RSAKeyValue", "KeyValue") for e in key_info.iter()):
             return True
     return False
 
@@ -114,8 +84,8 @@ def _asymmetric(root: ET.Element, sealed: list[_Sealed]) -> bool:
 def _draft_method_without_iv(root: ET.Element) -> bool:
     """The draft container format names CBC once for the file, with its IV beside it."""
     for child in root:
-        if _local(child.tag) == "EncryptionMethod" and child.get("Algorithm", "").lower().endswith("-cbc"):
-            ivs = [e for e in child if _local(e.tag) == "IV"]
+        if local(child.tag) == "EncryptionMethod" and child.get("Algorithm", "").lower().endswith("-cbc"):
+            ivs = [e for e in child if local(e.tag) == "IV"]
             return not ivs or not "".join((ivs[0].text or "").split())
     return False
 
@@ -123,47 +93,77 @@ def _draft_method_without_iv(root: ET.Element) -> bool:
 # --------------------------------------------------------------------------- integrity
 
 
-def _sealed_values(container: PSKC) -> list[_Sealed]:
+def _where(number: int, index: int, keys: int) -> str:
+    return f"KeyPackage {number}" + (f" key {index}" if keys > 1 else "")
+
+
+def _sealed_values(container: PSKC, where: str, key: Key) -> Iterator[_Sealed]:
     default = container.encryption.algorithm or ""
-    found = []
-    for number, device in enumerate(container.devices, start=1):
-        for index, key in enumerate(device.keys, start=1):
-            where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
-            for name in _FIELDS:
-                # python-pskc keeps a value it has not decrypted yet under the field's private name.
-                value = vars(key).get("_" + name)
-                if isinstance(value, EncryptedValue):
-                    found.append(_Sealed(f"{where} {name}", value, value.algorithm or default))
-    return found
+    for name in _FIELDS:
+        # python-pskc keeps a value it has not decrypted yet under the field's private name.
+        value = vars(key).get("_" + name)
+        if isinstance(value, EncryptedValue):
+            yield _Sealed(f"{where} {name}", value, value.algorithm or default)
 
 
-def _plain_secrets(container: PSKC) -> Iterator[str]:
-    for number, device in enumerate(container.devices, start=1):
-        for key in device.keys:
-            if isinstance(vars(key).get("_secret"), bytes | bytearray):
-                yield f"KeyPackage {number}"
+@dataclass
+class _Census:
+    """What the file-wide rules need to know about every encrypted value, gathered in one pass
+    without decrypting anything. A value that names no method uses the container's, which
+    python-pskc settles from the first value that names one: so methods are kept as written
+    and resolved once the whole file has been read."""
+
+    sealed: int = 0
+    macked: int = 0
+    first_unmacked: str | None = None
+    first_plain: str | None = None
+    methods: dict[str | None, str] = field(default_factory=dict)  # method as written -> first value using it
+    keys: int = 0
+
+    def count(self, key: Key, where: str) -> None:
+        self.keys += 1
+        if isinstance(vars(key).get("_secret"), bytes | bytearray) and self.first_plain is None:
+            self.first_plain = where.split(" key ")[0]
+        for name in _FIELDS:
+            value = vars(key).get("_" + name)
+            if not isinstance(value, EncryptedValue):
+                continue
+            self.sealed += 1
+            self.methods.setdefault(value.algorithm or None, f"{where} {name}")
+            if value.mac_value:
+                self.macked += 1
+            elif self.first_unmacked is None:
+                self.first_unmacked = f"{where} {name}"
+
+    def algorithms(self, container: PSKC) -> dict[str, str]:
+        """Each method actually used -> the first value using it."""
+        default = container.encryption.algorithm or ""
+        used: dict[str, str] = {}
+        for written, where in self.methods.items():
+            used.setdefault(written or default, where)
+        return used
 
 
-def _refuse_untrustworthy(container: PSKC, root: ET.Element, sealed: list[_Sealed]) -> None:
+def _refuse_untrustworthy(container: PSKC, root: ET.Element, census: _Census) -> None:
     """The file-wide rules that need no key: checked before anything is decrypted."""
-    if _asymmetric(root, sealed):
+    used = census.algorithms(container)
+    if _asymmetric(root, used):
         raise ImportRejected(
             "The PSKC file's seeds are encrypted to a public key (asymmetric key transport), which "
             "the kiosk cannot decrypt. Ask the vendor for the file protected by a pre-shared key "
             "or a passphrase."
         )
-    for s in sealed:
+    for algorithm, where in used.items():  # in file order
         try:
-            algorithm_key_lengths(s.algorithm)
+            algorithm_key_lengths(algorithm)
         except DecryptionError:
             raise ImportRejected(
-                f"The PSKC file encrypts {s.where} with a method the kiosk does not support "
+                f"The PSKC file encrypts {where} with a method the kiosk does not support "
                 "(AES, Camellia or 3DES in CBC or key-wrap mode are supported)."
             ) from None
-    plain = next(_plain_secrets(container), None)
-    if plain is not None:
+    if census.first_plain is not None:
         raise ImportRejected(
-            f"The PSKC file encrypts its seeds, but {plain} gives its seed unencrypted (or its MAC "
+            f"The PSKC file encrypts its seeds, but {census.first_plain} gives its seed unencrypted (or its MAC "
             "was removed), so it may have been swapped in. Nothing was imported; ask the vendor for a new file."
         )
     if _draft_method_without_iv(root):
@@ -171,26 +171,19 @@ def _refuse_untrustworthy(container: PSKC, root: ET.Element, sealed: list[_Seale
             "The PSKC file names CBC encryption for the whole file but gives no IV with it, so its "
             "seeds cannot be decrypted (this is not tampering). Ask the vendor for the complete file."
         )
-    unmacked = [s for s in sealed if not s.value.mac_value]
-    if unmacked and len(unmacked) < len(sealed):
+    unmacked = census.sealed - census.macked
+    if unmacked and unmacked < census.sealed:
         raise ImportRejected(
-            f"The PSKC file carries MACs, but {unmacked[0].where} has none, so it cannot be "
+            f"The PSKC file carries MACs, but {census.first_unmacked} has none, so it cannot be "
             "checked for tampering. Nothing was imported; ask the vendor for a new file."
         )
-    if unmacked and not all(s.key_wrap for s in sealed):
+    if unmacked and not all(re.search(r"#kw-(aes|camellia|tripledes)", a.lower()) for a in used):
         raise ImportRejected(
             "The PSKC file encrypts seeds with CBC but carries no MAC, so it cannot be checked for "
             "tampering; ask the vendor for a file with a MAC."
         )
-    if sealed and not unmacked and not container.mac.algorithm:
+    if census.sealed and not unmacked and not container.mac.algorithm:
         raise ImportRejected("The PSKC file has MAC values but names no MAC method.")
-
-
-def _library_words(error: Exception) -> str:
-    """python-pskc's own reason, which quotes values of the file (`'Unsupported PRF: %r'`): cut
-    short, and any long run of key-like characters replaced, so no seed can ride along."""
-    text = re.sub(r"[A-Za-z0-9+/=_-]{16,}", "(value not shown)", str(error))
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _wrong_key_message(passphrase: str | None) -> str:
@@ -205,44 +198,47 @@ def _mac(container: PSKC, value: bytes) -> bytes:
         raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
 
 
-def _verify(container: PSKC, sealed: list[_Sealed], passphrase: str | None) -> None:
-    """Every encrypted value decrypts, and its MAC (when the file has MACs) verifies."""
-    if any(s.value.mac_value for s in sealed):
-        try:
-            mac_key = container.mac.key
-        except DecryptionError:
-            raise ImportRejected(_wrong_key_message(passphrase)) from None
-        if not mac_key:
-            raise ImportRejected("The PSKC file has MAC values but no MAC key.")
+def _check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
+    try:
+        mac_key = container.mac.key
+    except DecryptionError:
+        raise ImportRejected(_wrong_key_message(passphrase)) from None
+    if not mac_key:
+        raise ImportRejected("The PSKC file has MAC values but no MAC key.")
+    return bytes(mac_key)
+
+
+def _verify(container: PSKC, s: _Sealed, passphrase: str | None) -> bytes:
+    """The encrypted value decrypts, and its MAC (when the file has MACs) verifies: its plaintext."""
     separate_iv = bool(container.encryption.iv)
-    for s in sealed:
-        cipher = s.value.cipher_value
-        expected = s.value.mac_value or b""
-        # A separate IV is outside the ciphertext, so only a MAC over the plaintext covers it.
-        over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(_mac(container, cipher), expected)
-        block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
-        try:
-            plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
-        except DecryptionError:
-            if over_cipher and s.cbc and len(cipher) <= block and not separate_iv:
-                raise ImportRejected(
-                    f"The PSKC file's {s.where} is a single cipher block: the IV that RFC 6030 puts "
-                    "in front of the ciphertext is missing (this is not tampering). Ask the vendor "
-                    "for the complete file."
-                ) from None
-            if expected:
-                raise ImportRejected(_MAC_FAILED) from None
-            raise ImportRejected(_wrong_key_message(passphrase)) from None
-        if expected and not over_cipher and not hmac.compare_digest(_mac(container, plain), expected):
-            raise ImportRejected(_MAC_FAILED)
+    cipher = s.value.cipher_value
+    expected = s.value.mac_value or b""
+    # A separate IV is outside the ciphertext, so only a MAC over the plaintext covers it.
+    over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(_mac(container, cipher), expected)
+    block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
+    try:
+        plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
+    except DecryptionError:
+        if over_cipher and s.cbc and len(cipher) <= block and not separate_iv:
+            raise ImportRejected(
+                f"The PSKC file's {s.where} is a single cipher block: the IV that RFC 6030 puts "
+                "in front of the ciphertext is missing (this is not tampering). Ask the vendor "
+                "for the complete file."
+            ) from None
+        if expected:
+            raise ImportRejected(_MAC_FAILED) from None
+        raise ImportRejected(_wrong_key_message(passphrase)) from None
+    if expected and not over_cipher and not hmac.compare_digest(_mac(container, plain), expected):
+        raise ImportRejected(_MAC_FAILED)
+    return bytes(plain)
 
 
-def _unlock(container: PSKC, sealed: list[_Sealed], passphrase: str | None, psk: bytes | None) -> None:
+def _unlock(container: PSKC, algorithms: Iterable[str], passphrase: str | None, psk: bytes | None) -> None:
     encryption = container.encryption
     derivation = encryption.derivation
     if psk is not None:
         # Checked supported by _refuse_untrustworthy; a key must fit every value's method.
-        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(s.algorithm)) for s in sealed)))
+        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(a)) for a in algorithms)))
         if len(psk) not in lengths:
             raise ImportRejected(
                 f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "
@@ -259,7 +255,7 @@ def _unlock(container: PSKC, sealed: list[_Sealed], passphrase: str | None, psk:
         try:
             encryption.derive_key(passphrase)
         except KeyDerivationError as e:
-            raise ImportRejected(f"The PSKC passphrase cannot be applied: {_library_words(e)}.") from None
+            raise ImportRejected(f"The PSKC passphrase cannot be applied: {library_words(e)}.") from None
     else:
         raise ImportRejected("The PSKC file is encrypted with a pre-shared key; give the key (hex) to import it.")
 
@@ -281,13 +277,18 @@ def _profile(uri: str) -> str:
     return repr(name) if _PROFILE_NAME.fullmatch(name) and not looks_like_seed(name) else "unnamed"
 
 
-def _check_validity(key: Key, serial: str, now: datetime) -> None:
-    expiry = key.policy.expiry_date
-    if expiry is None:
-        return
-    expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)  # RFC 6030 dates are UTC
-    if expiry <= now:
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)  # RFC 6030 dates are UTC
+
+
+def _check_validity(key: Key, serial: str, now: datetime) -> tuple[float | None, float | None]:
+    """The key's validity as Unix seconds; an expired key is refused here, at import."""
+    start, expiry = _utc(key.policy.start_date), _utc(key.policy.expiry_date)
+    if expiry is not None and expiry <= now:
         raise EntryError(f"the key expired on {expiry.date().isoformat()} (its <Policy> ExpiryDate)", serial)
+    if start is not None and expiry is not None and start >= expiry:
+        raise EntryError("the key's <Policy> StartDate is not before its ExpiryDate", serial)
+    return (start.timestamp() if start else None), (expiry.timestamp() if expiry else None)
 
 
 def _pskc_key(key: Key, now: datetime) -> TokenSpec:
@@ -299,7 +300,7 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
             f"the key's algorithm {_profile(uri)} is not supported; only HOTP and TOTP tokens can be imported",
             serial,
         )
-    _check_validity(key, serial, now)
+    valid_from, valid_until = _check_validity(key, serial, now)
     kind: Kind = "totp" if match.group(1).lower() == "totp" else "hotp"
     algorithm = check_algorithm(key.algorithm_suite or match.group(2) or "", serial)
     if key.response_encoding and key.response_encoding.upper() != "DECIMAL":
@@ -312,9 +313,31 @@ def _pskc_key(key: Key, now: datetime) -> TokenSpec:
     vendor, model = _device_text(key.manufacturer), _device_text(key.model)
     if kind == "totp":
         period = check_period(key.time_interval or 30, serial)
-        return TokenSpec(serial, "totp", secret, algorithm, digits, period=period, vendor=vendor, model=model)
+        return TokenSpec(
+            serial,
+            "totp",
+            secret,
+            algorithm,
+            digits,
+            period=period,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            vendor=vendor,
+            model=model,
+        )
     counter = check_counter(key.counter or 0, serial)
-    return TokenSpec(serial, "hotp", secret, algorithm, digits, counter=counter, vendor=vendor, model=model)
+    return TokenSpec(
+        serial,
+        "hotp",
+        secret,
+        algorithm,
+        digits,
+        counter=counter,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        vendor=vendor,
+        model=model,
+    )
 
 
 def _device_text(value: object) -> str | None:
@@ -323,44 +346,84 @@ def _device_text(value: object) -> str | None:
     return text if text.isprintable() and text else None
 
 
+def _census(document: Document, header: ET.Element | None) -> tuple[PSKC, _Census, Repeated]:
+    """First pass: the container's header, what the file-wide rules need, and repeated serials.
+    `header` is the complete one when a first pass found it after the packages."""
+    container: PSKC | None = None if header is None else new_container(header)
+    census = _Census()
+    serials = Repeated()
+    for number, package in enumerate(document.packages(), start=1):
+        if container is None:
+            container = new_container(document.header())
+        device = read_package(container, package)
+        for index, key in enumerate(device.keys, start=1):
+            census.count(key, _where(number, index, len(device.keys)))
+            with contextlib.suppress(EntryError):
+                serials.add(check_serial(key.serial))
+        container.devices.clear()
+    if container is None:  # no package at all: the header is complete
+        container = new_container(document.header())
+    return container, census, serials
+
+
+def open_pskc(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedStream:
+    """Check an RFC 6030 container as a whole and unlock it; iterating the result decrypts and
+    verifies each key in turn. `now` (UTC, default the current time) decides expired keys."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
+    document = Document(data)
+    container, census, serials = _census(document, None)
+    if document.header_after_packages:
+        # python-pskc reads the header wherever it is: read the packages again with all of it.
+        container, census, serials = _census(document, document.header())
+    root = document.header()
+    if not census.keys:
+        raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
+    # A file that names an encryption but whose values all read as plain had its MACs removed
+    # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
+    if census.sealed or any(local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
+        _refuse_untrustworthy(container, root, census)
+    if census.sealed:
+        _unlock(container, census.algorithms(container), passphrase, psk)
+        if census.macked:
+            # python-pskc decrypts the MAC key at every MAC it makes: decrypt it once.
+            container.mac.key = _check_mac_key(container, passphrase)
+    today = now or datetime.now(UTC)
+
+    def entries() -> Iterator[Entry]:
+        again = _Census()
+        for number, package in enumerate(document.packages(), start=1):
+            device = read_package(container, package, whole=True)
+            for index, key in enumerate(device.keys, start=1):
+                where = _where(number, index, len(device.keys))
+                again.count(key, where)
+                for sealed in _sealed_values(container, where, key):
+                    plain = _verify(container, sealed, passphrase)
+                    if sealed.where.endswith(" secret"):
+                        key.secret = plain  # decrypted and verified once, not again by the getter
+                yield where, _entry(key, where, today)
+            container.devices.clear()
+        if again != census:  # the rules above were decided on what the first pass found
+            raise ImportRejected("The PSKC file reads differently the second time; nothing was imported.")
+
+    return SeedStream(entries, serials.twice, census.keys)
+
+
+def _entry(key: Key, where: str, today: datetime) -> TokenSpec | Rejected:
+    try:
+        return _pskc_key(key, today)
+    except EntryError as e:
+        return Rejected(where, e.serial, e.reason)
+    except DecryptionError:  # verified above; kept so no library error can escape
+        raise ImportRejected(_MAC_FAILED) from None
+    except Exception as e:  # a value python-pskc could not convert
+        return Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})")
+
+
 def read_pskc(
     data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
 ) -> SeedFile:
-    """Read an RFC 6030 container; `now` (UTC, default the current time) decides expired keys."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-    root = _parse_safely(data)
-    try:
-        # python-pskc parses again; safe now that _parse_safely proved there is no DTD.
-        container = PSKC(io.BytesIO(data))
-    except PSKCError as e:
-        raise ImportRejected(f"The PSKC container is not valid: {_library_words(e)}.") from None
-    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
-        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
-    if not container.keys:
-        raise ImportRejected("The PSKC file holds no KeyPackage with a key.")
-    sealed = _sealed_values(container)
-    # A file that names an encryption but whose values all read as plain had its MACs removed
-    # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
-    if sealed or any(_local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
-        _refuse_untrustworthy(container, root, sealed)
-    if sealed:
-        _unlock(container, sealed, passphrase, psk)
-        _verify(container, sealed, passphrase)
-    today = now or datetime.now(UTC)
-
-    accepted: list[tuple[str, TokenSpec]] = []
-    rejected: list[Rejected] = []
-    for number, device in enumerate(container.devices, start=1):
-        for index, key in enumerate(device.keys, start=1):
-            where = f"KeyPackage {number}" + (f" key {index}" if len(device.keys) > 1 else "")
-            try:
-                accepted.append((where, _pskc_key(key, today)))
-            except EntryError as e:
-                rejected.append(Rejected(where, e.serial, e.reason))
-            except DecryptionError:  # verified above; kept so no library error can escape
-                raise ImportRejected(_MAC_FAILED) from None
-            except Exception as e:  # a value python-pskc could not convert
-                rejected.append(Rejected(where, None, f"the KeyPackage has a malformed value ({type(e).__name__})"))
-    specs = drop_duplicates(accepted, rejected)
-    return SeedFile(specs, sorted_rejections(rejected))
+    """Read an RFC 6030 container, every token into a list."""
+    return open_pskc(data, passphrase=passphrase, psk=psk, now=now).read()

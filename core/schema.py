@@ -149,6 +149,9 @@ TOKEN_COLUMNS_V2 = (
     Column("vendor", String(100), nullable=True),
     Column("model", String(100), nullable=True),
     Column("fips_cert", String(64), nullable=True),  # FIPS 140 validation certificate number
+    # The vendor's validity (PSKC <Policy> StartDate/ExpiryDate), Unix seconds; none when not given.
+    Column("valid_from", Float, nullable=True),
+    Column("valid_until", Float, nullable=True),
 )
 for _column in ACCOUNT_COLUMNS_V2:
     accounts.append_column(_column)

@@ -18,7 +18,7 @@ import base64
 import binascii
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
 MAX_SEED_BYTES = 128
 MAX_SERIAL_CHARS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_COUNTER = 10**18 - 1  # as a CSV's 18-digit counter field
 CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
 
 
@@ -43,6 +44,58 @@ CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
 class SeedFile:
     specs: list[TokenSpec]
     rejected: list[Rejected]
+
+
+Entry = tuple[str, "TokenSpec | Rejected"]
+
+
+class SeedStream:
+    """A seed file's tokens, read as they are stored so that memory does not grow with the file.
+
+    The reader has already made one pass (file-wide checks, and the serials that occur more than
+    once, the `suspects`); iterating reads the file again and yields each accepted token. Copies
+    of a suspect serial are held back to the end and refused together if more than one of them is
+    otherwise acceptable, as `drop_duplicates` does. `rejected` is complete, in file order, once
+    the iteration ends; an `ImportRejected` may still come during it (a PSKC value whose MAC
+    fails), so the consumer stores the tokens in one transaction.
+    """
+
+    def __init__(self, entries: Callable[[], Iterator[Entry]], suspects: set[str], expected: int) -> None:
+        self._entries = entries
+        self._suspects = suspects
+        self.expected = expected  # entries in the file (accepted or not): for a progress bar
+        self.rejected: list[Rejected] = []
+
+    def __iter__(self) -> Iterator[TokenSpec]:
+        self.rejected.clear()
+        held: list[tuple[str, TokenSpec]] = []
+        for where, entry in self._entries():
+            if isinstance(entry, Rejected):
+                self.rejected.append(entry)
+            elif entry.serial in self._suspects:
+                held.append((where, entry))
+            else:
+                yield entry
+        yield from drop_duplicates(held, self.rejected)
+        self.rejected[:] = sorted_rejections(self.rejected)
+
+    def read(self) -> SeedFile:
+        specs = list(self)
+        return SeedFile(specs, self.rejected)
+
+
+class Repeated:
+    """Which serials occur more than once, counted on the first pass."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.twice: set[str] = set()
+
+    def add(self, serial: str) -> None:
+        if serial in self.seen:
+            self.twice.add(serial)
+        else:
+            self.seen.add(serial)
 
 
 class EntryError(Exception):
@@ -67,7 +120,7 @@ _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
 def looks_like_seed(value: str) -> bool:
-    compact = value.replace(" ", "")
+    compact = re.sub(r"[\s-]", "", value)  # the separators _decode_key accepts in a key
     return len(compact) >= 26 and bool(_HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper()))
 
 
@@ -131,6 +184,8 @@ def check_period(period: int, serial: str) -> int:
 def check_counter(counter: int, serial: str) -> int:
     if counter < 0:
         raise EntryError("HOTP counter must not be negative", serial)
+    if counter > MAX_COUNTER:  # the store's 64-bit column, with room for every later press
+        raise EntryError("HOTP counter is too large (more than 18 digits)", serial)
     return counter
 
 
@@ -205,10 +260,22 @@ def _csv_row(fields: list[str]) -> TokenSpec:
 _HEADER = re.compile(r"serial([ _-]?(no|number))?")
 
 
+def _lines(text: str) -> Iterator[str]:
+    """`text.split("\n")` one line at a time, so a big file is not copied into a list."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
 def _csv_lines(text: str) -> Iterator[tuple[int, list[str] | None]]:
     """Yield (line number, fields) for each data line; fields is None when not parseable CSV."""
     header_allowed = True
-    for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
+    for number, line in enumerate(_lines(text.removeprefix("\ufeff")), start=1):
         line = line.rstrip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -224,32 +291,45 @@ def _csv_lines(text: str) -> Iterator[tuple[int, list[str] | None]]:
         yield number, fields
 
 
-def read_oath_csv(text: str) -> SeedFile:
-    """Read `serial,key,type,digits,period_or_counter[,algorithm]` lines."""
-    accepted: list[tuple[str, TokenSpec]] = []
-    rejected: list[Rejected] = []
-    widest = 0
+def _csv_entries(text: str) -> Iterator[Entry]:
     for number, fields in _csv_lines(text):
         where = f"line {number}"
         if fields is None:
-            rejected.append(Rejected(where, None, "not a valid CSV line (check the quotes)"))
+            yield where, Rejected(where, None, "not a valid CSV line (check the quotes)")
             continue
-        widest = max(widest, len(fields))
         try:
-            accepted.append((where, _csv_row(fields)))
+            yield where, _csv_row(fields)
         except EntryError as e:
             # With the wrong number of fields (a ';' or space delimiter) the first field may be
             # the whole row, seed included: the row is then named by its line number only.
             serial = e.serial
             if serial is None and len(fields) in (5, 6):
                 serial = _serial_or_none(fields[0])
-            rejected.append(Rejected(where, serial, e.reason))
-    if not accepted and not rejected:
+            yield where, Rejected(where, serial, e.reason)
+
+
+def open_oath_csv(text: str) -> SeedStream:
+    """Check `serial,key,type,digits,period_or_counter[,algorithm]` lines; read them when iterated."""
+    lines = 0
+    widest = 0
+    serials = Repeated()
+    for _number, fields in _csv_lines(text):
+        lines += 1
+        if fields is not None:
+            widest = max(widest, len(fields))
+            serial = _serial_or_none(fields[0]) if 5 <= len(fields) <= 6 else None
+            if serial is not None:
+                serials.add(serial)
+    if not lines:
         raise ImportRejected("The seed file holds no tokens (only blank lines, comments or a header).")
-    if not accepted and widest < 5:
+    if widest < 5:  # no row can be accepted with fewer fields
         raise ImportRejected(f"This is not an OATH CSV seed file: no line has the columns {CSV_COLUMNS}.")
-    specs = drop_duplicates(accepted, rejected)
-    return SeedFile(specs, sorted_rejections(rejected))
+    return SeedStream(lambda: _csv_entries(text), serials.twice, lines)
+
+
+def read_oath_csv(text: str) -> SeedFile:
+    """Read `serial,key,type,digits,period_or_counter[,algorithm]` lines."""
+    return open_oath_csv(text).read()
 
 
 # --------------------------------------------------------------------------- PSKC
@@ -259,19 +339,25 @@ def read_pskc(
     data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
 ) -> SeedFile:
     """Read an RFC 6030 container (core.pskcfile, which builds on the checks above)."""
-    from core.pskcfile import read_pskc as read
+    return _open_pskc(data, passphrase=passphrase, psk=psk, now=now).read()
 
-    return read(data, passphrase=passphrase, psk=psk, now=now)
+
+def _open_pskc(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedStream:
+    from core.pskcfile import open_pskc
+
+    return open_pskc(data, passphrase=passphrase, psk=psk, now=now)
 
 
 # --------------------------------------------------------------------------- sniffing
 
 
-def read_seed_bytes(
+def open_seed_bytes(
     data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
-) -> SeedFile:
-    """Read a seed file's content, telling PSKC XML from OATH CSV by its first character; `now`
-    (UTC) decides which PSKC keys have expired."""
+) -> SeedStream:
+    """Check a seed file's content, telling PSKC XML from OATH CSV by its first character; `now`
+    (UTC) decides which PSKC keys have expired. Iterate the result to read its tokens."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRejected(f"The seed file is larger than {MAX_FILE_BYTES // 2**20} MiB.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -281,7 +367,7 @@ def read_seed_bytes(
             raise ImportRejected("The seed file is not valid UTF-16 text.") from None
     else:
         if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            return read_pskc(data, passphrase=passphrase, psk=psk, now=now)
+            return _open_pskc(data, passphrase=passphrase, psk=psk, now=now)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -289,19 +375,33 @@ def read_seed_bytes(
                 f"The seed file is neither PSKC XML nor OATH CSV text: byte {e.start} is not UTF-8."
             ) from None
     if text.lstrip("\ufeff \t\r\n").startswith("<"):
-        return read_pskc(data, passphrase=passphrase, psk=psk, now=now)
+        return _open_pskc(data, passphrase=passphrase, psk=psk, now=now)
     if "\x00" in text:
         raise ImportRejected("The seed file is binary data, neither PSKC XML nor OATH CSV text.")
-    return read_oath_csv(text)
+    return open_oath_csv(text)
 
 
-def read_seed_file(
-    path: Path, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+def read_seed_bytes(
+    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
 ) -> SeedFile:
-    """Read a seed file from disk; PSKC or OATH CSV is decided by its content, not its name."""
+    """`open_seed_bytes`, every token read into a list."""
+    return open_seed_bytes(data, passphrase=passphrase, psk=psk, now=now).read()
+
+
+def open_seed_file(
+    path: Path, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedStream:
+    """Check a seed file on disk; PSKC or OATH CSV is decided by its content, not its name."""
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ImportRejected(f"Cannot read the seed file {path}: {e.strerror or e}.") from None
-    return read_seed_bytes(data, passphrase=passphrase, psk=psk, now=now)
+    return open_seed_bytes(data, passphrase=passphrase, psk=psk, now=now)
+
+
+def read_seed_file(
+    path: Path, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
+) -> SeedFile:
+    """`open_seed_file`, every token read into a list."""
+    return open_seed_file(path, passphrase=passphrase, psk=psk, now=now).read()

@@ -27,6 +27,9 @@ from core.store import Store
 from core.throttle import Lockout, Throttle
 from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
 
+NOT_CHECKED = frozenset({Diagnosis.LOCKED, Diagnosis.REVOKED, Diagnosis.PAST_VALIDITY, Diagnosis.BEFORE_VALIDITY})
+
+
 # Unknown username, wrong password and a throttled attempt all read this (and cost the same).
 NOT_CORRECT = (
     "The username or password is not correct.",
@@ -200,7 +203,9 @@ class SignInService:
             )
             if check.accepted:
                 return factor.serial, check
-            if check.diagnosis not in (Diagnosis.LOCKED, Diagnosis.REVOKED):
+            # A locked or revoked token, or one outside the validity its vendor gave it, was not
+            # checked against the code: nothing to count.
+            if check.diagnosis not in NOT_CHECKED:
                 evaluated.append(factor.serial)
             # Show the most useful reason: anything specific beats "wrong".
             if best is None or best.diagnosis in (Diagnosis.WRONG, Diagnosis.MALFORMED):

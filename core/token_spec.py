@@ -22,6 +22,8 @@ class TokenSpec:
     digits: int = 6
     period: int = 30  # TOTP 30 or 60; ignored for HOTP
     counter: int = 0  # HOTP start counter; 0 for TOTP
+    valid_from: float | None = None  # Unix seconds; the vendor's validity (PSKC <Policy>), if given
+    valid_until: float | None = None
     # PSKC DeviceInfo: describes the device, not the key, so two specs of one key still compare equal.
     vendor: str | None = field(default=None, compare=False)
     model: str | None = field(default=None, compare=False)

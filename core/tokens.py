@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, case, or_, select, update
+from sqlalchemy import Connection, Select, case, func, or_, select, update
 
 from core import otp
 from core.clock import Clock
@@ -27,6 +28,8 @@ from core.store import Store
 from core.token_spec import Rejected, TokenSpec
 
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (docs/security.md rule 13)
+LIST_CHUNK = 1000  # rows fetched at a time by `iter`
+IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
 
 
 class TokenState(StrEnum):
@@ -66,6 +69,8 @@ class TokenInfo:
     vendor: str | None = None
     model: str | None = None
     fips_cert: str | None = None  # FIPS 140 validation certificate (1311.115(b))
+    valid_from: float | None = None  # the vendor's validity (Unix seconds), when the seed file gave it
+    valid_until: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -85,6 +90,8 @@ class TokenInfo:
             "vendor": self.vendor,
             "model": self.model,
             "fips_cert": self.fips_cert,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
         }
 
 
@@ -143,6 +150,8 @@ def _info(row: object) -> TokenInfo:
         vendor=r.vendor,  # type: ignore[attr-defined]
         model=r.model,  # type: ignore[attr-defined]
         fips_cert=r.fips_cert,  # type: ignore[attr-defined]
+        valid_from=r.valid_from,  # type: ignore[attr-defined]
+        valid_until=r.valid_until,  # type: ignore[attr-defined]
     )
 
 
@@ -153,6 +162,43 @@ class TokenInventory:
         self.clock = clock
 
     # -- inventory -------------------------------------------------------------------------
+
+    def _values(
+        self,
+        spec: TokenSpec,
+        serial: str,
+        now: float,
+        *,
+        method: Method = Method.CODE_GENERATOR,
+        state: TokenState = TokenState.AVAILABLE,
+        owner: str | None = None,
+        last_used: int = -1,
+    ) -> dict[str, object]:
+        """The row for `spec`; ValueError when OtpParams refuses its parameters."""
+        params = OtpParams(spec.kind, spec.algorithm, spec.digits, spec.period if spec.kind == "totp" else 30)
+        return {
+            "serial": serial,
+            "method": method.value,
+            "kind": params.kind,
+            "algorithm": params.algorithm,
+            "digits": params.digits,
+            "period": params.period if params.kind == "totp" else 0,
+            "seed_ct": self.seedbox.seal(serial, spec.secret),
+            "state": state.value,
+            "owner": owner,
+            "drift": 0,
+            # HOTP starts at the token's initial counter: codes below it were never shown.
+            "last_used": last_used if spec.kind == "totp" else max(last_used, spec.counter - 1),
+            "failures": 0,
+            "last_used_at": None,
+            "bound_at": now if owner else None,
+            "revoked_reason": None,
+            "created_at": now,
+            "valid_from": spec.valid_from,
+            "valid_until": spec.valid_until,
+            "vendor": spec.vendor,
+            "model": spec.model,
+        }
 
     def add(
         self,
@@ -165,29 +211,10 @@ class TokenInventory:
         last_used: int = -1,
     ) -> str:
         serial = normalize_serial(spec.serial)
-        params = OtpParams(spec.kind, spec.algorithm, spec.digits, spec.period if spec.kind == "totp" else 30)
-        now = self.clock.time()
-        conn.execute(
-            tokens.insert().values(
-                serial=serial,
-                method=method.value,
-                kind=params.kind,
-                algorithm=params.algorithm,
-                digits=params.digits,
-                period=params.period if params.kind == "totp" else 0,
-                seed_ct=self.seedbox.seal(serial, spec.secret),
-                state=state.value,
-                owner=owner,
-                drift=0,
-                # HOTP starts at the token's initial counter: codes below it were never shown.
-                last_used=last_used if spec.kind == "totp" else max(last_used, spec.counter - 1),
-                failures=0,
-                bound_at=now if owner else None,
-                created_at=now,
-                vendor=spec.vendor,
-                model=spec.model,
-            )
+        values = self._values(
+            spec, serial, self.clock.time(), method=method, state=state, owner=owner, last_used=last_used
         )
+        conn.execute(tokens.insert().values(**values))
         return serial
 
     def import_specs(
@@ -195,28 +222,54 @@ class TokenInventory:
     ) -> ImportReport:
         """Add every new token in one transaction: the caller's `conn` (core.admin writes the
         audit row in it) or one of its own. Serials already present are reported as duplicates
-        and left untouched."""
+        and left untouched. `specs` is consumed once, in batches (one lookup and one multi-row
+        insert each), and `rejected` is read after it: a `SeedStream` fills it as it is read."""
         if conn is None:
             with self.store.begin() as own:
                 return self.import_specs(specs, rejected, conn=own)
-        report = ImportReport(rejected=list(rejected))
-        existing = set(conn.execute(select(tokens.c.serial)).scalars())
+        report = ImportReport()
+        refused: builtins.list[Rejected] = []
+        added: set[str] = set()
+        now = self.clock.time()
+        batch: builtins.list[TokenSpec] = []
         for spec in specs:
-            serial = normalize_serial(spec.serial)
-            if serial in existing:
+            batch.append(spec)
+            if len(batch) == IMPORT_BATCH:
+                self._import_batch(conn, batch, now, added, report, refused)
+                batch = []
+        if batch:
+            self._import_batch(conn, batch, now, added, report, refused)
+        report.rejected = [*rejected, *refused]
+        return report
+
+    def _import_batch(
+        self,
+        conn: Connection,
+        batch: builtins.list[TokenSpec],
+        now: float,
+        added: set[str],
+        report: ImportReport,
+        refused: builtins.list[Rejected],
+    ) -> None:
+        serials = [normalize_serial(spec.serial) for spec in batch]
+        present = set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(set(serials)))).scalars())
+        rows = []
+        for spec, serial in zip(batch, serials, strict=True):
+            if serial in present or serial in added:
                 report.duplicates.append(serial)
                 continue
             try:
-                self.add(conn, spec)
+                rows.append(self._values(spec, serial, now))
             except ValueError:
                 # OtpParams refused the parameters; the reason names no value of the file.
-                report.rejected.append(
+                refused.append(
                     Rejected(where=f"serial {serial}", serial=serial, reason="token parameters are not supported")
                 )
                 continue
-            existing.add(serial)
+            added.add(serial)
             report.added.append(serial)
-        return report
+        if rows:
+            conn.execute(tokens.insert(), rows)
 
     def get(self, serial: str, conn: Connection | None = None) -> TokenInfo | None:
         q = select(tokens).where(tokens.c.serial == normalize_serial(serial))
@@ -227,15 +280,64 @@ class TokenInventory:
                 row = c.execute(q).first()
         return _info(row) if row else None
 
-    def list(self, *, owner: str | None = None, search: str | None = None) -> list[TokenInfo]:
-        q = select(tokens).order_by(tokens.c.serial)
+    def _listing(self, owner: str | None, search: str | None) -> Select[Any]:
+        # Every column but the sealed seed, which a listing never needs.
+        q = select(*(c for c in tokens.c if c.name != "seed_ct"))
         if owner:
             q = q.where(tokens.c.owner == owner)
-        if search:
+        if search and search.strip():
             like = f"%{search.strip()}%"
             q = q.where(or_(tokens.c.serial.ilike(like), tokens.c.owner.ilike(like)))
+        return q
+
+    def list(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> builtins.list[TokenInfo]:
+        """Tokens by serial; `limit`/`offset` give one page (the order is stable: serial is unique)."""
+        return builtins.list(self.iter(owner=owner, search=search, limit=limit, offset=offset))
+
+    def iter(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[TokenInfo]:
+        """`list` one token at a time, fetched in chunks, so a large inventory is never all in memory."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
         with self.store.connect() as conn:
-            return [_info(r) for r in conn.execute(q)]
+            for row in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
+                yield _info(row)
+
+    def documents(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[dict[str, object]]:
+        """`iter`, each token as its `TokenInfo.as_dict()` made straight from the row: a listing
+        of a whole inventory spends its time here, not on objects it would throw away."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        with self.store.connect() as conn:
+            for r in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
+                yield {
+                    "serial": r.serial,
+                    "method": r.method,
+                    "type": r.kind,
+                    "algorithm": r.algorithm,
+                    "digits": r.digits,
+                    "period": (r.period or 30) if r.kind == "totp" else None,
+                    "state": r.state,
+                    "owner": r.owner,
+                    "drift": r.drift,
+                    "failures": r.failures,
+                    "last_used_at": r.last_used_at,
+                    "bound_at": r.bound_at,
+                    "revoked_reason": r.revoked_reason,
+                    "vendor": r.vendor,
+                    "model": r.model,
+                    "fips_cert": r.fips_cert,
+                    "valid_from": r.valid_from,
+                    "valid_until": r.valid_until,
+                }
+
+    def count(self, *, owner: str | None = None, search: str | None = None) -> int:
+        listing = self._listing(owner, search).subquery()
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(listing)).scalar_one())
 
     def factors(self, conn: Connection, username: str) -> builtins.list[TokenInfo]:
         """The user's bound factors (a locked one still counts: it must be unlocked, not skipped)."""
@@ -248,6 +350,15 @@ class TokenInventory:
     def ever_owned(self, conn: Connection, username: str) -> bool:
         """True once any token (even a revoked one) was bound to the user."""
         return conn.execute(select(tokens.c.serial).where(tokens.c.owner == username).limit(1)).first() is not None
+
+    def outside_validity(self, info: TokenInfo) -> Diagnosis | None:
+        """PAST_VALIDITY after the vendor's ExpiryDate, BEFORE_VALIDITY before its StartDate."""
+        t = self.clock.time()
+        if info.valid_until is not None and t >= info.valid_until:
+            return Diagnosis.PAST_VALIDITY
+        if info.valid_from is not None and t < info.valid_from:
+            return Diagnosis.BEFORE_VALIDITY
+        return None
 
     def check_available(self, conn: Connection, serial: str) -> TokenInfo:
         """Step 6: the serial must name an active, unassigned Code Generator."""
@@ -267,6 +378,8 @@ class TokenInventory:
             raise TokenLocked(f"Token {cleaned} is locked.")
         if info.owner is not None:
             raise TokenUnavailable(f"Token {cleaned} is already assigned to another account.")
+        if self.outside_validity(info) is Diagnosis.PAST_VALIDITY:
+            raise TokenUnavailable(f"Token {cleaned} is past the validity its vendor gave it and cannot be used.")
         return info
 
     def _seed(self, row: object) -> bytes:
@@ -321,6 +434,9 @@ class TokenInventory:
             return CodeCheck(False, info.serial, Diagnosis.REVOKED)
         if info.state is TokenState.LOCKED:
             return CodeCheck(False, info.serial, Diagnosis.LOCKED)
+        outside = self.outside_validity(info)
+        if outside is not None:  # not a failure of the provider's: nothing is counted
+            return CodeCheck(False, info.serial, outside)
         cleaned = otp.normalize_code(code, info.params.digits)
         if cleaned is None:
             return self._fail(conn, info, Diagnosis.MALFORMED, count_failure)

@@ -1,54 +1,66 @@
 """The kiosk App: built by `create_app` from settings and services; routes between screens by the
-enrollment's state; wipes an idle session; offers no way out to providers."""
+enrollment's `Step`, running each screen's entry call on a worker thread; wipes an idle session;
+offers no way out to providers, and never ends on an error (security rules 21 and 30)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.worker import WorkerFailed
 
 from kiosk.config import Settings
 from kiosk.scan_service import ScanService
 from screens.base import KioskScreen
 from screens.help import HelpScreen
-from screens.messages import EndSession, SignedInFor, Start, StepDone
+from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
 from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
 from screens.welcome import WelcomeScreen
 
 if TYPE_CHECKING:
+    from core.enrollment import Step
     from kiosk.services import Services
+    from screens.enrollment.base import StepScreen
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
+# A screen's entry call (KioskScreen.enter): run on a worker thread, returns the screen's builder.
+Entry = Callable[[KioskSession], Callable[[], KioskScreen]]
 
-def step_screens() -> dict[str, type[KioskScreen]]:
+
+def step_screens() -> dict[Step, type[StepScreen]]:
     """The screen for each enrollment step. Imported on first use, not at start-up: they pull
     in the domain (SQLAlchemy, cryptography), which the welcome screen does not need."""
-    from screens.authenticator_binding import AuthenticatorBindingScreen
-    from screens.binding_stopped import BindingStoppedScreen
-    from screens.code_generator import CodeGeneratorScreen
-    from screens.confirm import ConfirmScreen
-    from screens.select_method import SelectMethodScreen
-    from screens.serial_number import SerialNumberScreen
-    from screens.setup_complete import SetupCompleteScreen
-    from screens.synchronize import SynchronizeScreen
-    from screens.test_sign_in import TestSignInScreen
+    from core.enrollment import Step
+    from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
+    from screens.enrollment.binding_stopped import BindingStoppedScreen
+    from screens.enrollment.code_generator import CodeGeneratorScreen
+    from screens.enrollment.confirm import ConfirmScreen
+    from screens.enrollment.npi_verification import NpiVerificationScreen
+    from screens.enrollment.select_method import SelectMethodScreen
+    from screens.enrollment.serial_number import SerialNumberScreen
+    from screens.enrollment.setup_complete import SetupCompleteScreen
+    from screens.enrollment.synchronize import SynchronizeScreen
+    from screens.enrollment.trial_sign_in import TrialSignInScreen
 
     return {
-        "select_method": SelectMethodScreen,
-        "app_binding": AuthenticatorBindingScreen,
-        "redirected": BindingStoppedScreen,
-        "code_generator": CodeGeneratorScreen,
-        "serial_number": SerialNumberScreen,
-        "synchronize": SynchronizeScreen,
-        "confirm": ConfirmScreen,
-        "test_sign_in": TestSignInScreen,
-        "done": SetupCompleteScreen,
+        Step.SELECT_METHOD: SelectMethodScreen,
+        Step.NPI_VERIFICATION: NpiVerificationScreen,
+        Step.APP_BINDING: AuthenticatorBindingScreen,
+        Step.REDIRECTED: BindingStoppedScreen,
+        Step.CODE_GENERATOR: CodeGeneratorScreen,
+        Step.SERIAL_NUMBER: SerialNumberScreen,
+        Step.SYNCHRONIZE: SynchronizeScreen,
+        Step.CONFIRM: ConfirmScreen,
+        Step.TEST_SIGN_IN: TrialSignInScreen,
+        Step.DONE: SetupCompleteScreen,
     }
 
 
@@ -65,12 +77,15 @@ class KioskApp(App[int], inherit_bindings=False):
         self.session = session
         self.settings = settings
         self.scanner = scanner
+        session.scanner = scanner
         self.idle_timeout = settings.idle_timeout
         self.idle_warning = min(settings.idle_warning, settings.idle_timeout / 2)
         self._last_input = time.monotonic()
         self._warned = False
         self.allow_exit = False  # set only inside the IT staff area
         self.services: Services | None = None
+        self.purpose = Purpose.ENROLL  # what the person came for: where "Sign in again" goes
+        self._route = 0  # bumped by every navigation: a screen prepared for an older one is dropped
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -119,7 +134,7 @@ class KioskApp(App[int], inherit_bindings=False):
             return  # nobody's session to wipe (and a start-up failure must stay on screen)
         idle = time.monotonic() - self._last_input
         if idle >= self.idle_timeout:
-            self.end_session("timeout")
+            self.end_session(Ending.TIMEOUT)
         elif idle >= self.idle_timeout - self.idle_warning and not self._warned:
             self._warned = True
             left = int(self.idle_timeout - idle)
@@ -130,6 +145,42 @@ class KioskApp(App[int], inherit_bindings=False):
                 timeout=self.idle_warning,
             )
 
+    # -- never ending on an error (security rule 30) ---------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for whatever a screen's compose or mount, a handler on a screen, a
+        timer or a worker raised; by default it ends the App, leaving the provider at a shell."""
+        if not self.is_running or self._exit:
+            super()._handle_exception(error)  # not started yet (bad stylesheet), or leaving anyway
+            return
+        self.call_later(self.recover, error.error if isinstance(error, WorkerFailed) else error)
+
+    async def _on_message(self, message: Message) -> None:
+        # The App's own handlers, and every key binding's action (whichever screen defines it),
+        # run here; what they raise would stop the App's message loop, which nothing restarts.
+        try:
+            await super()._on_message(message)
+        except Exception as exc:
+            self.recover(exc)
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.recover(message.error)
+
+    def recover(self, error: BaseException) -> None:
+        """Wipe the session and say what happened, with a way on (sign in again, or back to
+        the welcome screen); the details of a bug go to the log, without its text."""
+        from core.errors import KioskError
+        from screens.failure import FailureScreen, explain, log_unexpected
+
+        if not isinstance(error, KioskError):
+            log_unexpected(error)
+        if isinstance(self.screen, FailureScreen) and not self.screen.is_mounted:
+            return  # one failure at a time: the screen for the first is on its way
+        purpose = self.purpose
+        self._wipe()
+        self.show(FailureScreen(self.session, explain(error), purpose))
+
     # -- routing ---------------------------------------------------------------------------
 
     def show(self, screen: KioskScreen) -> None:
@@ -138,39 +189,60 @@ class KioskApp(App[int], inherit_bindings=False):
             self.pop_screen()
         self.switch_screen(screen)
 
+    def go_to(self, entry: Entry) -> None:
+        """Show the screen `entry` prepares, once its entry call has answered."""
+        self._route += 1
+        self._prepare(self._route, entry)
+
+    @work(thread=True, exit_on_error=False, group="route", description="a screen's entry call")
+    def _prepare(self, route: int, entry: Entry) -> None:
+        try:
+            build = entry(self.session)
+        except Exception as exc:
+            self.call_from_thread(self._arrive, route, None, exc)
+        else:
+            self.call_from_thread(self._arrive, route, build, None)
+
+    def _arrive(self, route: int, build: Callable[[], KioskScreen] | None, error: Exception | None) -> None:
+        if route != self._route:
+            return  # the person moved on (signed out, timed out) while it was prepared
+        if error is not None:
+            self.recover(error)
+            return
+        assert build is not None
+        self.show(build())
+
     def show_step(self) -> None:
+        from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
+
         enrollment = self.session.enrollment
         if enrollment is None:
-            from screens.two_factor_settings import TwoFactorSettingsScreen
-
-            self.show(TwoFactorSettingsScreen(self.session))
-            return
-        if enrollment.state == "npi_verification":
-            from screens.npi_verification import NpiVerificationScreen
-
-            self.show(NpiVerificationScreen(self.session, self.scanner))
+            self.go_to(TwoFactorSettingsScreen.enter)
         else:
-            self.show(step_screens()[enrollment.state.value](self.session))
+            self.go_to(step_screens()[enrollment.state].enter)
 
     @on(Start)
     def _start(self, message: Start) -> None:
         from screens.sign_in import SignInScreen
 
+        self._route += 1
+        self.purpose = message.purpose
         self.show(SignInScreen(self.session, message.purpose))
 
     @on(SignedInFor)
     def _signed_in(self, message: SignedInFor) -> None:
-        if message.purpose == "token":
+        self.purpose = message.purpose
+        if message.purpose is Purpose.USE_TOKEN:
             from screens.token_signed_in import TokenSignedInScreen
 
-            self.show(TokenSignedInScreen(self.session))
-        elif message.purpose == "it":
+            self.go_to(TokenSignedInScreen.enter)
+        elif message.purpose is Purpose.IT:
             self.enter_it_area()
         else:
-            from screens.two_factor_settings import TwoFactorSettingsScreen
+            from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 
             self.session.enrollment = None
-            self.show(TwoFactorSettingsScreen(self.session))
+            self.go_to(TwoFactorSettingsScreen.enter)
 
     @on(StepDone)
     def _step_done(self) -> None:
@@ -179,31 +251,36 @@ class KioskApp(App[int], inherit_bindings=False):
     @on(EndSession)
     def _end(self, message: EndSession) -> None:
         # A finished guided setup goes back to the IT staff member who ran it (issue 6).
-        from core.signin import SignedIn
-        from screens.it_base import GUIDING_IT_STAFF
-
-        it_staff = self.session.extras.get(GUIDING_IT_STAFF) if message.reason == "finished" else None
+        it_staff = self.session.guide if message.reason is Ending.FINISHED else None
         self.end_session(message.reason)
-        if isinstance(it_staff, SignedIn):
+        if it_staff is not None:
             self.session.signed_in = it_staff
             self.enter_it_area()
 
-    def end_session(self, reason: str) -> None:
-        """Wipe everything of the person who was here, and show the welcome screen."""
+    def _wipe(self) -> None:
+        """Forget everything of the person who was here."""
+        self._route += 1
         if self.scanner is not None:
             self.scanner.stop()
         self.session.wipe()
         self.allow_exit = False
+        self.purpose = Purpose.ENROLL
         self._warned = False
         self._last_input = time.monotonic()
         self.clear_notifications()
+
+    def end_session(self, reason: Ending) -> None:
+        """Wipe everything of the person who was here, and show the welcome screen."""
+        self._wipe()
         self.show(WelcomeScreen(self.session))
-        if reason == "timeout":
+        if reason is Ending.TIMEOUT:
             self.notify("Your session ended after a period without input.", title="Shared kiosk", timeout=8)
 
     def enter_it_area(self) -> None:
-        from screens.it_area import ItAreaScreen
+        from screens.it.area import ItAreaScreen
 
+        self._route += 1
+        self.purpose = Purpose.IT
         self.allow_exit = True
         self.show(ItAreaScreen(self.session))
 

@@ -63,8 +63,9 @@ def check_region_url(url: str) -> str:
         parts = urlsplit(url)
         host = (parts.hostname or "").rstrip(".").lower()
         _ = parts.port  # raises on a port that is not a number in 0-65535
-    except ValueError as exc:
-        raise ValueError(f"the region URL {shown!r} cannot be read ({exc})") from None
+    except ValueError:
+        # urllib's reason quotes the netloc it choked on: a password with '/', '?' or '#' in it.
+        raise ValueError(f"the region URL {shown!r} cannot be read (a malformed host or port)") from None
     if parts.scheme not in ("https", "http"):
         raise ValueError(f"the region URL {shown!r} must start with https://")
     if not host:

@@ -1,23 +1,21 @@
-"""What every kiosk screen shares: the step header, F1 help, Escape back, F10 sign out,
-and running blocking domain calls off the UI thread."""
+"""What every kiosk screen shares: the step header, F1 help, Escape back, F10 sign out, the
+entry call the App runs before building it, and running blocking domain calls off the UI thread."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, Self
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.errors import KioskError
-from screens.messages import EndSession, StepDone
+from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
+from screens.messages import Ending, EndSession, Failed
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
-
-if TYPE_CHECKING:
-    from core.enrollment import Enrollment
 
 
 class KioskScreen(Screen[None]):
@@ -34,18 +32,21 @@ class KioskScreen(Screen[None]):
         super().__init__()
         self.session = session
 
-    @property
-    def enrollment(self) -> Enrollment:
-        assert self.session.enrollment is not None
-        return self.session.enrollment
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        """The screen's entry call: everything it must ask the domain (store, directory) before
+        it can be laid out. The App runs this on a worker thread, where a slow store blocks
+        nothing and an exception lands on the failure screen; what it returns builds the
+        screen on the UI thread, from the answers. `__init__` and `compose` only lay out."""
+        return partial(cls, session)
 
     def header_step(self) -> tuple[int, str] | None:
         return None
 
     def compose(self) -> ComposeResult:
         who = self.session.username
-        if who and self.session.guided_by:
-            who = f"{who} (with {self.session.guided_by})"
+        if who and self.session.guide is not None:
+            who = f"{who} (with {self.session.guide.account.username})"
         yield StepHeader(self.header_step(), who, self.TITLE_TEXT)
         yield from self.body()
         yield Footer()
@@ -57,7 +58,7 @@ class KioskScreen(Screen[None]):
 
     def action_sign_out(self) -> None:
         if self.session.signed_in is not None:
-            self.post_message(EndSession("signed_out"))
+            self.post_message(EndSession(Ending.SIGNED_OUT))
 
     def action_back(self) -> None:
         """Escape: one step back where nothing was written yet; otherwise nothing."""
@@ -77,37 +78,33 @@ class KioskScreen(Screen[None]):
         """Run a blocking domain call in a worker thread; report back on the UI thread.
 
         Only KioskError reaches `failed`; anything else is a bug, shown as a plain message
-        (never a traceback) and the session is kept as it was.
+        (never a traceback) and the session is kept as it was. A refusal no retry on this
+        screen can cure (a stale sign-in, a step out of order), and anything `done` or
+        `failed` raise, go to the App's failure screen.
         """
+        app = self.app
+
+        def deliver(callback: Callable[[Any], None], value: Any) -> None:
+            try:
+                callback(value)
+            except Exception as exc:
+                app.post_message(Failed(exc))
 
         def work() -> None:
             try:
                 result = call()
+            except (FreshSignInRequired, StepOutOfOrder) as exc:
+                app.post_message(Failed(exc))
             except KioskError as exc:
-                self.app.call_from_thread(failed, exc)
+                app.call_from_thread(deliver, failed, exc)
             except Exception as exc:  # a bug must not crash the kiosk in front of a provider
-                self.app.log.error(f"unexpected error: {type(exc).__name__}")
-                self.app.call_from_thread(
-                    failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
+                from screens.failure import log_unexpected
+
+                log_unexpected(exc)
+                app.call_from_thread(
+                    deliver, failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
                 )
             else:
-                self.app.call_from_thread(done, result)
+                app.call_from_thread(deliver, done, result)
 
         self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
-
-
-class StepScreen(KioskScreen):
-    """A screen for one enrollment step: the header shows the article's step."""
-
-    def header_step(self) -> tuple[int, str] | None:
-        return self.enrollment.article_step if self.session.enrollment else None
-
-    def step_done(self) -> None:
-        self.post_message(StepDone())
-
-    def action_back(self) -> None:
-        from core.enrollment import BACK
-
-        if self.session.enrollment is not None and self.enrollment.state in BACK:
-            self.enrollment.back()
-            self.step_done()

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import KioskError
+from core.errors import KioskError, StepOutOfOrder
 
 if TYPE_CHECKING:
     from core.enrollment import Enrollment
     from core.signin import SignedIn
     from core.system import KioskSystem
+    from screens.scanning import ScanService
 
 STARTUP_WAIT_SECONDS = 60.0
 
@@ -27,10 +28,12 @@ class KioskSession:
     demo: bool = False
     demo_images: Path | None = None  # the demo's cronto images, offered when there is no camera
     keyring_note: str = ""  # shown on screen when the keyring is a demo-only one
+    scanner: ScanService | None = None  # the kiosk's camera (or image files): not the person's, kept on wipe
     signed_in: SignedIn | None = None
     enrollment: Enrollment | None = None
-    guided_by: str | None = None  # IT staff running guided setup for the provider
-    extras: dict[str, object] = field(default_factory=dict)
+    # The IT staff member running guided setup for the provider (their own sign-in, kept so
+    # that finishing the setup returns to the IT staff area); the audit's actor meanwhile.
+    guide: SignedIn | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     _system: KioskSystem | None = None
     _failure: KioskError | None = None
@@ -58,9 +61,18 @@ class KioskSession:
     def username(self) -> str | None:
         return self.signed_in.account.username if self.signed_in else None
 
+    @property
+    def current_enrollment(self) -> Enrollment:
+        """The enrollment a step screen works on; a step reached without one (after a wipe)
+        is refused like any out-of-order step."""
+        if self.enrollment is None:
+            raise StepOutOfOrder("There is no setup in progress.")
+        return self.enrollment
+
     def begin_enrollment(self) -> Enrollment:
         assert self.signed_in is not None
-        self.enrollment = self.system.enrollment(self.signed_in, actor=self.guided_by)
+        actor = self.guide.account.username if self.guide is not None else None
+        self.enrollment = self.system.enrollment(self.signed_in, actor=actor)
         return self.enrollment
 
     def wipe(self) -> None:
@@ -68,5 +80,4 @@ class KioskSession:
             self.enrollment.wipe()
         self.enrollment = None
         self.signed_in = None
-        self.guided_by = None
-        self.extras.clear()
+        self.guide = None

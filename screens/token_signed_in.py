@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Self
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.base import KioskScreen
-from screens.messages import EndSession
+from screens.messages import Ending, EndSession
+from screens.session import KioskSession
 
 
 class TokenSignedInScreen(KioskScreen):
     TITLE_TEXT = "Using your hardware token"
 
+    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
+        super().__init__(session)
+        self.backup_codes_left = backup_codes_left
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        signed = session.signed_in
+        assert signed is not None
+        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))
+
     def body(self) -> ComposeResult:
         signed = self.session.signed_in
         assert signed is not None
         how = "a backup code" if signed.second_factor == "backup_code" else f"token {signed.second_factor}"
-        left = self.session.system.backup_codes.remaining(signed.account.username)
+        left = self.backup_codes_left
         with VerticalScroll(classes="page"):
             yield Static(f"Signed in as {signed.account.greeting_name} with {how}.", classes="success")
             if signed.second_factor == "backup_code":
@@ -36,4 +51,4 @@ class TokenSignedInScreen(KioskScreen):
 
     @on(Button.Pressed, "#signout")
     def sign_out(self) -> None:
-        self.post_message(EndSession("signed_out"))
+        self.post_message(EndSession(Ending.SIGNED_OUT))

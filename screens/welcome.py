@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from screens.base import KioskScreen
-from screens.messages import Start
+from screens.messages import Purpose, Start
 
 
 class WelcomeScreen(KioskScreen):
@@ -43,5 +43,5 @@ class WelcomeScreen(KioskScreen):
 
     @on(Button.Pressed)
     def start(self, event: Button.Pressed) -> None:
-        if event.button.id:
-            self.post_message(Start(event.button.id))
+        if event.button.id in tuple(Purpose):
+            self.post_message(Start(Purpose(event.button.id)))

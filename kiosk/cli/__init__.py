@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "notifications",
     "doctor",
     "token_sim",
+    "serve",
 )
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.admin import Administration
 from core.errors import ImportRejected
-from core.seedfiles import read_seed_file
+from core.seedfiles import open_seed_file
 from core.tokens import TokenInfo
 from kiosk.cli.common import UsageError, cli_actor
 from kiosk.cli.context import CliContext
@@ -29,6 +31,8 @@ def register(sub: Any) -> None:
     ls = s.add_parser("list", help="serial, type, state, owner (never the seed)")
     ls.add_argument("--user", help="only this user's tokens")
     ls.add_argument("--search", help="serial or username contains this")
+    ls.add_argument("--limit", type=_count, metavar="N", help="at most N tokens (one page)")
+    ls.add_argument("--offset", type=_count, default=0, metavar="N", help="skip the first N tokens (with --limit)")
     ls.set_defaults(handler=list_tokens)
 
     assign = s.add_parser("assign", help="give an available token to a user")
@@ -79,8 +83,9 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise UsageError(f"No file at {args.file}.")
     now = datetime.fromtimestamp(ctx.services.clock.time(), UTC)
-    seed_file = read_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
-    report = _admin(ctx).import_tokens(seed_file.specs, seed_file.rejected, args.file.name)
+    # Checked as a whole first; its tokens are then read as they are stored, in one transaction.
+    seed_file = open_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
+    report = _admin(ctx).import_tokens(seed_file, seed_file.rejected, args.file.name)
     lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
     lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]
@@ -88,9 +93,31 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0 if report.added or not report.rejected else 1
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
+    return int(text)
+
+
 def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
-    found = ctx.services.system.tokens.list(owner=args.user, search=args.search)
-    ctx.emit([t.as_dict() for t in found], "\n".join(_line(t) for t in found) or "no tokens")
+    """Printed as read from the store, a chunk at a time: a national inventory is never held whole.
+    With --json it is still one JSON array (one token per line)."""
+    tokens = ctx.services.system.tokens
+    page = {"owner": args.user, "search": args.search, "limit": args.limit, "offset": args.offset}
+    out = sys.stdout
+    empty = True
+    if ctx.as_json:
+        encode = json.JSONEncoder(sort_keys=True).encode
+        for document in tokens.documents(**page):
+            out.write(("[\n  " if empty else ",\n  ") + encode(document))
+            empty = False
+        out.write("[]\n" if empty else "\n]\n")
+        return 0
+    for t in tokens.iter(**page):
+        out.write(_line(t) + "\n")
+        empty = False
+    if empty:
+        out.write("no tokens\n")
     return 0
 
 

@@ -132,7 +132,19 @@ def test_codes_are_read_from_stdin(demo: Path, services: Services) -> None:
     dd = ["--data-dir", str(demo)]
     assert (
         run(
-            [*dd, "users", "add", "dr.in", "--name", "In, Std", "--npi", "1993999998", "--password-stdin"],
+            [
+                *dd,
+                "users",
+                "add",
+                "dr.in",
+                "--name",
+                "In, Std",
+                "--npi",
+                "1993999998",
+                "--password-stdin",
+                "--email",
+                "in@clinic.example",
+            ],
             "pw for stdin\n",
         )[0]
         == 0

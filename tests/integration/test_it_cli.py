@@ -25,8 +25,7 @@ PASSWORD = "demo-password"
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
     + b"".join(
-        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'.encode()
-        for i in range(1, 10)
+        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'.encode() for i in range(1, 10)
     )
     + b']>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">'
     b"<KeyPackage><DeviceInfo><SerialNo>&lol9;</SerialNo></DeviceInfo></KeyPackage></KeyContainer>\n"
@@ -36,7 +35,10 @@ BILLION_LAUGHS = (
 def ipk(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args],
-        input=stdin, capture_output=True, text=True, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -123,8 +125,16 @@ def test_unlock_token_and_account_and_replace(demo: Path, services: Services) ->
         for _ in range(10):
             system.tokens.record_failure(conn, "DEMO-IT01")
         conn.execute(update(accounts).where(accounts.c.username == "dr.chen").values(locked=1, failed_signins=10))
-    rc, doc = jdoc(demo, "auth", "check", "it.admin", "--password-stdin", "--code", code(services, "DEMO-IT01", 1),
-                   stdin=PASSWORD + "\n")
+    rc, doc = jdoc(
+        demo,
+        "auth",
+        "check",
+        "it.admin",
+        "--password-stdin",
+        "--code",
+        code(services, "DEMO-IT01", 1),
+        stdin=PASSWORD + "\n",
+    )
     assert rc == 1 and doc["diagnosis"] == "locked"
     rc, doc = jdoc(demo, "tokens", "unlock", "demo-it01")
     assert rc == 0 and (doc["state"], doc["failures"]) == ("assigned", 0)
@@ -140,8 +150,16 @@ def test_unlock_token_and_account_and_replace(demo: Path, services: Services) ->
     assert rc == 0 and (doc["serial"], doc["owner"], doc["state"]) == ("DEMO-0001", "it.admin", "assigned")
     old = system.tokens.get("DEMO-IT01")
     assert old is not None and (old.state.value, old.revoked_reason) == ("revoked", "replaced")
-    rc, doc = jdoc(demo, "auth", "check", "it.admin", "--password-stdin", "--code", code(services, "DEMO-0001", 2),
-                   stdin=PASSWORD + "\n")
+    rc, doc = jdoc(
+        demo,
+        "auth",
+        "check",
+        "it.admin",
+        "--password-stdin",
+        "--code",
+        code(services, "DEMO-0001", 2),
+        stdin=PASSWORD + "\n",
+    )
     assert rc == 0 and doc["second_factor"] == "DEMO-0001"
     rc, doc = jdoc(demo, "tokens", "replace", "DEMO-0002", "DEMO-0003")
     assert rc == 2 and "not assigned to anyone" in doc["message"]

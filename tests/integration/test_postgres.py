@@ -136,3 +136,21 @@ def test_backup_code_used_once_across_kiosks(pg: Store, postgres_url: str) -> No
         t.join()
     assert sorted(results) == [BackupUse.ACCEPTED, BackupUse.REUSED]
     other.dispose()
+
+
+def test_a_schema_1_store_gets_the_token_validity_columns_on_postgres(pg: Store, postgres_url: str) -> None:
+    with pg.begin() as conn:  # the store a schema-1 kiosk left
+        conn.execute(text("ALTER TABLE tokens DROP COLUMN valid_from, DROP COLUMN valid_until"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+    again = Store(postgres_url)
+    try:
+        with again.connect() as conn:
+            names = set(
+                conn.execute(
+                    text("select column_name from information_schema.columns where table_name = 'tokens'")
+                ).scalars()
+            )
+            assert {"valid_from", "valid_until"} <= names
+            assert conn.execute(text("select max(version) from schema_version")).scalar_one() == SCHEMA_VERSION
+    finally:
+        again.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerFailed
 
 from core.clock import ManualClock
 from kiosk.app import KioskApp, create_app
@@ -55,14 +57,20 @@ def kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[K
     k.services.close()
 
 
+async def workers_done(pilot: Pilot[object]) -> None:
+    # A worker that raised has been handled by the App (the failure screen): only wait for it.
+    with contextlib.suppress(WorkerFailed):
+        await pilot.app.workers.wait_for_complete()
+
+
 async def settle(pilot: Pilot[object]) -> None:
-    """Let workers finish and the screen redraw, tables included."""
+    """Let workers finish and the screen redraw, tables included. A step's screen is prepared
+    on a worker (its entry call) and then built, which may start workers of its own."""
     from textual.widgets import DataTable
 
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(3):
+        await workers_done(pilot)
+        await pilot.pause()
     # A DataTable measures its columns on its next idle and draws its header with the old widths
     # until then (a private flag: nothing public says "columns measured").
     for _ in range(20):

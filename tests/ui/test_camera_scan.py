@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.credentials import ISSUER_KEY
 from core.cronto import CrontoIssuer
-from screens.npi_verification import NpiVerificationScreen
+from screens.enrollment.npi_verification import NpiVerificationScreen
 from screens.welcome import WelcomeScreen
 from tests.frames import video_with_code
 from tests.ui.conftest import SIZE, choose_method, make_kiosk, screen_text, settle

@@ -17,9 +17,9 @@ from core.otp import MAX_FAILURES
 from core.signin import CodeRefused
 from core.store import accounts
 from core.tokens import TokenState
-from screens.it_area import ItAreaScreen
-from screens.it_dialogs import ConfirmDialog
-from screens.select_method import SelectMethodScreen
+from screens.enrollment.select_method import SelectMethodScreen
+from screens.it.area import ItAreaScreen
+from screens.it.dialogs import ConfirmDialog
 from screens.welcome import WelcomeScreen
 from tests.ui.conftest import SIZE, Kiosk, screen_text, settle
 
@@ -455,7 +455,7 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         await put(pilot, "#code", kiosk.code("DEMO-0002", 1), submit=True)
         await press(pilot, "finish")
         assert isinstance(kiosk.app.screen, ItAreaScreen)
-        assert kiosk.app.session.username == "it.admin" and kiosk.app.session.guided_by is None
+        assert kiosk.app.session.username == "it.admin" and kiosk.app.session.guide is None
         assert kiosk.app.allow_exit
     bind_row = last_audit(kiosk, "bind")
     assert (bind_row.actor, bind_row.subject, bind_row.serial, bind_row.outcome) == (

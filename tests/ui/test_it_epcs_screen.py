@@ -8,7 +8,7 @@ from datetime import date
 from textual.widgets import DataTable, Select, Static
 
 from core.daily_review import DailyReview
-from screens.it_epcs import ItEpcsScreen
+from screens.it.epcs import ItEpcsScreen
 from tests.ui.conftest import SIZE, Kiosk, settle
 from tests.ui.test_it_area import PASSWORD, bind, it_sign_in, last_audit, press, put
 

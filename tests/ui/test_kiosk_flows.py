@@ -6,14 +6,14 @@ import pyotp
 import pytest
 from textual.widgets import Button, Checkbox, DataTable, Static
 
-from screens.authenticator_binding import AuthenticatorBindingScreen
-from screens.binding_stopped import BindingStoppedScreen
-from screens.confirm import ConfirmScreen
+from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
+from screens.enrollment.binding_stopped import BindingStoppedScreen
+from screens.enrollment.confirm import ConfirmScreen
+from screens.enrollment.setup_complete import SetupCompleteScreen
+from screens.enrollment.synchronize import SynchronizeScreen
+from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 from screens.help import HelpScreen
-from screens.setup_complete import SetupCompleteScreen
-from screens.synchronize import SynchronizeScreen
 from screens.token_signed_in import TokenSignedInScreen
-from screens.two_factor_settings import TwoFactorSettingsScreen
 from screens.welcome import WelcomeScreen
 from tests.ui.conftest import (
     PASSWORD,

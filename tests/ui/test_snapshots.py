@@ -143,6 +143,12 @@ def journeys(k: Kiosk) -> dict[str, Step]:
         k.clock.advance(30)
         await sign_in(pilot, "dr.okafor", "token", code=k.code("DEMO-0002"))
 
+    async def stale_sign_in(pilot):  # type: ignore[no-untyped-def]
+        await to_npi_step(pilot, "dr.rivera")
+        k.clock.advance(16 * 60)
+        await pilot.click("#continue")
+        await settle(pilot)
+
     async def help_screen(pilot):  # type: ignore[no-untyped-def]
         await pilot.press("f1")
         await settle(pilot)
@@ -165,6 +171,7 @@ def journeys(k: Kiosk) -> dict[str, Step]:
         "test_sign_in": test_sign_in,
         "setup_complete": complete,
         "token_signed_in": token_signed_in,
+        "failure_stale_sign_in": stale_sign_in,
         "help": help_screen,
     }
 
@@ -187,6 +194,7 @@ SCREENS = [
     "test_sign_in",
     "setup_complete",
     "token_signed_in",
+    "failure_stale_sign_in",
     "help",
 ]
 

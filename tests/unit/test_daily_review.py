@@ -27,6 +27,7 @@ def scene(world: World) -> None:
         for _ in range(times):
             with pytest.raises(AuthenticationFailed):
                 system.signin.sign_in(who, "not the password")
+            world.clock.advance(61)  # past the growing per-account delay: each guess is evaluated
     admin = Administration(system, "ivy")
     admin.assign("T1", "ana")
     world.clock.advance(30)
@@ -94,3 +95,14 @@ def test_sign_off_by_a_designee_once(world: World, tmp_path: Path) -> None:
     # Running the day again makes a new report, which needs its own sign-off.
     review.run(DAY, tmp_path, "cli:test")
     assert [r.day for r in review.reports(unreviewed_only=True)] == ["2023-11-14"]
+
+
+def test_guesses_inside_the_delay_count_as_throttled(world: World, tmp_path: Path) -> None:
+    # Five wrong passwords at once: the account's first free failures are evaluated, the rest
+    # arrive inside the growing delay and are throttled; the report tells the two apart.
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            world.system.signin.sign_in("ben", "not the password")
+    c = DailyReview(world.system).run(DAY, tmp_path, "cli:test").counts
+    free = world.system.policy.lockout.account_free
+    assert c["failed_sign_in"] == free and c["throttled_sign_in"] == 5 - free

@@ -77,7 +77,7 @@ def test_kept_while_the_server_is_down_and_delivered_when_it_comes_back(mail_wor
     (kept,) = system.outbox.notices(pending_only=True)
     assert kept.event == "assign" and kept.attempts == 1 and "Connection" in kept.last_error
     # A restart: a new store object over the same file still holds the message.
-    reopened = Store.at(mail_world.data_dir)
+    reopened = Store(system.store.url)  # the same store, SQLite file or PostgreSQL database
     try:
         outbox = Outbox(reopened, mail_world.clock)
         assert [n.id for n in outbox.notices(pending_only=True)] == [kept.id]

@@ -1,0 +1,228 @@
+"""PSKC XML read package by package, for core.pskcfile.
+
+A vendor's file can hold tens of thousands of KeyPackages (the size cap allows about 80,000):
+it is read as a stream, each KeyPackage whole and then dropped. The values of a key are read
+by python-pskc's own PSKCParser.parse_data, the reading its decryption relies on.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from pskc import PSKC
+from pskc.device import Device
+from pskc.exceptions import PSKCError
+from pskc.key import Key
+from pskc.parser import PSKCParser
+from pskc.xml import find, findall, findtext, findtime, getint
+
+from core.errors import ImportRejected
+
+PACKAGES = ("KeyPackage", "Device")  # RFC 6030, and the draft container format
+# What python-pskc reads from the container itself; anything else outside a package is inert.
+HEADER = ("EncryptionKey", "EncryptionMethod", "MACMethod", "DigestMethod", "MACAlgorithm")
+
+
+def local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+class _Element(ET.Element):
+    """An element named by its local name, as python-pskc renames every element before reading,
+    whose plain child paths (`Data/Secret`, the only kind python-pskc asks for) are found by a
+    walk over the children: ElementPath's general machinery took most of the time of a large
+    file. Any other path is left to ElementPath."""
+
+    __slots__ = ()
+
+    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
+        super().__init__(tag.rsplit("}", 1)[-1], attrib)
+
+    def findall(self, path: str, namespaces: dict[str, str] | None = None) -> list[ET.Element]:
+        steps = _steps(path)
+        if steps is None:
+            return super().findall(path, namespaces)
+        found: list[ET.Element] = [self]
+        for step in steps:
+            found = [child for element in found for child in element if child.tag == step]
+        return found
+
+
+_STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_PATHS: dict[str, tuple[str, ...] | None] = {}
+
+
+def _steps(path: str) -> tuple[str, ...] | None:
+    """`A/B` as ("A", "B"), "." as (); None for anything ElementPath must read."""
+    if path not in _PATHS:
+        parts = () if path == "." else tuple(path.split("/"))
+        _PATHS[path] = parts if all(_STEP.fullmatch(p) for p in parts) else None
+    return _PATHS[path]
+
+
+class Document:
+    """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
+    memory does not grow with the file; the other children of the container (its header) are kept."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.root: ET.Element | None = None
+        self.head: list[ET.Element] = []
+        self.header_after_packages = False
+        self.proved_safe = False  # a pass with defusedxml has read every byte
+
+    def packages(self) -> Iterator[ET.Element]:
+        """Every top-level KeyPackage, parsed with every DTD refused, so no entity can expand
+        (billion laughs, XXE). Fed in chunks to expat, with no per-element events: after each
+        chunk every child of the container but the last is complete. Once a whole pass has
+        proved these bytes hold no DTD, later passes use ElementTree's own (C) parser, which
+        spends far less per element than defusedxml's Python one."""
+        made: list[ET.Element] = []
+
+        def element(tag: str, attrib: dict[str, str]) -> ET.Element:
+            e = _Element(tag, attrib)
+            if not made:
+                made.append(e)  # the first element made is the container
+            return e
+
+        builder = ET.TreeBuilder(element_factory=element)
+        parser: ET.XMLParser = (
+            ET.XMLParser(target=builder)  # noqa: S314 (a defused pass read these very bytes whole)
+            if self.proved_safe
+            else SafeET.DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        )
+        self.root, self.head = None, []
+        seen_package = False
+        try:
+            for start in range(0, len(self.data) + 1, self.CHUNK):
+                end = start + self.CHUNK
+                if end <= len(self.data):
+                    parser.feed(self.data[start:end])
+                    keep = 1  # the last child may still be open
+                else:
+                    parser.feed(self.data[start:])
+                    parser.close()
+                    keep = 0
+                if not made:
+                    continue
+                self.root = root = made[0]
+                done = len(root) - keep
+                for child in root[:done]:
+                    if local(child.tag) in PACKAGES:
+                        seen_package = True
+                        yield child
+                    else:
+                        if seen_package and local(child.tag) in HEADER:
+                            self.header_after_packages = True
+                        self.head.append(child)
+                if done > 0:
+                    del root[:done]
+            self.proved_safe = True
+        except DefusedXmlException:
+            raise ImportRejected(
+                "The PSKC file contains a DTD or entity declarations, which are refused "
+                "(they can be used to attack the importer)."
+            ) from None
+        except ET.ParseError as e:
+            line, column = e.position
+            raise ImportRejected(f"The file is not well-formed XML (line {line}, column {column}).") from None
+        except ImportRejected:
+            raise
+        except Exception as e:  # expat raises odd types for odd encodings; none may escape
+            raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
+
+    def header(self) -> ET.Element:
+        """The container element without its packages, as read so far."""
+        assert self.root is not None
+        head = _Element(self.root.tag, self.root.attrib)
+        head.extend(self.head)
+        return head
+
+
+def library_words(error: Exception) -> str:
+    """python-pskc's own reason, which quotes values of the file (`'Unsupported PRF: %r'`): cut
+    short, and any long run of key-like characters replaced, so no seed can ride along."""
+    text = re.sub(r"[A-Za-z0-9+/=_-]{16,}", "(value not shown)", str(error))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Where python-pskc's PSKCParser.parse_key looks for values (RFC 6030 <Data> children, and the
+# draft format's <Data Name="...">); the first pass reads only these, with python-pskc's own
+# parse_data, and the second pass checks that its full parse found the same values.
+_DATA = (
+    ("secret", "Secret"),
+    ("counter", "Counter"),
+    ("time_offset", "Time"),
+    ("time_interval", "TimeInterval"),
+    ("time_drift", "TimeDrift"),
+)
+_NAMED = {"secret": "secret", "counter": "counter", "time": "time_offset", "time_interval": "time_interval"}
+
+
+def _key_fields(key: Key, key_elm: ET.Element) -> None:
+    """The rest of what `_pskc_key` uses, read as python-pskc's PSKCParser.parse_key reads it
+    (its full reading of every descriptive field took most of a large file's time)."""
+    key.algorithm = key_elm.get("Algorithm") or key_elm.get("KeyAlgorithm") or key_elm.get("SecretAlgorithm")
+    key.algorithm_suite = findtext(key_elm, "AlgorithmParameters/Suite")
+    response_format = find(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
+    if response_format is not None:
+        key.response_encoding = (
+            response_format.get("Encoding") or response_format.get("Format") or response_format.get("format")
+        )
+        key.response_length = getint(response_format, "Length") or getint(response_format, "length")
+    PSKCParser.parse_policy(key.policy, find(key_elm, "Policy"))
+    key.policy.start_date = findtime(key_elm, "StartDate") or key.policy.start_date
+    key.policy.expiry_date = findtime(key_elm, "ExpiryDate") or key.policy.expiry_date
+
+
+def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
+    """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
+    `whole` the key's other fields that the kiosk uses."""
+    try:
+        device = container.add_device()
+        info = find(package, "DeviceInfo", "DeviceId")
+        if info is not None:
+            device.serial = findtext(info, "SerialNo")
+            # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
+            device.manufacturer = findtext(info, "Manufacturer")
+            device.model = findtext(info, "Model")
+        for key_elm in findall(package, "Key", "Secret"):
+            key = device.add_key()
+            data = find(key_elm, "Data")
+            if data is not None:
+                first: dict[str, ET.Element] = {}
+                for child in data:  # what find(data, tag) gives: the first child so named
+                    first.setdefault(child.tag, child)
+                for name, tag in _DATA:
+                    if tag in first:
+                        PSKCParser.parse_data(key, name, first[tag])
+            for data in findall(key_elm, "Data"):
+                named = data.get("Name")
+                if named:
+                    PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
+            if whole:
+                _key_fields(key, key_elm)
+        return device
+    except PSKCError as e:
+        raise ImportRejected(f"The PSKC container is not valid: {library_words(e)}.") from None
+    except Exception as e:  # malformed numbers, booleans, dates, base64 inside the XML
+        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
+
+
+def new_container(header: ET.Element) -> PSKC:
+    if local(header.tag) != "KeyContainer":
+        raise ImportRejected("The XML file is not a PSKC container: its top element is not <KeyContainer>.")
+    container = PSKC()
+    try:
+        PSKCParser.parse_document(container, header)
+    except PSKCError as e:
+        raise ImportRejected(f"The PSKC container is not valid: {library_words(e)}.") from None
+    except Exception as e:
+        raise ImportRejected(f"The PSKC container has a malformed value ({type(e).__name__}).") from None
+    return container

@@ -1,0 +1,1 @@
+"""The provider's setup, one screen per step of the article (core.enrollment.Step)."""

@@ -1,0 +1,82 @@
+"""Step 4: automatic redirect. IP-Auth-Stop-Binding-2.0 stopped app binding; say why and move on
+to the Code Generator (on Enter, or by itself after a few seconds)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
+
+from core.enrollment import Step
+from screens.enrollment.base import StepScreen
+from screens.session import KioskSession
+
+AUTO_CONTINUE_SECONDS = 10
+
+REASONS = {
+    "not_found": "Your NPI was not found in the DrWeb system (regions 1-5).",
+    "deactivated": "Your NPI is deactivated in the NPI registry, so it cannot be verified in regions 1-5.",
+    "unavailable": (
+        "A regional directory did not answer, so your NPI could not be verified in regions 1-5 right now. "
+        "You can try the verification again, or continue with a Code Generator."
+    ),
+}
+
+
+class BindingStoppedScreen(StepScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "continue", "Continue", show=False)]
+
+    def __init__(self, session: KioskSession, auto_continue: float = AUTO_CONTINUE_SECONDS) -> None:
+        super().__init__(session)
+        self.remaining = int(auto_continue)
+        self.outcome = str(self.enrollment.npi_outcome or "not_found")
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="page"):
+            yield Static("iPrescribe Authenticator cannot be bound to your device", classes="title")
+            yield Static(REASONS.get(self.outcome, REASONS["not_found"]), classes="notice")
+            yield Static(
+                "This is the IP-Auth-Stop-Binding-2.0 feature working as intended: a security "
+                "requirement, not an error. Providers whose NPI cannot be verified use the Code "
+                "Generator (hardware token) instead. No additional action is required on your part.",
+                classes="lead",
+            )
+            yield Static(
+                "Contact your administrator only if you believe there is an error with your NPI status.",
+                classes="hint",
+            )
+            yield Static("", id="countdown-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Continue to Code Generator", id="continue", variant="primary")
+                if self.outcome == "unavailable":
+                    yield Button("Try verification again", id="retry")
+
+    def on_mount(self) -> None:
+        self.query_one("#continue", Button).focus()
+        if self.outcome != "unavailable" and self.remaining > 0:
+            self._tick()
+            self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if self.remaining <= 0:
+            self.action_continue()
+            return
+        self.query_one("#countdown-text", Static).update(
+            f"You will be directed to Code Generator setup in {self.remaining} s."
+        )
+        self.remaining -= 1
+
+    @on(Button.Pressed, "#continue")
+    def action_continue(self) -> None:
+        if self.enrollment.state is Step.REDIRECTED:
+            self.enrollment.acknowledge_redirect()
+            self.step_done()
+
+    @on(Button.Pressed, "#retry")
+    def retry(self) -> None:
+        self.enrollment.retry_verification()
+        self.step_done()

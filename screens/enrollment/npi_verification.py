@@ -1,0 +1,219 @@
+"""Step 3: NPI verification. The webcam reads the cronto image; the kiosk checks it and looks the
+NPI up in regions 1-5, showing each region's answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
+
+from core.directory import RegionAnswer, Verification
+from core.errors import KioskError
+from core.regions import default_region_map
+from screens.enrollment.base import StepScreen
+from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
+from screens.session import KioskSession
+from screens.widgets.tables import refill
+
+REGION_COLUMNS = {"region": "Region", "answer": "Answer", "detail": "Detail"}
+REGION_STATUS = {
+    "found": "found",
+    "not_found": "not found",
+    "deactivated": "deactivated",
+    "error": "no answer",
+    "timeout": "no answer (timed out)",
+}
+OUTCOME_TEXT = {
+    "verified": "NPI verified. You can now set up iPrescribe Authenticator.",
+    "not_found": "Your NPI was not found in the iPrescribe system (regions 1-5).",
+    "deactivated": "Your NPI is deactivated in the iPrescribe system.",
+    "unavailable": "A regional directory did not answer, so your NPI could not be verified now.",
+}
+
+
+class RegionAnswered(Message):
+    """One region's answer, posted from the lookup thread as it arrives."""
+
+    def __init__(self, answer: RegionAnswer) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+class NpiVerificationScreen(StepScreen):
+    def __init__(self, session: KioskSession) -> None:
+        super().__init__(session)
+        self.scanner: ScanService | None = session.scanner
+        self._busy = False
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="page"):
+            yield Static("NPI verification", classes="title")
+            yield Static(
+                "Hold your enrollment image (cronto image) up to the camera. The system scans it "
+                "and checks your NPI against the DrWeb database across regions 1-5.",
+                classes="lead",
+            )
+            if self._camera:
+                from screens.widgets.camera_preview import CameraPreview
+
+                yield CameraPreview(id="preview")
+                assert self.scanner is not None
+                yield Static(f"Scanning with {self.scanner.description}...", id="scan-status", classes="hint")
+            else:
+                yield Static("No camera is set up on this kiosk: read the image from a file instead.", classes="notice")
+            yield Label("Or read the image from a file:", classes="field-label")
+            yield Input(id="image-path", value=self._default_image(), placeholder="path to the image")
+            yield LoadingIndicator(id="checking")
+            table: DataTable[str] = DataTable(id="regions", cursor_type="none", show_cursor=False)
+            refill(table, REGION_COLUMNS)
+            yield table
+            yield Static("", id="outcome")
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Read file", id="read-file")
+                if self._camera:
+                    yield Button("Scan again", id="rescan")
+                yield Button("Continue", id="continue", variant="primary")
+            yield Static("Escape: choose another method", classes="hint")
+
+    def _default_image(self) -> str:
+        if self.session.demo_images and self.session.username:
+            return str(self.session.demo_images / f"{self.session.username}.png")
+        return ""
+
+    def on_mount(self) -> None:
+        self.query_one("#checking").display = False
+        self.query_one("#regions").display = False
+        self.query_one("#continue").display = False
+        self._start_scan()
+        (self.query_one("#image-path") if self._camera else self.query_one("#read-file")).focus()
+
+    def on_unmount(self) -> None:
+        self._stop_scan()
+
+    # -- the camera ------------------------------------------------------------------------
+
+    @property
+    def _camera(self) -> bool:
+        return self.scanner is not None and self.scanner.has_camera
+
+    def _start_scan(self) -> None:
+        if self.scanner is not None and self.scanner.has_camera:
+            self.scanner.start(self.post_message)
+
+    def _stop_scan(self) -> None:
+        if self.scanner is not None:
+            self.scanner.stop()
+
+    @on(ScanFrame)
+    def _frame(self, message: ScanFrame) -> None:
+        from screens.widgets.camera_preview import CameraPreview
+
+        self.query_one("#preview", CameraPreview).show(message.frame, message.corners, decoded=message.decoded)
+
+    @on(ScanHint)
+    def _hint(self, message: ScanHint) -> None:
+        self.query_one("#scan-status", Static).update(message.text)
+
+    @on(ScanFailed)
+    def _failed(self, message: ScanFailed) -> None:
+        if self.query("#scan-status"):
+            self.query_one("#scan-status", Static).update(
+                f"{message.message} Scan again, read the image from a file, or ask IT staff."
+            )
+
+    @on(ScanFound)
+    def _found(self, message: ScanFound) -> None:
+        self._stop_scan()
+        self._verify(message.payload)
+
+    @on(Button.Pressed, "#rescan")
+    def rescan(self) -> None:
+        self.clear_error()
+        self._stop_scan()
+        self._start_scan()
+
+    @on(Button.Pressed, "#read-file")
+    @on(Input.Submitted, "#image-path")
+    def read_file(self) -> None:
+        path = Path(self.query_one("#image-path", Input).value.strip()).expanduser()
+        if not str(path) or not path.is_file():
+            self.show_error("No image file at that path.")
+            return
+        scanner = self.scanner
+        if scanner is None:
+            self.show_error("This kiosk cannot read images. Ask IT staff.")
+            return
+        self._verify_with(lambda: scanner.read_file(path))
+
+    # -- verification ----------------------------------------------------------------------
+
+    def _verify_with(self, read: object) -> None:
+        def read_then_verify() -> Verification:
+            payload = read()  # type: ignore[operator]
+            return self.enrollment.verify_npi(payload, self._answered)  # type: ignore[return-value]
+
+        self._run(read_then_verify)
+
+    def _verify(self, payload: str) -> None:
+        self._run(lambda: self.enrollment.verify_npi(payload, self._answered))
+
+    def _answered(self, answer: RegionAnswer) -> None:
+        self.post_message(RegionAnswered(answer))  # thread safe, never blocks the lookup
+
+    def _show_checking(self) -> None:
+        names = default_region_map().names
+        table = self.query_one("#regions", DataTable)
+        refill(table, REGION_COLUMNS)
+        for region in range(1, 6):
+            table.add_row(f"{region} {names.get(region, '')}", "checking...", "", key=str(region))
+        table.display = True
+
+    @on(RegionAnswered)
+    def _region_answered(self, message: RegionAnswered) -> None:
+        table = self.query_one("#regions", DataTable)
+        key = str(message.answer.region)
+        if key in table.rows:
+            status = REGION_STATUS.get(message.answer.status, message.answer.status)
+            table.update_cell(key, "answer", status)
+            table.update_cell(key, "detail", message.answer.reason or "")
+
+    def _run(self, call: object) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        self.clear_error()
+        self.query_one("#checking").display = True
+        self._show_checking()
+        self.query_one("#outcome", Static).update("Checking your NPI in regions 1-5...")
+        self.run_domain(call, self._verified, self._refused)  # type: ignore[arg-type]
+
+    def _verified(self, verification: Verification) -> None:
+        self._busy = False
+        self.query_one("#checking").display = False
+        for answer in verification.answers.values():  # the final word, also for late regions
+            self._region_answered(RegionAnswered(answer))
+        outcome = str(verification.outcome)
+        self.query_one("#outcome", Static).update(OUTCOME_TEXT.get(outcome, outcome))
+        button = self.query_one("#continue", Button)
+        button.display = True
+        button.focus()
+        # On a small screen the outcome is below the fold: bring it into view once laid out.
+        self.call_after_refresh(button.scroll_visible)
+
+    def _refused(self, exc: KioskError) -> None:
+        self._busy = False
+        self.query_one("#checking").display = False
+        self.query_one("#regions").display = False
+        self.query_one("#outcome", Static).update("")
+        # No automatic rescan: the same refused image would be refused (and audited) again
+        # every second. "Scan again" starts a new scan.
+        self.show_error(exc)
+
+    @on(Button.Pressed, "#continue")
+    def proceed(self) -> None:
+        self.step_done()

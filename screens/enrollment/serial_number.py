@@ -1,0 +1,44 @@
+"""Step 6: enter the token's serial number."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from core.errors import KioskError
+from core.tokens import TokenInfo
+from screens.enrollment.base import StepScreen
+
+
+class SerialNumberScreen(StepScreen):
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="page"):
+            yield Static("Enter the token serial number", classes="title")
+            yield Static(
+                "Locate the serial number on your hardware token device - usually printed on the back or bottom.",
+                classes="lead",
+            )
+            yield Label("Serial number", classes="field-label")
+            yield Input(id="serial", max_length=64, placeholder="e.g. DEMO-0001")
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Next", id="next", variant="primary")
+            yield Static("Escape: back", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#serial", Input).focus()
+
+    @on(Input.Submitted, "#serial")
+    @on(Button.Pressed, "#next")
+    def submit(self) -> None:
+        serial = self.query_one("#serial", Input).value
+        self.run_domain(lambda: self.enrollment.enter_serial(serial), self._accepted, self._refused)
+
+    def _accepted(self, _info: TokenInfo) -> None:
+        self.step_done()
+
+    def _refused(self, exc: KioskError) -> None:
+        self.show_error(exc)
+        self.query_one("#serial", Input).focus()

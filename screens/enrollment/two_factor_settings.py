@@ -1,0 +1,69 @@
+"""Step 1 (continued): Security Settings > Two-Factor Authentication: what is bound now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Self
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, DataTable, Static
+
+from screens.base import KioskScreen
+from screens.messages import Ending, EndSession, StepDone
+from screens.session import KioskSession
+
+METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": "Code Generator (hardware token)"}
+
+
+class TwoFactorSettingsScreen(KioskScreen):
+    TITLE_TEXT = "Step 1 of 8 · Security Settings › Two-Factor Authentication"
+
+    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
+        super().__init__(session)
+        self.backup_codes_left = backup_codes_left
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        signed = session.signed_in
+        assert signed is not None
+        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))
+
+    def body(self) -> ComposeResult:
+        signed = self.session.signed_in
+        assert signed is not None
+        with VerticalScroll(classes="page"):
+            yield Static("Security Settings › Two-Factor Authentication", classes="title")
+            yield Static(f"Signed in as {signed.account.greeting_name} ({signed.account.username}).", classes="lead")
+            if signed.factors:
+                yield Static("Authentication methods bound to your account:")
+                table: DataTable[str] = DataTable(id="factors", cursor_type="none", show_cursor=False)
+                table.add_columns("Method", "Serial", "State", "Bound")
+                for f in signed.factors:
+                    bound = datetime.fromtimestamp(f.bound_at, tz=UTC).strftime("%Y-%m-%d") if f.bound_at else "-"
+                    table.add_row(METHOD_NAMES[f.method.value], f.serial, f.state.value, bound)
+                yield table
+            else:
+                yield Static("No two-factor method is bound to your account yet.", id="factors-none")
+            yield Static(f"Backup codes left: {self.backup_codes_left}", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Set up a method", id="setup", variant="primary")
+                yield Button("Sign out", id="signout")
+
+    def on_mount(self) -> None:
+        self.query_one("#setup", Button).focus()
+
+    @on(Button.Pressed, "#setup")
+    def setup(self) -> None:
+        self.session.begin_enrollment()
+        self.post_message(StepDone())
+
+    @on(Button.Pressed, "#signout")
+    def sign_out(self) -> None:
+        self.post_message(EndSession(Ending.SIGNED_OUT))
+
+    def action_back(self) -> None:
+        self.sign_out()

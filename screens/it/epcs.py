@@ -1,0 +1,232 @@
+"""EPCS controls in the IT staff area: each provider's signing permission, the ID check recorded
+before binding, two-person entry and approval, and the daily audit reports to sign off.
+
+Every action goes through the same core services as `ipkiosk epcs`, `users proof` and `audit
+signoff` (core.epcs, core.proofing, core.daily_review), so the screen cannot bend a rule the
+command line keeps. Signing (grant, revoke, sign-off) takes the IT staff member's password and
+code again; the approver types their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from core.daily_review import DailyReview
+from core.errors import KioskError
+from core.proofing import DocumentType
+from screens.it.base import ItScreen
+from screens.widgets.tables import refill
+
+PERMISSION_COLUMNS = ("Provider", "State", "DEA", "ID checked", "Entered by", "Approved by")
+REPORT_COLUMNS = ("Day (UTC)", "Incidents", "Report")
+SECRET_FIELDS = ("#password", "#code", "#approver-password", "#approver-code")
+
+
+class ItEpcsScreen(ItScreen):
+    AREA = "EPCS permissions"
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="page"):
+            yield Static("EPCS permissions", classes="title")
+            yield Static(
+                "One IT staff member enters a grant; a second person, a DEA registrant with a bound "
+                "factor, approves it. Losing the last factor suspends it.",
+                classes="lead",
+            )
+            table: DataTable[str] = DataTable(id="permissions", cursor_type="row")
+            refill(table, PERMISSION_COLUMNS)
+            yield table
+            yield Static("", id="roles", classes="hint")
+            yield Label("Provider (select above or type)", classes="field-label")
+            yield Input(id="provider", max_length=64, placeholder="e.g. dr.rivera")
+            yield Label("ID document checked (before binding): type and last four characters", classes="field-label")
+            with Horizontal(classes="it-row"):
+                yield Select([(d.value.replace("_", " "), d.value) for d in DocumentType], id="document")
+                yield Input(id="last4", max_length=4, placeholder="last 4")
+                yield Button("Record ID check", id="proof")
+            yield Label("Your signature (password, then code) to enter or revoke a grant", classes="field-label")
+            with Horizontal(classes="it-row"):
+                yield Input(id="password", password=True, placeholder="your password")
+                yield Input(id="code", max_length=10, placeholder="your code", restrict=r"[0-9 ]*")
+            with Horizontal(classes="it-row"):
+                yield Input(id="reason", max_length=200, placeholder="reason (to revoke)")
+                yield Button("Enter grant", id="grant", variant="primary")
+                yield Button("Revoke", id="revoke", variant="error")
+            yield Label("Approver (a DEA registrant): username, password, code", classes="field-label")
+            with Horizontal(classes="it-row"):
+                yield Input(id="approver", max_length=64, placeholder="approver")
+                yield Input(id="approver-password", password=True, placeholder="approver's password")
+                yield Input(id="approver-code", max_length=10, placeholder="code", restrict=r"[0-9 ]*")
+                yield Button("Approve", id="approve", variant="primary")
+            yield Static("", classes="error", id="error")
+            yield Static("", classes="success", id="done")
+            yield Label("Daily audit reports not signed off yet (sign with your password and code above)")
+            reports: DataTable[str] = DataTable(id="reports", cursor_type="row")
+            refill(reports, REPORT_COLUMNS)
+            yield reports
+            with Horizontal(classes="buttons"):
+                yield Button("Sign off selected report", id="signoff")
+                yield Button("Back", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one("#provider", Input).focus()
+        self.reload()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        system = self.session.system
+
+        def read() -> tuple[list[dict[str, Any]], str, list[Any]]:
+            roles = system.epcs.roles()
+            entry = ", ".join(r.username for r in roles if r.role == "entry") or "nobody"
+            approval = ", ".join(
+                r.username + ("" if r.eligible else f" ({r.why})") for r in roles if r.role == "approval"
+            )
+            text = f"Entry: {entry}.  Approval: {approval or 'no DEA registrant yet'}."
+            return system.epcs.overview(), text, DailyReview(system).reports(unreviewed_only=True)
+
+        def work() -> None:
+            try:
+                found = read()
+            except KioskError as exc:
+                self.app.call_from_thread(self.show_error, exc)
+            except Exception as exc:  # as in run_domain: a bug must not end the kiosk
+                self.app.log.error(f"unexpected error: {type(exc).__name__}")
+                self.app.call_from_thread(self.show_error, "Something went wrong on this kiosk. Try again.")
+            else:
+                self.app.call_from_thread(self._show, found)
+
+        # Its own group: reloading after an action must not cancel that action's worker, which
+        # is still returning when it asks for the reload.
+        self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="epcs-read")
+
+    def _show(self, found: tuple[list[dict[str, Any]], str, list[Any]]) -> None:
+        rows, roles, reports = found
+        table = self.query_one("#permissions", DataTable)
+        refill(table, PERMISSION_COLUMNS)
+        for r in rows:
+            proof = r["identity_proofing"]
+            checked = "-" if proof is None else (proof["csp_reference"] or f"{proof['document_type']} {proof['last4']}")
+            table.add_row(
+                r["username"], r["state"], r["dea_number"] or "-", checked, r["entered_by"] or "-",
+                r["approved_by"] or "-", key=r["username"],
+            )  # fmt: skip
+        self.query_one("#roles", Static).update(roles)
+        report_table = self.query_one("#reports", DataTable)
+        refill(report_table, REPORT_COLUMNS)
+        for rep in reports:
+            report_table.add_row(rep.day, str(rep.incidents), rep.html_path, key=rep.day)
+
+    @on(DataTable.RowSelected, "#permissions")
+    def _picked(self, event: DataTable.RowSelected) -> None:
+        self.query_one("#provider", Input).value = str(event.row_key.value)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _provider(self) -> str | None:
+        username = self.query_one("#provider", Input).value.strip().lower()
+        if not username:
+            self.show_error("Enter the provider's username (or select the provider above).")
+            return None
+        return username
+
+    def _signature(self, prefix: str = "") -> tuple[str, str]:
+        return self.query_one(f"#{prefix}password", Input).value, self.query_one(f"#{prefix}code", Input).value.strip()
+
+    @on(Button.Pressed, "#proof")
+    def record_proof(self) -> None:
+        username = self._provider()
+        document = self.query_one("#document", Select).value
+        if username is None:
+            return
+        if not isinstance(document, str):
+            self.show_error("Choose the ID document you checked.")
+            return
+        last4 = self.query_one("#last4", Input).value
+        system, it_user = self.session.system, self.it_user
+        self.run_domain(
+            lambda: system.proofing.record(username, it_user, document_type=document, last4=last4),
+            lambda rec: self._done(f"ID check recorded for {rec.username}: {rec.summary}."),
+            self.show_error,
+        )
+
+    @on(Button.Pressed, "#grant")
+    def enter_grant(self) -> None:
+        username = self._provider()
+        if username is None:
+            return
+        password, code = self._signature()
+        epcs, it_user = self.session.system.epcs, self.it_user
+        self.run_domain(
+            lambda: epcs.grant(username, it_user, password, code or None),
+            lambda p: self._done(f"Grant for {p.username} entered; it waits for a DEA registrant's approval."),
+            self.show_error,
+        )
+
+    @on(Button.Pressed, "#approve")
+    def approve(self) -> None:
+        username = self._provider()
+        approver = self.query_one("#approver", Input).value.strip().lower()
+        if username is None:
+            return
+        if not approver:
+            self.show_error("The approver types their username, password and code.")
+            return
+        password, code = self._signature("approver-")
+        epcs = self.session.system.epcs
+        self.run_domain(
+            lambda: epcs.approve(username, approver, password, code),
+            lambda p: self._done(f"{p.username} may now sign EPCS prescriptions (approved by {p.approved_by})."),
+            self.show_error,
+        )
+
+    @on(Button.Pressed, "#revoke")
+    def revoke(self) -> None:
+        username = self._provider()
+        if username is None:
+            return
+        password, code = self._signature()
+        reason = self.query_one("#reason", Input).value
+        epcs, it_user = self.session.system.epcs, self.it_user
+        self.run_domain(
+            lambda: epcs.revoke(username, it_user, password, code or None, reason),
+            lambda p: self._done(f"EPCS permission of {p.username} revoked."),
+            self.show_error,
+        )
+
+    @on(Button.Pressed, "#signoff")
+    def sign_off(self) -> None:
+        table = self.query_one("#reports", DataTable)
+        if not table.row_count:
+            self.show_error("No report is waiting for a sign-off.")
+            return
+        day = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        password, code = self._signature()
+        system, it_user = self.session.system, self.it_user
+        self.run_domain(
+            lambda: DailyReview(system).sign_off(day, it_user, password, code or None),
+            lambda rec: self._done(f"Report {rec.day} signed off by {rec.signed_off_by}."),
+            self.show_error,
+        )
+
+    def _done(self, text: str) -> None:
+        self.clear_error()
+        self.forget()
+        self.query_one("#done", Static).update(text)
+        self.reload()
+
+    def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
+        self.query_one("#done", Static).update("")
+        for selector in SECRET_FIELDS:  # a refused signature is typed again, never kept
+            self.query_one(selector, Input).value = ""
+        super().show_error(exc, target)
+
+    def forget(self) -> None:
+        for selector in SECRET_FIELDS:
+            self.query_one(selector, Input).value = ""

@@ -1,0 +1,168 @@
+"""Guided token setup: IT staff pick a provider, confirm the provider is here, and the provider
+signs in on the kiosk with their own password (and code, if a factor is bound). Then the normal
+setup steps run with the provider as subject and the IT staff member as actor in the audit."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Static
+
+from core.accounts import Account, Role
+from core.errors import KioskError
+from core.signin import SignedIn
+from screens.it.base import ItScreen
+from screens.it.dialogs import ConfirmDialog
+from screens.messages import StepDone
+from screens.session import KioskSession
+from screens.widgets.sign_in_form import SignInForm
+
+MISSING = {
+    "password": "The provider types their password.",
+    "code": "The provider enters the security code from their token.",
+}
+
+
+class ItGuidedSetupScreen(ItScreen):
+    AREA = "Guided token setup"
+
+    def __init__(self, session: KioskSession) -> None:
+        super().__init__(session)
+        self.provider: Account | None = None
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="page"):
+            yield Static("Guided token setup", classes="title")
+            yield Static(
+                "Pick the provider you are setting up. The provider must be here and sign in "
+                "with their own password; you then walk the setup steps together.",
+                classes="lead",
+                id="intro",
+            )
+            table: DataTable[str] = DataTable(id="providers", cursor_type="row", zebra_stripes=True)
+            table.add_columns("Username", "Name", "NPI", "Bound factors", "Account")
+            yield table
+            with Vertical(id="provider-sign-in"):
+                yield Static("", id="who", classes="lead")
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Provider signs in", id="sign-in", variant="primary")
+                yield Button("Back", id="back")
+
+    def on_mount(self) -> None:
+        self._signing_in(False)
+        system = self.session.system
+
+        def providers() -> list[tuple[Account, str]]:
+            rows = []
+            for account in system.accounts.all():
+                if account.role is Role.PROVIDER:
+                    bound = [t.serial for t in system.tokens.list(owner=account.username) if t.state.value != "revoked"]
+                    rows.append((account, ", ".join(bound) or "none"))
+            return rows
+
+        self.run_domain(providers, self._show_providers, self.show_error)
+
+    def _show_providers(self, rows: list[tuple[Account, str]]) -> None:
+        self.accounts = {a.username: a for a, _ in rows}
+        table = self.query_one("#providers", DataTable)
+        for account, bound in rows:
+            table.add_row(
+                account.username,
+                account.display_name,
+                account.npi or "-",
+                bound,
+                "LOCKED" if account.locked else "ok",
+                key=account.username,
+            )
+        table.focus()
+
+    def _signing_in(self, shown: bool) -> None:
+        self.query_one("#provider-sign-in").display = shown
+        self.query_one("#sign-in", Button).display = shown
+        self.query_one("#providers", DataTable).display = not shown
+        for form in self.query(SignInForm):
+            form.remove()  # a new provider gets a new form, with no field of the last one's
+
+    @property
+    def form(self) -> SignInForm:
+        return self.query_one("#provider-form", SignInForm)
+
+    @on(DataTable.RowSelected, "#providers")
+    def picked(self, event: DataTable.RowSelected) -> None:
+        account = self.accounts.get(str(event.row_key.value))
+        if account is None:
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                "Is the provider here?",
+                f"Is {account.greeting_name} ({account.username}) at the kiosk with you? They will "
+                "type their own password, and a code if a factor is already bound.",
+                "Yes, the provider is here",
+            ),
+            lambda present: self._present(account, bool(present)),
+        )
+
+    def _present(self, account: Account, present: bool) -> None:
+        if not present:
+            return
+        self.provider = account
+        self.clear_error()
+        self.query_one("#who", Static).update(
+            f"{account.greeting_name} ({account.username}): please type your password."
+        )
+        self._signing_in(True)
+        form = SignInForm(
+            username=account.username,
+            whose="Provider's",
+            code_placeholder="code from their token, or a backup code",
+            id="provider-form",
+        )
+        self.query_one("#provider-sign-in").mount(form)
+        self.call_after_refresh(form.focus)
+
+    @on(SignInForm.Submitted)
+    @on(Button.Pressed, "#sign-in")
+    def sign_in(self) -> None:
+        if self.provider is None or not self.query(SignInForm):
+            return
+        missing = self.form.missing()
+        if missing is not None:
+            self.show_error(MISSING[missing])
+            return
+        username, password, code = self.form.entered()
+        self.clear_error()
+        self.query_one("#sign-in", Button).disabled = True
+        signin = self.session.system.signin
+        self.run_domain(lambda: signin.sign_in(username, password, code), self._signed_in, self._refused)
+
+    def _signed_in(self, provider: SignedIn) -> None:
+        self.forget()
+        it_staff = self.session.signed_in
+        assert it_staff is not None
+        self.session.guide = it_staff
+        self.session.signed_in = provider
+        self.session.begin_enrollment()  # actor: the IT staff member (session.guide)
+        self.post_message(StepDone())
+
+    def _refused(self, exc: KioskError) -> None:
+        self.query_one("#sign-in", Button).disabled = False
+        if self.form.refused(exc):
+            self.clear_error()
+        else:
+            self.show_error(exc)
+
+    def forget(self) -> None:
+        for form in self.query(SignInForm):
+            form.forget()
+
+    def action_back(self) -> None:
+        if self.provider is not None and self.query_one("#provider-sign-in").display:
+            # Back from the provider's sign-in to the list, not out of guided setup.
+            self.forget()
+            self.provider = None
+            self._signing_in(False)
+            self.query_one("#providers", DataTable).focus()
+            return
+        super().action_back()
