@@ -28,7 +28,7 @@ from core.directory.model import Outcome, Verification
 from core.errors import BindingStopped, CodeRefused, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
 from core.otp import OtpParams
 from core.signin import SignedIn
-from core.tokens import Method, TokenInfo, new_app_secret
+from core.token_model import Method, TokenInfo, new_app_secret
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

@@ -23,7 +23,7 @@ from core.errors import EpcsRefused as EpcsRefused  # defined there; kept import
 from core.errors import ProofingRefused
 from core.schema import epcs_permissions
 from core.signin import SignedIn
-from core.tokens import Method
+from core.token_model import Method
 
 if TYPE_CHECKING:
     from core.system import KioskSystem

@@ -25,7 +25,8 @@ from core.otp import Diagnosis
 from core.schema import NAME_MAX
 from core.store import Store
 from core.throttle import Lockout, Throttle
-from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
+from core.token_model import CodeCheck, CodeMatch, TokenInfo
+from core.tokens import TokenInventory
 
 NOT_CHECKED = frozenset({Diagnosis.LOCKED, Diagnosis.REVOKED, Diagnosis.PAST_VALIDITY, Diagnosis.BEFORE_VALIDITY})
 

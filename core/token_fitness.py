@@ -18,7 +18,7 @@ from core.epcs_state import ACTIVE
 from core.errors import TokenNotFitForEpcs
 from core.schema import tokens
 from core.serials import normalize_serial
-from core.tokens import Method, TokenInfo
+from core.token_model import Method, TokenInfo
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
