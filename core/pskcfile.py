@@ -44,6 +44,7 @@ from core.seed_checks import (
     check_serial,
     looks_like_seed,
 )
+from core.seedcopies import SharedSecrets, refuse_key_for_plain_file
 from core.token_spec import Kind, Rejected, TokenSpec
 
 # --------------------------------------------------------------------------- keys
@@ -171,6 +172,8 @@ def open_pskc(
     # (python-pskc reads a `<Value>` without one as plaintext): it is judged like any encrypting file.
     if census.sealed or any(local(child.tag) in ("EncryptionKey", "EncryptionMethod") for child in root):
         refuse_untrustworthy(container, root, census)
+    if not census.sealed:
+        refuse_key_for_plain_file(passphrase, psk)
     if census.sealed:
         unlock_container(container, census.algorithms(container), passphrase, psk)
         if census.macked:
@@ -180,6 +183,7 @@ def open_pskc(
 
     def entries() -> Iterator[Entry]:
         again = Census()
+        seeds = SharedSecrets()  # decrypted: a copied <Secret> verifies, with its own MAC, anywhere
         for number, package in enumerate(document.packages(), start=1):
             device = read_package(container, package, whole=True)
             for index, key in enumerate(device.keys, start=1):
@@ -189,8 +193,12 @@ def open_pskc(
                     plain = verify_sealed(container, sealed, passphrase)
                     if sealed.where.endswith(" secret"):
                         key.secret = plain  # decrypted and verified once, not again by the getter
-                yield where, _entry(key, where, today)
+                entry = _entry(key, where, today)
+                if isinstance(entry, TokenSpec):
+                    seeds.add(entry.secret, where, entry.serial)
+                yield where, entry
             container.devices.clear()
+        seeds.check()
         if again != census:  # the rules above were decided on what the first pass found
             raise ImportRejected("The PSKC file reads differently the second time; nothing was imported.")
 

@@ -41,6 +41,7 @@ from core.seed_checks import (
     check_serial,
     serial_or_none,
 )
+from core.seedcopies import refuse_key_for_plain_file
 
 # The parsers' results live in core.token_spec; kept importable from here for the readers' callers.
 from core.token_spec import Algorithm as Algorithm
@@ -209,6 +210,7 @@ def open_seed_bytes(
         return open_pskc(data, passphrase=passphrase, psk=psk, now=now)
     if "\x00" in text:
         raise ImportRejected("The seed file is binary data, neither PSKC XML nor OATH CSV text.")
+    refuse_key_for_plain_file(passphrase, psk)  # an OATH CSV is never encrypted
     return open_oath_csv(text)
 
 

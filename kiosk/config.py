@@ -44,9 +44,19 @@ def memory_keyring_allowed() -> bool:
     return _memory_keyring_allowed
 
 
-def absolute(path: Path) -> Path:
-    """~ expanded and made absolute (symlinks resolved), once, at start-up."""
-    return path.expanduser().resolve()
+def absolute(path: Path, setting: str = "data_dir", base: Path | None = None) -> Path:
+    """~ expanded and made absolute (symlinks resolved; a relative path taken inside `base`),
+    once, at start-up. A path that cannot be resolved (a symlink loop, `~nouser/...`) is a
+    ConfigError naming the setting."""
+    try:
+        expanded = path.expanduser()
+        return (expanded if base is None else base / expanded).resolve()
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 raises RuntimeError for both
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(
+            f"Bad setting '{setting}': the path {path} cannot be resolved ({reason}).",
+            hint="Check for a symlink loop or an unknown user name after '~'.",
+        ) from None
 
 
 class RegionSource(BaseModel):
@@ -95,12 +105,15 @@ class Settings(BaseSettings):
     kiosk_id: str = Field(default_factory=lambda: socket.gethostname()[:64])
     # IP-Auth-Stop-Binding-2.0: only a verified NPI may bind the iPrescribe Authenticator app.
     stop_binding: bool = True
-    # Bounded and finite: inf, nan, 0 or a negative value would mean the idle wipe never fires.
-    idle_timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 120.0
+    # Bounded and finite: inf, nan, 0 or a negative value would mean the idle wipe never fires;
+    # below a second it wipes every session at once (the test suite runs it at 1-2 s).
+    idle_timeout: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False)] = 120.0
+    # Shorter than idle_timeout when set (checked below); the default shrinks to half a short timeout.
     idle_warning: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = 20.0
     camera: str = "0"
-    scan_timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
-    region_timeout: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 2.0
+    scan_timeout: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False)] = 60.0
+    # Below 0.1 s no region answers in time: every provider would go to the Code Generator.
+    region_timeout: Annotated[float, Field(ge=0.1, le=60, allow_inf_nan=False)] = 2.0
     regions: dict[int, RegionSource] = Field(default_factory=dict)
     # Enrollment-image issuers trusted by this kiosk: issuer name -> Ed25519 public key (PEM).
     issuers: dict[str, str] = Field(default_factory=dict)
@@ -169,11 +182,21 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
+    def _warning_before_timeout(self) -> Settings:
+        if "idle_warning" in self.model_fields_set and self.idle_warning >= self.idle_timeout:
+            raise ValueError(
+                f"idle_warning: the warning ({self.idle_warning:g} s) must be shorter than "
+                f"idle_timeout ({self.idle_timeout:g} s)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _paths_absolute(self) -> Settings:
         # A relative shard path means "inside the data dir", wherever the kiosk was started.
         for region, src in self.regions.items():
             if src.path is not None:
-                src.path = absolute(self.data_dir / src.path.expanduser())
+                setting = f"regions.{region}.path"
+                src.path = absolute(src.path, setting, base=self.data_dir)
                 if src.path.is_dir():
                     raise ValueError(f"regions.{region}.path: {src.path} is a directory; give the shard's file name")
         return self

@@ -108,6 +108,13 @@ def check_database_url(url: str | None) -> str | None:
     if backend == "sqlite":
         if u.drivername != "sqlite" or not u.database or u.database == ":memory:":
             raise ValueError(f"{shown!r}: a SQLite store must be a file (sqlite:////path/kiosk.sqlite3)")
+        if not u.database.startswith("/"):
+            # Relative to the working directory: a different, empty store in every folder the
+            # kiosk is started from, and the tokens and accounts seem lost.
+            raise ValueError(
+                f"{shown!r}: give the SQLite file's absolute path, with four slashes "
+                "(sqlite:////path/kiosk.sqlite3), or leave database_url out for the data dir"
+            )
     elif backend == "postgresql":
         if u.drivername not in ("postgresql", "postgresql+psycopg"):
             raise ValueError(f"{shown!r}: use postgresql:// or postgresql+psycopg:// (the psycopg driver)")

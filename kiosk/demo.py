@@ -116,7 +116,7 @@ def _directory_records() -> list[NppesRecord]:
 def build_demo(data_dir: Path, *, clock: Clock | None = None) -> Services:
     """Write the demo into `data_dir` (which must be empty or new) and return its services."""
     restrict_umask()  # its enrollment images are bearer credentials, its keyring file holds keys
-    private_dir(data_dir)
+    private_dir(data_dir, adopt_empty=True)
     if any(data_dir.iterdir()):
         from core.errors import ConfigError
 

@@ -6,6 +6,8 @@ Each check is independent and reports ok, what it found and the fix; one that ca
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import smtplib
 import sqlite3
@@ -24,6 +26,7 @@ from kiosk.config import Settings
 from kiosk.mail import demo_outbox_dir
 
 SHARD_MAX_AGE_DAYS = 45  # NPPES publishes monthly; a shard older than this misses deactivations
+_BUILD = re.compile(r"\.importing-(\d+)")  # a directory import's work file: SHARD.importing-PID
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Doctor:
             ("smtp", self.smtp),
             ("clock", self.clock),
             ("permissions", self.permissions),
+            ("leftover-imports", self.leftover_imports),
         ]
         results = []
         for name, check in checks:
@@ -202,3 +206,35 @@ class Doctor:
         if loose:
             return Check("permissions", False, "readable by others: " + ", ".join(loose), f"chmod -R go-rwx {data}")
         return Check("permissions", True, f"{data} readable by the kiosk's user only")
+
+    def leftover_imports(self) -> Check:
+        """Work files of a directory import that was killed: a shard's size each, until the
+        next import removes them. Those of a live process are a running import's own."""
+        shards = [p for r in range(1, 6) if (p := self.settings.region_source(r).path) is not None]
+        stale = sorted(
+            str(work)
+            for shard in shards
+            for work in shard.parent.glob(f"{shard.name}.importing-*")
+            if not _alive(work.name[len(shard.name) :])
+        )
+        if stale:
+            return Check(
+                "leftover-imports",
+                False,
+                f"{len(stale)} file(s) left by a directory import that did not finish: " + ", ".join(stale[:5]),
+                "The next `ipkiosk directory import` removes them; or delete them now: rm " + " ".join(stale[:5]),
+            )
+        return Check("leftover-imports", True, "no files left by an unfinished directory import")
+
+
+def _alive(suffix: str) -> bool:
+    match = _BUILD.match(suffix)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):  # another user's process: not ours to judge
+        return True
+    return True

@@ -15,6 +15,7 @@ from textual.widget import AwaitMount
 
 from kiosk.app import KioskApp
 from screens.base import KioskScreen
+from screens.messages import Ending, Purpose
 from screens.session import KioskSession
 from screens.sign_in import SignInScreen
 from screens.welcome import WelcomeScreen
@@ -30,7 +31,7 @@ class ItConsoleSignIn(SignInScreen):
     """The IT sign-in as the console's first screen."""
 
     def __init__(self, session: KioskSession) -> None:
-        super().__init__(session, "it")
+        super().__init__(session, Purpose.IT)
 
     def is_blank(self) -> bool:
         """Nothing typed yet: nobody's input for the idle wipe to clear."""
@@ -75,7 +76,7 @@ class ItConsoleApp(KioskApp):
     def show_step(self) -> None:
         """A provider's setup step: not in the console. Nothing in it leads here; should anything
         do so, whoever is signed in may be the provider, so the whole session is wiped."""
-        self.end_session("refused")
+        self.end_session(Ending.CANCELLED)
         self.notify(GUIDED_SETUP_ELSEWHERE, severity="warning")
 
 

@@ -59,7 +59,10 @@ def parse_camera(value: str | int) -> CameraSetting:
         if index < 0:
             raise SourceError("no_camera", f"Camera index {index} is not valid: use 0, 1, 2, ...")
         return CameraSetting("device", index=index)
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # `~nouser/clip.mp4`: no such user's home
+        raise SourceError("unreadable", f"The camera setting {text!r} names an unknown user's home folder.") from None
     kind: Literal["video", "image"] = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
     return CameraSetting(kind, path=path)
 

@@ -72,7 +72,7 @@ def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def export_csv(ctx: CliContext, args: argparse.Namespace) -> int:
-    target = check_output(args.csv_file, "CSV file")
+    target = check_output(args.csv_file, "CSV file", ctx.settings)
     rows = list(ctx.services.system.audit.rows(since=args.since))
     fields = ["seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id", "mac"]
     # 0600: the trail names providers, kiosks and sign-in outcomes.

@@ -88,7 +88,7 @@ def make_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
         check_name(args.user, "username")  # the image's `sub`: what the kiosk's usernames can be
     except ValueError as exc:
         raise KioskError(f"--user: {exc}.", hint="Give the provider's kiosk username.") from None
-    out: Path = check_output(args.out, "PNG file")  # before anything is made or stored
+    out: Path = check_output(args.out, "PNG file", ctx.settings)  # before anything is made or stored
     issuer = _issuer(ctx, create=args.create_key)
     token = issuer.make_token(args.user, npi, timedelta(days=args.expires_in), ctx.services.clock)
     write_private(out, make_image(token))  # 0600: the image is a bearer credential until used

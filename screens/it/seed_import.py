@@ -7,7 +7,7 @@ transaction, so a failure leaves the inventory as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from core.errors import ImportRejected, KioskError
-from core.seedfiles import TokenSpec, read_seed_file
+from core.seedfiles import TokenSpec, open_seed_file
 from core.tokens import ImportReport
 from screens.it.base import ItScreen
 
@@ -86,10 +86,11 @@ class ItImportScreen(ItScreen):
             if not path.is_file():
                 raise ImportRejected(f"No file at {path}.")
             now = datetime.fromtimestamp(self.session.system.clock.time(), UTC)
-            seed_file = read_seed_file(path, passphrase=passphrase, psk=psk, now=now)
-            total = len(seed_file.specs)
+            # Checked as a whole first, then read as it is stored: memory does not grow with the file.
+            seed_file = open_seed_file(path, passphrase=passphrase, psk=psk, now=now)
+            total = seed_file.expected  # entries in the file, accepted or not: the bar may end early
             self.app.call_from_thread(self._adding, total)
-            report = self.admin().import_tokens(self._counted(seed_file.specs, total), seed_file.rejected, path.name)
+            report = self.admin().import_tokens(self._counted(seed_file, total), seed_file.rejected, path.name)
         except KioskError as exc:
             self.app.call_from_thread(self._failed, exc)
         except Exception as exc:  # a bug must not crash the kiosk; never show the file's content
@@ -98,7 +99,7 @@ class ItImportScreen(ItScreen):
         else:
             self.app.call_from_thread(self._finished, report)
 
-    def _counted(self, specs: list[TokenSpec], total: int) -> Iterator[TokenSpec]:
+    def _counted(self, specs: Iterable[TokenSpec], total: int) -> Iterator[TokenSpec]:
         """Hand the specs to the inventory, moving the bar as it takes them (about 50 updates)."""
         every = max(1, total // 50)
         for i, spec in enumerate(specs, 1):
@@ -108,7 +109,7 @@ class ItImportScreen(ItScreen):
 
     def _adding(self, total: int) -> None:
         self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=0)
-        self._stage(f"Adding {total} token{'s' if total != 1 else ''} to the inventory...")
+        self._stage(f"Adding the file's {total} entr{'ies' if total != 1 else 'y'} to the inventory...")
 
     def _stage(self, text: str) -> None:
         self.query_one("#stage", Static).update(text)

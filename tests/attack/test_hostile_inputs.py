@@ -73,7 +73,6 @@ def test_a_region_url_whose_password_holds_a_separator_never_shows_it(sep: str) 
     assert "s3cr" not in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="Path.resolve()/expanduser() raise RuntimeError, not caught")
 @pytest.mark.parametrize("kind", ["symlink-loop", "unknown-user"])
 def test_a_data_dir_that_cannot_be_resolved_is_a_clean_error(tmp_path: Path, kind: str) -> None:
     if kind == "symlink-loop":
@@ -85,7 +84,6 @@ def test_a_data_dir_that_cannot_be_resolved_is_a_clean_error(tmp_path: Path, kin
     clean_refusal(ipk(Path(data_dir), "users", "list"))
 
 
-@pytest.mark.xfail(strict=True, reason="a relative SQLite database_url follows the working directory")
 def test_a_relative_sqlite_database_url_is_refused(tmp_path: Path) -> None:
     """`database_url = "sqlite:///kiosk.sqlite3"` opens a different, empty store in every folder
     IT staff start ipkiosk from: tokens and accounts seem lost."""
@@ -106,7 +104,6 @@ def test_a_relative_sqlite_database_url_is_refused(tmp_path: Path) -> None:
     clean_refusal(r)
 
 
-@pytest.mark.xfail(strict=True, reason="timeouts are bounded above only; the warning may outlast the timeout")
 @pytest.mark.parametrize(
     "values",
     [{"idle_timeout": 1e-300}, {"idle_timeout": 5.0, "idle_warning": 20.0}, {"region_timeout": 1e-9}],
@@ -125,7 +122,6 @@ def test_timeouts_no_kiosk_can_work_with_are_refused(tmp_path: Path, values: dic
 # --------------------------------------------------------------------------- output paths
 
 
-@pytest.mark.xfail(strict=True, reason="open_private follows a symlink at the output path")
 def test_an_output_path_that_is_a_symlink_never_overwrites_its_target(demo: Path, tmp_path: Path) -> None:
     """A symlink planted where IT staff write an image (a shared folder) pointed at the store:
     `cronto make --out` overwrote the store with a PNG."""
@@ -138,7 +134,6 @@ def test_an_output_path_that_is_a_symlink_never_overwrites_its_target(demo: Path
     clean_refusal(r)
 
 
-@pytest.mark.xfail(strict=True, reason="check_output lets an export overwrite the kiosk's own store")
 def test_an_export_onto_the_store_itself_is_refused(tmp_path: Path) -> None:
     """A slip at the prompt, `audit export --csv DATA_DIR/kiosk.sqlite3`, wrote the CSV over the
     store: every account, token and audit row gone."""
@@ -174,7 +169,6 @@ def _nppes_zip(tmp_path: Path, damage: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="zipfile errors while reading the member escape as tracebacks")
 @pytest.mark.parametrize("damage", ["bad-crc", "encrypted", "unknown-method"])
 def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: Path, damage: str) -> None:
     before = ipk(demo, "directory", "status").stdout
@@ -186,7 +180,6 @@ def test_a_damaged_zip_is_refused_and_the_directory_kept(demo: Path, tmp_path: P
 # --------------------------------------------------------------------------- file modes
 
 
-@pytest.mark.xfail(strict=True, reason="private_dir chmods an existing folder to 0700, whoever shares it")
 def test_a_shared_folder_given_as_the_data_dir_keeps_its_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -206,3 +199,106 @@ def test_a_shared_folder_given_as_the_data_dir_keeps_its_mode(
         os.umask(umask)
     capsys.readouterr()
     assert shared.stat().st_mode & 0o7777 == 0o1777
+
+
+def test_a_warning_as_long_as_a_workable_timeout_is_refused(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from kiosk.config import load_settings
+
+    with pytest.raises(ConfigError, match="idle_warning"):
+        load_settings(tmp_path, idle_timeout=30.0, idle_warning=30.0)
+    assert load_settings(tmp_path, idle_timeout=30.0, idle_warning=29.0).idle_warning == 29.0
+
+
+def test_a_shard_path_in_a_symlink_loop_names_its_setting(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from kiosk.config import load_settings
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "config.toml").write_text(f'[regions.2]\npath = "{tmp_path / "a" / "x.sqlite3"}"\n')
+    with pytest.raises(ConfigError, match=r"regions\.2\.path"):
+        load_settings(tmp_path)
+
+
+def test_a_camera_file_under_an_unknown_users_home_is_a_source_error() -> None:
+    from kiosk.camera.source import SourceError, parse_camera
+
+    with pytest.raises(SourceError):
+        parse_camera("~no-such-user-here/clip.mp4")
+
+
+def test_a_link_put_at_the_output_after_the_check_is_replaced_not_written_through(tmp_path: Path) -> None:
+    """Between check_output and the write, a symlink or a hard link to the store may appear."""
+    from kiosk.files import open_private, write_private
+
+    victim = tmp_path / "store.sqlite3"
+    victim.write_bytes(b"precious data\n")
+    soft, hard = tmp_path / "soft.png", tmp_path / "hard.csv"
+    soft.symlink_to(victim)
+    os.link(victim, hard)
+    write_private(soft, b"image")
+    with open_private(hard) as f:
+        f.write("csv\n")
+    assert victim.read_bytes() == b"precious data\n"
+    assert soft.read_bytes() == b"image" and not soft.is_symlink() and hard.read_text() == "csv\n"
+    assert soft.stat().st_mode & 0o777 == 0o600 and hard.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.csv", "soft.png", "store.sqlite3"]
+
+
+@pytest.mark.parametrize(
+    "name", ["kiosk.sqlite3-wal", "config.toml", "directory/region-3.sqlite3", "directory/new.csv", "."]
+)
+def test_an_export_onto_any_kiosk_file_or_folder_is_refused(tmp_path: Path, name: str) -> None:
+    from kiosk.config import load_settings
+    from kiosk.files import PathProblem, check_output
+
+    settings = load_settings(tmp_path)
+    (tmp_path / "directory").mkdir()
+    with pytest.raises(PathProblem, match="kiosk's own files"):
+        check_output(tmp_path / name, "CSV file", settings)
+    for fine in ("audit.csv", "reports/audit.csv"):
+        (tmp_path / "reports").mkdir(exist_ok=True)
+        check_output(tmp_path / fine, "CSV file", settings)
+
+
+def test_an_export_onto_a_store_outside_the_data_dir_is_refused(tmp_path: Path) -> None:
+    from kiosk.config import load_settings
+    from kiosk.files import PathProblem, check_output
+
+    elsewhere = tmp_path / "db"
+    elsewhere.mkdir()
+    (tmp_path / "d").mkdir()
+    settings = load_settings(tmp_path / "d", database_url=f"sqlite:///{elsewhere / 'k.sqlite3'}")
+    with pytest.raises(PathProblem, match="kiosk's own files"):
+        check_output(elsewhere / "k.sqlite3", "CSV file", settings)
+
+
+def test_a_folder_others_can_write_is_refused_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+
+    shared = tmp_path / "group-writable"
+    shared.mkdir()
+    shared.chmod(0o775)
+    monkeypatch.setenv("IPKIOSK_KEYRING", "memory")
+    umask = os.umask(0o077)
+    try:
+        code = main(["--data-dir", str(shared), "users", "list"])
+    finally:
+        os.umask(umask)
+    err = capsys.readouterr().err
+    assert code == 2 and f"chmod 700 {shared}" in err and "Traceback" not in err
+    assert shared.stat().st_mode & 0o777 == 0o775 and not (shared / "kiosk.sqlite3").exists()
+
+
+def test_private_dir_makes_what_is_missing_0700_and_leaves_what_exists(tmp_path: Path) -> None:
+    from kiosk.files import private_dir
+
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    existing.chmod(0o755)
+    made = private_dir(existing / "a" / "b")
+    assert made.stat().st_mode & 0o777 == 0o700 and (existing / "a").stat().st_mode & 0o777 == 0o700
+    assert private_dir(existing) == existing and existing.stat().st_mode & 0o777 == 0o755

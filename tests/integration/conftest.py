@@ -40,6 +40,28 @@ def _wait_for_secret_service(backend: Any, deadline: float) -> str | None:
     return problem
 
 
+def _start_keyring_daemon(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    daemon = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert daemon.stdin is not None
+    daemon.stdin.write(b"pw")  # the login keyring's password: a throwaway
+    daemon.stdin.close()
+    return daemon
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.terminate()
+    try:
+        daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+
+
 @pytest.fixture(scope="session")
 def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private session bus and an unlocked gnome-keyring on it; yields the environment a
@@ -77,30 +99,27 @@ def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     keyring_daemon: subprocess.Popen[bytes] | None = None
     saved = {k: os.environ.get(k) for k in (*SESSION_ENV, "DBUS_SESSION_BUS_ADDRESS")}
     try:
-        keyring_daemon = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            env=child_env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert keyring_daemon.stdin is not None
-        keyring_daemon.stdin.write(b"pw")  # the login keyring's password: a throwaway
-        keyring_daemon.stdin.close()
         os.environ.update(env)
         from keyring.backends import SecretService
 
-        problem = _wait_for_secret_service(SecretService.Keyring(), time.monotonic() + 15)
+        problem: str | None = "not started"
+        # On a loaded machine the daemon sometimes answers before it has made the login
+        # collection from the password on stdin, then refuses to make it ("Prompt dismissed")
+        # for good: start it again, on an empty keyring, a few times before giving up.
+        for _attempt in range(3):
+            shutil.rmtree(Path(env["XDG_DATA_HOME"]) / "keyrings", ignore_errors=True)
+            keyring_daemon = _start_keyring_daemon(child_env)
+            problem = _wait_for_secret_service(SecretService.Keyring(), time.monotonic() + 15)
+            if problem is None:
+                break
+            _stop(keyring_daemon)
+            keyring_daemon = None
         if problem is not None:
             _cannot_start(f"gnome-keyring-daemon did not serve secrets ({problem})")
         yield env
     finally:
         if keyring_daemon is not None:
-            keyring_daemon.terminate()
-            try:
-                keyring_daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                keyring_daemon.kill()
+            _stop(keyring_daemon)
         with contextlib.suppress(ProcessLookupError):
             os.kill(bus_pid, signal.SIGTERM)
         for key, value in saved.items():
