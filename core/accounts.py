@@ -6,15 +6,16 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
 from core.dea import validate_dea
-from core.errors import KioskError
+from core.errors import AccountError
 from core.hashing import hash_secret
 from core.npi import validate_npi
-from core.store import NAME_MAX, Store, accounts
+from core.schema import NAME_MAX, accounts
+from core.store import Store
 from core.throttle import forget_account
 
 USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{1,{NAME_MAX - 1}}}$")
@@ -27,10 +28,6 @@ EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$")
 class Role(StrEnum):
     PROVIDER = "provider"
     IT_STAFF = "it_staff"
-
-
-class AccountError(KioskError):
-    hint = "Correct the value and try again."
 
 
 @dataclass(frozen=True)
@@ -55,17 +52,17 @@ class Account:
         return f"{first.strip()} {last.strip()}".strip()
 
 
-def _row_to_account(row: object) -> Account:
+def _row_to_account(row: RowMapping) -> Account:
     return Account(
-        username=row.username,  # type: ignore[attr-defined]
-        display_name=row.display_name,  # type: ignore[attr-defined]
-        npi=row.npi,  # type: ignore[attr-defined]
-        role=Role(row.role),  # type: ignore[attr-defined]
-        locked=bool(row.locked),  # type: ignore[attr-defined]
-        failed_signins=row.failed_signins,  # type: ignore[attr-defined]
-        email=row.email,  # type: ignore[attr-defined]
-        dea_number=row.dea_number,  # type: ignore[attr-defined]
-        dea_registrant=bool(row.dea_registrant),  # type: ignore[attr-defined]
+        username=row["username"],
+        display_name=row["display_name"],
+        npi=row["npi"],
+        role=Role(row["role"]),
+        locked=bool(row["locked"]),
+        failed_signins=row["failed_signins"],
+        email=row["email"],
+        dea_number=row["dea_number"],
+        dea_registrant=bool(row["dea_registrant"]),
     )
 
 
@@ -147,15 +144,15 @@ class Accounts:
     def get(self, username: str, conn: Connection | None = None) -> Account | None:
         q = select(accounts).where(accounts.c.username == self.normalize_username(username))
         if conn is not None:
-            row = conn.execute(q).first()
+            row = conn.execute(q).mappings().first()
         else:
             with self.store.connect() as c:
-                row = c.execute(q).first()
+                row = c.execute(q).mappings().first()
         return _row_to_account(row) if row else None
 
     def all(self) -> list[Account]:
         with self.store.connect() as conn:
-            return [_row_to_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username))]
+            return [_row_to_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username)).mappings()]
 
     def password_hash(self, conn: Connection, username: str) -> str | None:
         """The stored hash, for the sign-in to check outside any transaction; None if unknown."""

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, func, select, update
 from core.clock import Clock, utcnow
 from core.errors import NameTooLong, StoreError
 from core.events import Event
-from core.store import NAME_MAX, Store, audit, audit_head
+from core.schema import NAME_MAX, audit, audit_head
+from core.store import Store
 
 GENESIS = "0" * 64
 _FIELDS = ("seq", "at", "event", "actor", "subject", "method", "serial", "outcome", "detail", "kiosk_id")

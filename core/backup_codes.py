@@ -1,6 +1,6 @@
 """Backup codes: 10 single-use codes of 80 random bits each, stored as argon2id hashes.
 
-Shown once when issued; a new set invalidates the old one (security rule 14). Codes use
+Shown once when issued; a new set invalidates the old one (docs/security.md rule 14). Codes use
 Crockford's base32 alphabet (no I, L, O, U) in groups of four so they read aloud and type well.
 """
 
@@ -15,7 +15,8 @@ from sqlalchemy import Connection, func, select, update
 
 from core.clock import Clock
 from core.hashing import check_secret, hash_secret
-from core.store import Store, backup_codes
+from core.schema import backup_codes
+from core.store import Store
 
 COUNT = 10
 LENGTH = 16  # 16 symbols x 5 bits = 80 bits, above the 64 the rules ask for

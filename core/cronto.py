@@ -33,7 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock
 from core.errors import CrontoRejected, InvalidNPI
 from core.npi import validate_npi
-from core.store import Store, cronto_jti
+from core.schema import cronto_jti
+from core.store import Store
 
 SIGNING_ALG = "Ed25519"
 # "EdDSA" is the pre-RFC 9864 name for the same signature; other issuers may still use it.

@@ -25,9 +25,9 @@ from sqlalchemy import select, update
 from core.accounts import Role
 from core.audit import _FIELDS, AuditRow, ChainReport
 from core.clock import utcnow
-from core.errors import KioskError
+from core.errors import ReviewError
 from core.events import Event, Outcome, is_lockout, is_refusal
-from core.store import audit, audit_reports
+from core.schema import audit, audit_reports
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
@@ -72,10 +72,6 @@ CATEGORIES = (
     "refused_permission",
     "refused_image",
 )
-
-
-class ReviewError(KioskError):
-    hint = "Run `ipkiosk audit daily --date YYYY-MM-DD` first; see the reports with `ipkiosk audit reports`."
 
 
 @dataclass
@@ -345,7 +341,7 @@ td,th{{border:1px solid #999;padding:2px 6px;text-align:left}}</style>
 
 
 def _write(path: Path, text: str) -> Path:
-    """Write atomically, readable by the kiosk's user only (security rule 29)."""
+    """Write atomically, readable by the kiosk's user only (docs/security.md rule 29)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

@@ -8,24 +8,13 @@ it. A typed digit or a transposition is caught before the number reaches a grant
 
 from __future__ import annotations
 
-from core.errors import KioskError
+from core.errors import InvalidDEA
 
 # Registrant types that may write prescriptions or hold a registration for a practitioner
 # (DEA Form 224/363 business activities), with the mid-level "M" and the DATA-waived "X".
 REGISTRANT_TYPES = frozenset("ABCDEFGHJKLMPRSTUX")
 _ASCII_DIGITS = frozenset("0123456789")
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class InvalidDEA(KioskError):
-    """A DEA number failed one rule; `rule` names which (length, letters, registrant_type,
-    last_name, digits, check_digit)."""
-
-    hint = "Check the DEA number on the registration certificate and type it again."
-
-    def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
 
 
 def dea_check_digit(six_digits: str) -> int:

@@ -12,7 +12,7 @@ whole flow runs (and is tested) without a terminal:
   8 confirm: backup codes shown once, then a test sign-in with the new factor.
 
 Every write of a step (token bound, backup codes issued, audit rows) happens in one transaction,
-so a crash leaves a token bound or not, never half (security rule 25).
+so a crash leaves a token bound or not, never half (docs/security.md rule 25).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from core import events, otp
 from core.cronto import refuse
-from core.directory.model import Outcome
-from core.errors import BindingStopped, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
+from core.directory.model import Outcome, Verification
+from core.errors import BindingStopped, CodeRefused, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
 from core.events import Event
 from core.otp import OtpParams
-from core.signin import CodeRefused, SignedIn
-from core.tokens import Method, TokenInfo, new_app_secret
+from core.signin import SignedIn
+from core.token_model import Method, TokenInfo, new_app_secret
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from core.system import KioskSystem
 
 STOP_BINDING_FLAG = "IP-Auth-Stop-Binding-2.0"
-# Changing factors needs a sign-in this recent (security rule 16); generous enough for the
+# Changing factors needs a sign-in this recent (docs/security.md rule 16); generous enough for the
 # article's "Setup takes approximately 5-10 minutes".
 FRESH_SIGNIN_SECONDS = 15 * 60
 APP_PARAMS = OtpParams(kind="totp", algorithm="SHA1", digits=6, period=30)
@@ -79,16 +79,6 @@ BACK: dict[Step, Step] = {
 }
 
 
-class VerificationLike(Protocol):
-    """What enrollment needs of core.directory's Verification."""
-
-    @property
-    def outcome(self) -> str: ...
-
-    @property
-    def region(self) -> int | None: ...
-
-
 @dataclass(frozen=True)
 class AppOffer:
     """What the Authenticator screen shows: gone from memory once confirmed or wiped."""
@@ -105,12 +95,17 @@ class Enrollment:
     actor: str  # who is at the controls: the provider, or IT staff in guided setup
     state: Step = Step.SELECT_METHOD
     method: Method | None = None
-    verification: VerificationLike | None = None
+    verification: Verification | None = None
     npi_outcome: Outcome | None = None
     serial: str | None = None
     bound: TokenInfo | None = None
     _app_secret: bytes | None = field(default=None, repr=False)
     _backup_codes: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, system: KioskSystem, signed_in: SignedIn, actor: str | None = None) -> Enrollment:
+        """Step 2 for the signed-in provider; `actor` is IT staff when they guide the setup."""
+        return cls(system, signed_in, actor or signed_in.account.username)
 
     @property
     def username(self) -> str:
@@ -159,7 +154,7 @@ class Enrollment:
 
     # -- step 3 ----------------------------------------------------------------------------
 
-    def verify_npi(self, payload: str, on_answer: Callable[[Any], object] | None = None) -> VerificationLike:
+    def verify_npi(self, payload: str, on_answer: Callable[[Any], object] | None = None) -> Verification:
         """Check the scanned cronto image and look its NPI up in regions 1-5.
 
         A refused image (core.errors.CrontoRejected) leaves the step where it is, to scan
@@ -181,7 +176,7 @@ class Enrollment:
             )
             raise
         verification = self.system.directory.verify(claims.npi, account.last_name, on_answer)
-        outcome = Outcome(str(verification.outcome))
+        outcome = verification.outcome
         with self.system.store.begin() as conn:
             self.system.cronto.consume(claims, conn)
             self._record(

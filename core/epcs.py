@@ -19,26 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from core.accounts import Account, Role
 from core.backup_codes import looks_like_backup_code
 from core.epcs_state import ACTIVE, GRANTABLE, Permission, PermissionState, RoleHolder, permission_from_row
-from core.errors import KioskError
+from core.errors import EpcsRefused as EpcsRefused  # defined there; kept importable from here
+from core.errors import ProofingRefused
 from core.events import Event, Outcome
-from core.proofing import ProofingRefused
+from core.schema import epcs_permissions
 from core.signin import SignedIn
-from core.store import epcs_permissions
+from core.token_model import Method
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
 
 MAX_REASON = 200
-
-
-class EpcsRefused(KioskError):
-    """An EPCS permission change that the two-person rule refuses; `reason` is a stable code."""
-
-    hint = "See `ipkiosk epcs roles` for who may enter and who may approve."
-
-    def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.reason = reason
 
 
 class EpcsControls:
@@ -331,7 +322,7 @@ class EpcsControls:
                 f"{subject.username} has no second factor bound; bind one before a grant.",
                 "Run guided setup with the provider first.",
             )
-        unfit = [f.serial for f in factors if f.method.value == "code_generator" and not f.fips_cert]
+        unfit = [f.serial for f in factors if f.method is Method.CODE_GENERATOR and not f.fips_cert]
         if unfit and self.system.policy.epcs_require_fips:
             return (
                 "token_not_fips",

@@ -1,10 +1,12 @@
 """Typed errors. Each carries a message a provider or IT person can act on.
 
 `message` is what the screen shows; `hint` is the next step. Neither ever contains a password,
-seed, one-time code or backup code (security rule 19): constructors take only what is safe.
+seed, one-time code or backup code (docs/security.md rule 19): constructors take only what is safe.
 """
 
 from __future__ import annotations
+
+from core.otp import Diagnosis
 
 
 class KioskError(Exception):
@@ -124,14 +126,6 @@ class DirectoryUnavailable(KioskError):
     hint = "Try again in a minute; if it persists, contact your administrator."
 
 
-class AuditTampered(KioskError):
-    hint = "Keep the database as it is and tell your security officer."
-
-    def __init__(self, message: str, seq: int) -> None:
-        super().__init__(message)
-        self.seq = seq
-
-
 class UnknownPracticeState(KioskError):
     """An NPI's practice-location state is not in the region map: never verified (rule 4)."""
 
@@ -151,3 +145,114 @@ class NameTooLong(KioskError):
     """A username or kiosk id longer than the store keeps."""
 
     hint = "Use a shorter name."
+
+
+class AccountError(KioskError):
+    hint = "Correct the value and try again."
+
+
+class ReviewError(KioskError):
+    hint = "Run `ipkiosk audit daily --date YYYY-MM-DD` first; see the reports with `ipkiosk audit reports`."
+
+
+class InvalidDEA(KioskError):
+    """A DEA number failed one rule; `rule` names which (length, letters, registrant_type,
+    last_name, digits, check_digit)."""
+
+    hint = "Check the DEA number on the registration certificate and type it again."
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class EpcsRefused(KioskError):
+    """An EPCS permission change that the two-person rule refuses; `reason` is a stable code."""
+
+    hint = "See `ipkiosk epcs roles` for who may enter and who may approve."
+
+    def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+
+
+class NotificationError(KioskError):
+    hint = "Check the [smtp] settings and that the mail server answers; queued messages are kept."
+
+
+class ProofingRefused(KioskError):
+    hint = (
+        "Record the ID check: `ipkiosk users proof USERNAME --document passport --last4 1234 --by IT_USERNAME`, "
+        "or --csp-reference REF for a prescriber proofed by a credential service provider."
+    )
+
+
+class TokenNotFitForEpcs(KioskError):
+    hint = (
+        "IT staff: record the token's FIPS 140 certificate (`ipkiosk epcs token SERIAL --fips-cert NUMBER`, "
+        "from the vendor's CMVP listing), or bind a token that has one."
+    )
+
+
+# What the provider reads for each refusal: the article's "Invalid code error" causes.
+DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
+    Diagnosis.EXPIRED: (
+        "Code expired.",
+        "Press the button on your token, wait for a new code to display, and enter it.",
+    ),
+    Diagnosis.REUSED: (
+        "That code was already used. Each code can only be used once.",
+        "Press the button on your token and enter the new code.",
+    ),
+    Diagnosis.OUT_OF_SYNC: (
+        "Your token's clock is out of sync with iPrescribe.",
+        "Contact IT support to resync your token. You can sign in with a backup code meanwhile.",
+    ),
+    Diagnosis.LOCKED: (
+        "Your token is locked after too many invalid codes.",
+        "Contact your IT administrator or help desk to unlock it. Use a backup code if you have one.",
+    ),
+    Diagnosis.REVOKED: (
+        "This token was reported lost or damaged and no longer works.",
+        "Use a backup code and contact your IT administrator for a replacement.",
+    ),
+    Diagnosis.WRONG: (
+        "Invalid code.",
+        "Check that you entered the code correctly (typing error), or press the button for a new one.",
+    ),
+    Diagnosis.MALFORMED: (
+        "A security code is the 6 or 8 digits shown on your token, or a backup code.",
+        "Verify you have entered the code correctly.",
+    ),
+    Diagnosis.PAST_VALIDITY: (
+        "This token has expired: its vendor set an end date for it, and that date has passed.",
+        "Use a backup code and contact your IT administrator for a replacement token.",
+    ),
+    Diagnosis.BEFORE_VALIDITY: (
+        "This token is not valid yet: its vendor set a start date for it that has not come.",
+        "Use a backup code, or ask your IT administrator when the token can be used.",
+    ),
+}
+
+
+class CodeRequired(KioskError):
+    """Password accepted; a security code from a bound factor is needed too."""
+
+    hint = "Press the button on your hardware token and enter the displayed code."
+
+
+BACKUP_CODE_REUSED = (
+    "That backup code was already used. Each backup code can only be used once.",
+    "Use another of your backup codes, or the code from your token.",
+)
+
+
+class CodeRefused(KioskError):
+    def __init__(self, diagnosis: Diagnosis, serial: str | None = None) -> None:
+        if diagnosis is Diagnosis.REUSED and serial == "backup_code":
+            message, hint = BACKUP_CODE_REUSED
+        else:
+            message, hint = DIAGNOSIS_MESSAGES[diagnosis]
+        super().__init__(message, hint)
+        self.diagnosis = diagnosis
+        self.serial = serial

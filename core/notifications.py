@@ -28,7 +28,9 @@ from sqlalchemy import Connection, func, select, update
 from core.audit import AuditRow
 from core.clock import Clock
 from core.errors import KioskError
-from core.store import Store, accounts, outbox
+from core.errors import NotificationError as NotificationError  # defined there; kiosk/mail.py imports it from here
+from core.schema import accounts, outbox
+from core.store import Store
 
 SMTP_PASSWORD = "smtp-password"  # noqa: S105 - the keyring name, not a password
 CLAIM_SECONDS = 120.0  # a sender that dies mid-delivery frees its messages after this
@@ -62,10 +64,6 @@ NOTICES: dict[str, tuple[str, str]] = {
         "second factor is bound to your account any more.",
     ),
 }
-
-
-class NotificationError(KioskError):
-    hint = "Check the [smtp] settings and that the mail server answers; queued messages are kept."
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The National Provider Identifier rules (security.md rule 1, from the CMS check-digit paper).
+"""The National Provider Identifier rules (docs/security.md rule 1, from the CMS check-digit paper).
 
 An NPI is 10 ASCII digits, starting with 1 or 2; its last digit is the Luhn check digit computed
 over the card-issuer prefix `80840` followed by the first nine digits, so the whole `80840`+NPI

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from core.accounts import Role
-from core.errors import KioskError
+from core.errors import ProofingRefused
 from core.events import Event, Outcome
-from core.store import identity_proofing
+from core.schema import identity_proofing
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
@@ -36,13 +36,6 @@ class DocumentType(StrEnum):
     STATE_ID = "state_id"
     MILITARY_ID = "military_id"
     PERMANENT_RESIDENT_CARD = "permanent_resident_card"
-
-
-class ProofingRefused(KioskError):
-    hint = (
-        "Record the ID check: `ipkiosk users proof USERNAME --document passport --last4 1234 --by IT_USERNAME`, "
-        "or --csp-reference REF for a prescriber proofed by a credential service provider."
-    )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Practice-location state -> regional directory (1-5), from assets/regions.json.
 
 Every NPI belongs to exactly one region; a state the map does not know fails closed
-(security rule 4): `region_for` raises `UnknownPracticeState`, and callers report it.
+(docs/security.md rule 4): `region_for` raises `UnknownPracticeState`, and callers report it.
 """
 
 from __future__ import annotations

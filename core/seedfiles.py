@@ -8,7 +8,7 @@ Two kinds of failure:
 - the file as a whole cannot be trusted or read (not CSV or XML, a DTD, a bad MAC, a wrong
   passphrase or pre-shared key) -> `ImportRejected`, and nothing is imported.
 
-No message built here ever contains a seed (security rule 19): reasons name rows by line number
+No message built here ever contains a seed (docs/security.md rule 19): reasons name rows by line number
 and fields by name, never echo their values; a serial is shown only when it parses as one.
 """
 
@@ -18,219 +18,38 @@ import base64
 import binascii
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from core.errors import ImportRejected
-from core.serials import SERIAL_RULE, is_serial, normalize_serial
+from core.pskcfile import open_pskc
+from core.seed_checks import (
+    BASE32_TEXT,
+    HEX_TEXT,
+    MAX_FILE_BYTES,
+    Entry,
+    EntryError,
+    Repeated,
+    SeedFile,
+    SeedStream,
+    check_algorithm,
+    check_counter,
+    check_digits,
+    check_period,
+    check_seed,
+    check_serial,
+    serial_or_none,
+)
+from core.seedcopies import refuse_key_for_plain_file
 
-Kind = Literal["totp", "hotp"]
-Algorithm = Literal["SHA1", "SHA256", "SHA512"]
+# The parsers' results live in core.token_spec; kept importable from here for the readers' callers.
+from core.token_spec import Algorithm as Algorithm
+from core.token_spec import Kind as Kind
+from core.token_spec import Rejected as Rejected
+from core.token_spec import TokenSpec as TokenSpec
 
-MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
-MAX_SEED_BYTES = 128
-MAX_SERIAL_CHARS = 64
-MAX_FILE_BYTES = 32 * 1024 * 1024
-MAX_COUNTER = 10**18 - 1  # as a CSV's 18-digit counter field
 CSV_COLUMNS = "serial,key,type,digits,period_or_counter[,algorithm]"
-
-
-@dataclass(frozen=True)
-class TokenSpec:
-    serial: str
-    kind: Kind
-    secret: bytes = field(repr=False)  # raw seed bytes; kept out of repr so it never gets logged
-    algorithm: Algorithm = "SHA1"
-    digits: int = 6
-    period: int = 30  # TOTP 30 or 60; ignored for HOTP
-    counter: int = 0  # HOTP start counter; 0 for TOTP
-    valid_from: float | None = None  # Unix seconds; the vendor's validity (PSKC <Policy>), if given
-    valid_until: float | None = None
-    # PSKC DeviceInfo: describes the device, not the key, so two specs of one key still compare equal.
-    vendor: str | None = field(default=None, compare=False)
-    model: str | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    where: str  # "line 7" or "KeyPackage 3"
-    serial: str | None
-    reason: str  # plain words for IT staff, never containing the secret
-
-
-@dataclass
-class SeedFile:
-    specs: list[TokenSpec]
-    rejected: list[Rejected]
-
-
-Entry = tuple[str, "TokenSpec | Rejected"]
-
-
-class SeedStream:
-    """A seed file's tokens, read as they are stored so that memory does not grow with the file.
-
-    The reader has already made one pass (file-wide checks, and the serials that occur more than
-    once, the `suspects`); iterating reads the file again and yields each accepted token. Copies
-    of a suspect serial are held back to the end and refused together if more than one of them is
-    otherwise acceptable, as `drop_duplicates` does. `rejected` is complete, in file order, once
-    the iteration ends; an `ImportRejected` may still come during it (a PSKC value whose MAC
-    fails), so the consumer stores the tokens in one transaction.
-    """
-
-    def __init__(self, entries: Callable[[], Iterator[Entry]], suspects: set[str], expected: int) -> None:
-        self._entries = entries
-        self._suspects = suspects
-        self.expected = expected  # entries in the file (accepted or not): for a progress bar
-        self.rejected: list[Rejected] = []
-
-    def __iter__(self) -> Iterator[TokenSpec]:
-        self.rejected.clear()
-        held: list[tuple[str, TokenSpec]] = []
-        for where, entry in self._entries():
-            if isinstance(entry, Rejected):
-                self.rejected.append(entry)
-            elif entry.serial in self._suspects:
-                held.append((where, entry))
-            else:
-                yield entry
-        yield from drop_duplicates(held, self.rejected)
-        self.rejected[:] = sorted_rejections(self.rejected)
-
-    def read(self) -> SeedFile:
-        specs = list(self)
-        return SeedFile(specs, self.rejected)
-
-
-class Repeated:
-    """Which serials occur more than once, counted on the first pass."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self.twice: set[str] = set()
-
-    def add(self, serial: str) -> None:
-        if serial in self.seen:
-            self.twice.add(serial)
-        else:
-            self.seen.add(serial)
-
-
-class EntryError(Exception):
-    """One row or KeyPackage is unusable; carries the reason and the serial if known."""
-
-    def __init__(self, reason: str, serial: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.serial = serial
-
-
-# --------------------------------------------------------------------------- shared checks
-
-
-def _number(value: int) -> str:
-    """A number for a message; a long one might be a misplaced (decimal-looking) seed."""
-    return str(value) if abs(value) < 100_000 else "a value that is not allowed"
-
-
-_HEX = re.compile(r"[0-9A-Fa-f]+")
-_BASE32 = re.compile(r"[A-Z2-7]+=*")
-
-
-def looks_like_seed(value: str) -> bool:
-    compact = re.sub(r"[\s-]", "", value)  # the separators _decode_key accepts in a key
-    return len(compact) >= 26 and bool(_HEX.fullmatch(compact) or _BASE32.fullmatch(compact.upper()))
-
-
-def check_serial(raw: str | None) -> str:
-    """The serial as the inventory stores it (security rule 19: a rejected one is never shown)."""
-    serial = (raw or "").strip()
-    if not serial:
-        raise EntryError("no serial number")
-    if len(serial) > MAX_SERIAL_CHARS:
-        raise EntryError(f"serial number is longer than {MAX_SERIAL_CHARS} characters")
-    if not serial.isprintable():
-        raise EntryError("serial number contains unprintable characters")
-    if looks_like_seed(serial):
-        # Columns swapped? Then this is a seed, and it must not be shown as a serial.
-        raise EntryError("serial number looks like a seed; check the column order")
-    if not is_serial(serial):
-        # Step 6 could never find it, so it would sit in the inventory unassignable.
-        raise EntryError(f"serial number has characters a provider cannot enter: use only {SERIAL_RULE}")
-    return normalize_serial(serial)
-
-
-def _serial_or_none(raw: str | None) -> str | None:
-    try:
-        return check_serial(raw)
-    except EntryError:
-        return None
-
-
-def check_seed(secret: bytes, serial: str) -> bytes:
-    bits = len(secret) * 8
-    if len(secret) < MIN_SEED_BYTES:
-        raise EntryError(f"seed is only {bits} bits; at least {MIN_SEED_BYTES * 8} bits are required", serial)
-    if len(secret) > MAX_SEED_BYTES:
-        raise EntryError(f"seed is {bits} bits; at most {MAX_SEED_BYTES * 8} are allowed", serial)
-    return secret
-
-
-def check_algorithm(raw: str, serial: str) -> Algorithm:
-    name = re.sub(r"^HMAC-?", "", raw.strip().upper()).replace("-", "").replace("_", "")
-    if name in ("", "SHA1"):
-        return "SHA1"
-    if name == "SHA256":
-        return "SHA256"
-    if name == "SHA512":
-        return "SHA512"
-    raise EntryError("algorithm is not SHA1, SHA256 or SHA512", serial)
-
-
-def check_digits(digits: int, serial: str) -> int:
-    if digits not in (6, 8):
-        raise EntryError(f"digits must be 6 or 8, not {_number(digits)}", serial)
-    return digits
-
-
-def check_period(period: int, serial: str) -> int:
-    if period not in (30, 60):
-        raise EntryError(f"TOTP time step must be 30 or 60 seconds, not {_number(period)}", serial)
-    return period
-
-
-def check_counter(counter: int, serial: str) -> int:
-    if counter < 0:
-        raise EntryError("HOTP counter must not be negative", serial)
-    if counter > MAX_COUNTER:  # the store's 64-bit column, with room for every later press
-        raise EntryError("HOTP counter is too large (more than 18 digits)", serial)
-    return counter
-
-
-def drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]) -> list[TokenSpec]:
-    """A serial twice in one file is ambiguous (which seed is right?): refuse every copy."""
-    places: dict[str, list[str]] = {}
-    for where, spec in accepted:
-        places.setdefault(spec.serial, []).append(where)
-    specs = []
-    for where, spec in accepted:
-        others = places[spec.serial]
-        if len(others) == 1:
-            specs.append(spec)
-        else:
-            reason = f"serial number appears more than once in this file ({', '.join(others)})"
-            rejected.append(Rejected(where, spec.serial, reason))
-    return specs
-
-
-def sorted_rejections(rejected: Iterable[Rejected]) -> list[Rejected]:
-    def key(r: Rejected) -> tuple[int, ...]:
-        return tuple(int(n) for n in re.findall(r"\d+", r.where))
-
-    return sorted(rejected, key=key)
 
 
 # --------------------------------------------------------------------------- OATH CSV
@@ -240,11 +59,11 @@ def _decode_key(raw: str, serial: str) -> bytes:
     key = re.sub(r"[\s-]", "", raw)
     if not key:
         raise EntryError("key is empty", serial)
-    if _HEX.fullmatch(key) and len(key) % 2 == 0:
+    if HEX_TEXT.fullmatch(key) and len(key) % 2 == 0:
         # Hex wins when a key is valid in both encodings: oathtool and vendor CSVs default to it.
         return bytes.fromhex(key)
     b32 = key.upper().rstrip("=")
-    if not _BASE32.fullmatch(b32) or len(b32) % 8 in (1, 3, 6):
+    if not BASE32_TEXT.fullmatch(b32) or len(b32) % 8 in (1, 3, 6):
         raise EntryError("key is neither hex nor base32", serial)
     try:
         return base64.b32decode(b32 + "=" * (-len(b32) % 8))
@@ -325,7 +144,7 @@ def _csv_entries(text: str) -> Iterator[Entry]:
             # the whole row, seed included: the row is then named by its line number only.
             serial = e.serial
             if serial is None and len(fields) in (5, 6):
-                serial = _serial_or_none(fields[0])
+                serial = serial_or_none(fields[0])
             yield where, Rejected(where, serial, e.reason)
 
 
@@ -338,7 +157,7 @@ def open_oath_csv(text: str) -> SeedStream:
         lines += 1
         if fields is not None:
             widest = max(widest, len(fields))
-            serial = _serial_or_none(fields[0]) if 5 <= len(fields) <= 6 else None
+            serial = serial_or_none(fields[0]) if 5 <= len(fields) <= 6 else None
             if serial is not None:
                 serials.add(serial)
     if not lines:
@@ -360,15 +179,7 @@ def read_pskc(
     data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
 ) -> SeedFile:
     """Read an RFC 6030 container (core.pskcfile, which builds on the checks above)."""
-    return _open_pskc(data, passphrase=passphrase, psk=psk, now=now).read()
-
-
-def _open_pskc(
-    data: bytes, *, passphrase: str | None = None, psk: bytes | None = None, now: datetime | None = None
-) -> SeedStream:
-    from core.pskcfile import open_pskc
-
-    return open_pskc(data, passphrase=passphrase, psk=psk, now=now)
+    return open_pskc(data, passphrase=passphrase, psk=psk, now=now).read()
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -388,7 +199,7 @@ def open_seed_bytes(
             raise ImportRejected("The seed file is not valid UTF-16 text.") from None
     else:
         if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            return _open_pskc(data, passphrase=passphrase, psk=psk, now=now)
+            return open_pskc(data, passphrase=passphrase, psk=psk, now=now)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -396,11 +207,9 @@ def open_seed_bytes(
                 f"The seed file is neither PSKC XML nor OATH CSV text: byte {e.start} is not UTF-8."
             ) from None
     if text.lstrip("\ufeff \t\r\n").startswith("<"):
-        return _open_pskc(data, passphrase=passphrase, psk=psk, now=now)
+        return open_pskc(data, passphrase=passphrase, psk=psk, now=now)
     if "\x00" in text:
         raise ImportRejected("The seed file is binary data, neither PSKC XML nor OATH CSV text.")
-    from core.seedcopies import refuse_key_for_plain_file
-
     refuse_key_for_plain_file(passphrase, psk)  # an OATH CSV is never encrypted
     return open_oath_csv(text)
 

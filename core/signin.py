@@ -1,6 +1,6 @@
 """Signing in: username and password, then a security code once a factor is bound.
 
-The password alone never suffices once a factor is bound (security rule 22). A backup code is
+The password alone never suffices once a factor is bound (docs/security.md rule 22). A backup code is
 accepted in place of a token code and is used up. Every attempt is audited (rule 17), and a
 refusal says why in the article's troubleshooting words.
 """
@@ -16,84 +16,27 @@ from core.audit import AuditTrail, fit_name
 from core.backup_codes import BackupCodes, BackupMatch, BackupUse, looks_like_backup_code
 from core.clock import Clock
 from core.errors import AccountLocked, AuthenticationFailed, KioskError
+
+# Defined in core.errors; kept importable from here for kiosk/ and screens/.
+from core.errors import CodeRefused as CodeRefused
+from core.errors import CodeRequired as CodeRequired
 from core.events import Event, Outcome
 from core.hashing import check_secret
 from core.otp import Diagnosis
-from core.store import NAME_MAX, Store
+from core.schema import NAME_MAX
+from core.store import Store
 from core.throttle import Lockout, Throttle
-from core.tokens import CodeCheck, CodeMatch, TokenInfo, TokenInventory
-
-# What the provider reads for each refusal: the article's "Invalid code error" causes.
-DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
-    Diagnosis.EXPIRED: (
-        "Code expired.",
-        "Press the button on your token, wait for a new code to display, and enter it.",
-    ),
-    Diagnosis.REUSED: (
-        "That code was already used. Each code can only be used once.",
-        "Press the button on your token and enter the new code.",
-    ),
-    Diagnosis.OUT_OF_SYNC: (
-        "Your token's clock is out of sync with iPrescribe.",
-        "Contact IT support to resync your token. You can sign in with a backup code meanwhile.",
-    ),
-    Diagnosis.LOCKED: (
-        "Your token is locked after too many invalid codes.",
-        "Contact your IT administrator or help desk to unlock it. Use a backup code if you have one.",
-    ),
-    Diagnosis.REVOKED: (
-        "This token was reported lost or damaged and no longer works.",
-        "Use a backup code and contact your IT administrator for a replacement.",
-    ),
-    Diagnosis.WRONG: (
-        "Invalid code.",
-        "Check that you entered the code correctly (typing error), or press the button for a new one.",
-    ),
-    Diagnosis.MALFORMED: (
-        "A security code is the 6 or 8 digits shown on your token, or a backup code.",
-        "Verify you have entered the code correctly.",
-    ),
-    Diagnosis.PAST_VALIDITY: (
-        "This token has expired: its vendor set an end date for it, and that date has passed.",
-        "Use a backup code and contact your IT administrator for a replacement token.",
-    ),
-    Diagnosis.BEFORE_VALIDITY: (
-        "This token is not valid yet: its vendor set a start date for it that has not come.",
-        "Use a backup code, or ask your IT administrator when the token can be used.",
-    ),
-}
-
+from core.token_model import CodeCheck, CodeMatch, TokenInfo
+from core.tokens import TokenInventory
 
 NOT_CHECKED = frozenset({Diagnosis.LOCKED, Diagnosis.REVOKED, Diagnosis.PAST_VALIDITY, Diagnosis.BEFORE_VALIDITY})
 
-
-class CodeRequired(KioskError):
-    """Password accepted; a security code from a bound factor is needed too."""
-
-    hint = "Press the button on your hardware token and enter the displayed code."
-
-
-BACKUP_CODE_REUSED = (
-    "That backup code was already used. Each backup code can only be used once.",
-    "Use another of your backup codes, or the code from your token.",
-)
 
 # Unknown username, wrong password and a throttled attempt all read this (and cost the same).
 NOT_CORRECT = (
     "The username or password is not correct.",
     "Check your username and password and try again. After several tries, wait a minute between them.",
 )
-
-
-class CodeRefused(KioskError):
-    def __init__(self, diagnosis: Diagnosis, serial: str | None = None) -> None:
-        if diagnosis is Diagnosis.REUSED and serial == "backup_code":
-            message, hint = BACKUP_CODE_REUSED
-        else:
-            message, hint = DIAGNOSIS_MESSAGES[diagnosis]
-        super().__init__(message, hint)
-        self.diagnosis = diagnosis
-        self.serial = serial
 
 
 @dataclass(frozen=True)

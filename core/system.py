@@ -11,6 +11,7 @@ from core.audit import AuditTrail, check_kiosk_id
 from core.backup_codes import BackupCodes
 from core.clock import Clock
 from core.credentials import AUDIT_KEY, SEED_KEY, CredentialStore
+from core.directory.model import Verification
 from core.epcs import EpcsControls
 from core.notifications import Outbox
 from core.proofing import IdentityProofing
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.cronto import EnrollmentClaims
-    from core.enrollment import Enrollment, VerificationLike
+    from core.enrollment import Enrollment
 
 
 class NpiDirectory(Protocol):
     def verify(
         self, npi: str, last_name: str | None, on_answer: Callable[[Any], object] | None = None
-    ) -> VerificationLike: ...
+    ) -> Verification: ...
 
 
 class EnrollmentImages(Protocol):
@@ -86,6 +87,7 @@ class KioskSystem:
         self.audit.listeners.append(self.outbox.on_audit)
 
     def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
-        from core.enrollment import Enrollment
+        """Kept for the screens: `Enrollment.start(system, signed_in, actor)` is the way in."""
+        from core.enrollment import Enrollment  # runtime import: core.enrollment types against this module
 
-        return Enrollment(self, signed_in, actor or signed_in.account.username)
+        return Enrollment.start(self, signed_in, actor)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import Clock
-from core.store import accounts, signin_throttle
+from core.schema import accounts, signin_throttle
 
 ACCOUNT = "account"
 KIOSK = "kiosk"
@@ -56,13 +56,15 @@ class Reservation:
     kiosk_before: float | None = None  # the kiosk's last failure before this attempt
 
 
-def _insert(conn: Connection) -> object:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(signin_throttle)
+def _insert(conn: Connection) -> postgresql.Insert | sqlite.Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(signin_throttle)
+    return sqlite.insert(signin_throttle)
 
 
 def _row(conn: Connection, scope: str, name: str) -> tuple[int, float | None]:
     conn.execute(
-        _insert(conn)  # type: ignore[attr-defined]
+        _insert(conn)
         .values(scope=scope, name=name, failures=0, last_failure_at=None)
         .on_conflict_do_nothing(index_elements=["scope", "name"])
     )

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, update
 
 from core.epcs_state import ACTIVE
-from core.errors import KioskError
+from core.errors import TokenNotFitForEpcs
 from core.events import Event, Outcome
+from core.schema import tokens
 from core.serials import normalize_serial
-from core.store import tokens
-from core.tokens import Method, TokenInfo
+from core.token_model import Method, TokenInfo
 
 if TYPE_CHECKING:
     from core.system import KioskSystem
@@ -27,14 +27,6 @@ if TYPE_CHECKING:
 # CMVP certificate numbers ("#4282" or "4282"); DEMO marks the demo's tokens, never a real one.
 FIPS_CERT_RE = re.compile(r"^#?(\d{1,6})$")
 DEMO_FIPS_CERT = "DEMO"
-SET_COMMAND = "ipkiosk epcs token SERIAL --fips-cert NUMBER"
-
-
-class TokenNotFitForEpcs(KioskError):
-    hint = (
-        f"IT staff: record the token's FIPS 140 certificate (`{SET_COMMAND}`, from the vendor's "
-        "CMVP listing), or bind a token that has one."
-    )
 
 
 def check_fips_cert(text: str) -> str:

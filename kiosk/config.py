@@ -25,7 +25,6 @@ from pydantic_settings import (
 from core.errors import ConfigError
 from kiosk.config_checks import check_database_url, check_issuer_key, check_name, check_region_url
 
-STOP_BINDING_FLAG = "IP-Auth-Stop-Binding-2.0"
 ENV_PREFIX = "IPKIOSK_"
 
 # The in-process keyring forgets its keys when the process ends: seeds written with them can

@@ -260,10 +260,10 @@ def _stream(
                     if len(batches[clean_region]) >= BATCH_ROWS:
                         flush(clean_region)
             for line, item in items:
-                if type(item) is Skip:
+                if isinstance(item, Skip):
                     summary.skip(item)
                     continue
-                row: Row = item  # type: ignore[assignment]
+                row = item
                 region = state_region.get(row.state)
                 if region is None:
                     placed = _place_weekly(row, writers) if weekly else _place_monthly(row, old)

@@ -47,7 +47,7 @@ class DirectoryRecord:
 
     @property
     def is_deactivated(self) -> bool:
-        """Deactivated with no later reactivation (security rule 3)."""
+        """Deactivated with no later reactivation (docs/security.md rule 3)."""
         if self.deactivation_date is None:
             return False
         return self.reactivation_date is None or self.reactivation_date < self.deactivation_date

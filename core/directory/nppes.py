@@ -1,6 +1,6 @@
 """The CMS NPPES data dissemination CSV: reading it by header name, and writing it (demo, tests).
 
-The monthly file has ~330 columns, every value quoted, dates MM/DD/YYYY (security rule 2).
+The monthly file has ~330 columns, every value quoted, dates MM/DD/YYYY (docs/security.md rule 2).
 Columns are found by header name, never by position; the sex column is `Provider Sex Code` in
 today's files and `Provider Gender Code` in older ones, and either loads (the kiosk does not
 store it). A deactivated NPI appears with only its NPI and deactivation date filled in.

@@ -6,7 +6,8 @@ from sqlalchemy import delete, update
 
 from core.audit import AuditTrail
 from core.clock import ManualClock
-from core.store import Store, audit, audit_head
+from core.schema import audit, audit_head
+from core.store import Store
 
 
 def trail(store: Store, clock: ManualClock, key: bytes = b"k" * 32) -> AuditTrail:

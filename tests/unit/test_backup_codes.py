@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core import backup_codes as bc
 from core.backup_codes import BackupCodes, BackupUse
 from core.clock import ManualClock
-from core.store import Store, accounts, backup_codes
+from core.schema import accounts, backup_codes
+from core.store import Store
 
 
 def setup(store: Store, clock: ManualClock) -> BackupCodes:

@@ -23,7 +23,8 @@ from core.cronto import (
     token_ref,
 )
 from core.errors import CrontoRejected
-from core.store import Store, cronto_jti
+from core.schema import cronto_jti
+from core.store import Store
 
 NPI = "1234567893"
 DAY = timedelta(days=1)

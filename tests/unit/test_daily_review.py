@@ -12,12 +12,11 @@ from sqlalchemy import update
 
 from core.admin import Administration
 from core.audit import AuditRow
-from core.daily_review import DailyReview, ReviewError, categorize
-from core.errors import AuthenticationFailed
+from core.daily_review import DailyReview, categorize
+from core.errors import AuthenticationFailed, CodeRefused, ReviewError
 from core.events import LEGACY_TOKEN_LOCKED_DETAIL, Event, Outcome
 from core.otp import MAX_FAILURES
-from core.signin import CodeRefused
-from core.store import audit
+from core.schema import audit
 from tests.conftest import PASSWORD, World
 
 DAY = date(2023, 11, 14)  # the fixtures' clock starts at 2023-11-14T22:13:20Z

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.dea import InvalidDEA, dea_check_digit, is_valid_dea, validate_dea
+from core.dea import dea_check_digit, is_valid_dea, validate_dea
+from core.errors import InvalidDEA
 
 
 def test_check_digit_is_odd_plus_twice_even_positions() -> None:

@@ -6,8 +6,10 @@ import pyotp
 import pytest
 
 from core import otp
+from core.enrollment import Enrollment
 from core.errors import (
     BindingStopped,
+    CodeRefused,
     CrontoRejected,
     FreshSignInRequired,
     StepOutOfOrder,
@@ -16,8 +18,7 @@ from core.errors import (
     TokenUnavailable,
 )
 from core.otp import OtpParams
-from core.signin import CodeRefused
-from core.store import audit, backup_codes, tokens
+from core.schema import audit, backup_codes, tokens
 from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, TOKEN_SEED, World, build_world
 
@@ -29,7 +30,7 @@ def t1(world: World, offset: int = 0) -> str:
 
 
 def start(world: World, username: str):  # type: ignore[no-untyped-def]
-    return world.system.enrollment(world.sign_in(username))
+    return Enrollment.start(world.system, world.sign_in(username))
 
 
 def app_code(uri: str, t: float) -> str:
@@ -94,7 +95,7 @@ def test_stop_binding_holds_even_when_core_is_called_directly(world: World) -> N
 
 def test_flag_off_allows_legacy_app_binding(data_dir, clock, credentials) -> None:  # type: ignore[no-untyped-def]
     w = build_world(data_dir, clock, credentials, stop_binding=False)
-    e = w.system.enrollment(w.sign_in("ben"))
+    e = Enrollment.start(w.system, w.sign_in("ben"))
     e.choose_method("authenticator")
     assert e.verify_npi(w.image("ben")).outcome == "not_found"
     assert e.state == "app_binding"
@@ -212,7 +213,7 @@ def test_wrong_app_code_is_refused_and_nothing_bound(world: World) -> None:
 
 
 def test_guided_setup_audits_it_staff_as_actor(world: World) -> None:
-    e = world.system.enrollment(world.sign_in("ben"), actor="ivy")
+    e = Enrollment.start(world.system, world.sign_in("ben"), actor="ivy")
     e.choose_method("code_generator")
     e.add_new_device()
     e.enter_serial("T1")

@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from core.admin import Administration
-from core.epcs import EpcsRefused
 from core.epcs_state import PermissionState
-from core.errors import AuthenticationFailed
-from core.store import epcs_permissions
+from core.errors import AuthenticationFailed, EpcsRefused
+from core.schema import epcs_permissions
 from tests.conftest import PASSWORD, World
 
 ANA_DEA = "AR1234563"  # Rivera

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.proofing import ProofingRefused
-from core.store import identity_proofing
+from core.errors import ProofingRefused
+from core.schema import identity_proofing
 from tests.conftest import World
 
 

@@ -16,7 +16,8 @@ from core.errors import ImportRejected
 from core.seedfiles import Rejected, TokenSpec, open_seed_bytes, read_oath_csv, read_pskc
 from core.seeds import SeedBox
 from core.store import Store, tokens
-from core.tokens import IMPORT_BATCH, TokenInventory
+from core.token_records import IMPORT_BATCH
+from core.tokens import TokenInventory
 from tests.unit.test_pskc_integrity import NOW, PSK, SEED_A, SEED_B, Key, b64, container
 
 SEED = bytes(range(1, 21))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core import otp
-from core.errors import AccountLocked, AuthenticationFailed
+from core.errors import DIAGNOSIS_MESSAGES, AccountLocked, AuthenticationFailed, CodeRefused, CodeRequired
 from core.otp import Diagnosis, OtpParams
-from core.signin import DIAGNOSIS_MESSAGES, CodeRefused, CodeRequired
 from tests.conftest import PASSWORD, TOKEN_SEED, World
 
 TOTP = OtpParams()

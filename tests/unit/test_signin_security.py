@@ -13,12 +13,20 @@ import pytest
 from sqlalchemy import text
 
 from core import hashing, otp
-from core.accounts import AccountError
 from core.audit import AuditTrail
-from core.errors import AccountLocked, AuthenticationFailed, KioskError, NameTooLong, StoreBusy
+from core.errors import (
+    AccountError,
+    AccountLocked,
+    AuthenticationFailed,
+    CodeRefused,
+    KioskError,
+    NameTooLong,
+    StoreBusy,
+)
 from core.otp import Diagnosis, OtpParams
-from core.signin import NOT_CORRECT, CodeRefused
-from core.store import NAME_MAX, Store
+from core.schema import NAME_MAX
+from core.signin import NOT_CORRECT
+from core.store import Store
 from core.system import KioskSystem, Policy
 from tests.conftest import FAST_HASHER, PASSWORD, TOKEN_SEED, World
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from core.store import SCHEMA_VERSION, Store
+from core.schema import SCHEMA_VERSION
+from core.store import Store
 
 
 def test_a_version_one_store_is_upgraded_in_place(store: Store) -> None:

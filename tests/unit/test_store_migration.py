@@ -7,7 +7,8 @@ from pathlib import Path
 
 from core.accounts import Accounts
 from core.clock import ManualClock
-from core.store import SCHEMA_VERSION, Store
+from core.schema import SCHEMA_VERSION
+from core.store import Store
 
 
 def make_v1_store(data_dir: Path) -> Path:

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.admin import Administration
-from core.epcs import EpcsRefused
 from core.epcs_state import PermissionState
+from core.errors import EpcsRefused, TokenNotFitForEpcs
 from core.seedfiles import TokenSpec, read_seed_file
-from core.token_fitness import TokenNotFitForEpcs
-from core.tokens import Method
+from core.tokens import Method, TokenState
 from tests.conftest import PASSWORD, World
 
 PSKC = Path(__file__).resolve().parents[1] / "data" / "pskc"
@@ -66,7 +65,8 @@ def test_uncertified_token_refused_for_an_epcs_prescriber_with_the_fix_named(gra
     assert not [n for n in system.outbox.notices() if n.event == "assign" and "H1" in n.body]
     with pytest.raises(TokenNotFitForEpcs):
         admin.replace("T1", "H1")
-    assert system.tokens.get("T1").state.value == "assigned"  # type: ignore[union-attr]
+    info = system.tokens.get("T1")
+    assert info is not None and info.state is TokenState.ASSIGNED
     system.token_fitness.describe("H1", "ivy", fips_cert="3980")
     assert admin.assign("H1", "ana").owner == "ana"
 

@@ -9,11 +9,10 @@ from sqlalchemy import inspect, select, update
 
 from core.clock import ManualClock
 from core.credentials import CredentialStore
-from core.errors import TokenUnavailable
+from core.errors import DIAGNOSIS_MESSAGES, CodeRefused, TokenUnavailable
 from core.otp import Diagnosis, OtpParams, code_at, step_at
 from core.seedfiles import TokenSpec, read_pskc
 from core.seeds import SeedBox
-from core.signin import DIAGNOSIS_MESSAGES, CodeRefused
 from core.store import Store, schema_version, tokens
 from core.tokens import TokenInventory
 from tests.conftest import TOKEN_SEED, World

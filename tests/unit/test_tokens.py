@@ -12,9 +12,10 @@ from core.clock import ManualClock
 from core.credentials import CredentialStore
 from core.errors import SyncFailed, TokenNotFound, TokenUnavailable
 from core.otp import Diagnosis, OtpParams
+from core.schema import tokens
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
-from core.store import Store, tokens
+from core.store import Store
 from core.tokens import TokenInventory, TokenState
 
 SEED = bytes(range(20))

@@ -1,0 +1,264 @@
+"""The token inventory's rows: adding and importing tokens, reading them, the step 6 check.
+
+The seeds are sealed here (core.seeds) and opened only for the code checks built on this class.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, func, or_, select
+
+from core.clock import Clock
+from core.errors import TokenLocked, TokenNotFound, TokenUnavailable
+from core.otp import Diagnosis, OtpParams
+from core.schema import tokens
+from core.seeds import SeedBox
+from core.serials import SERIAL_RE, normalize_serial
+from core.store import Store
+from core.token_model import ImportReport, Method, TokenInfo, TokenState, info_from_row
+from core.token_spec import Rejected, TokenSpec
+
+LIST_CHUNK = 1000  # rows fetched at a time by `iter`
+IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
+
+
+class TokenRecords:
+    def __init__(self, store: Store, seedbox: SeedBox, clock: Clock) -> None:
+        self.store = store
+        self.seedbox = seedbox
+        self.clock = clock
+
+    def _values(
+        self,
+        spec: TokenSpec,
+        serial: str,
+        now: float,
+        *,
+        method: Method = Method.CODE_GENERATOR,
+        state: TokenState = TokenState.AVAILABLE,
+        owner: str | None = None,
+        last_used: int = -1,
+    ) -> dict[str, object]:
+        """The row for `spec`; ValueError when OtpParams refuses its parameters."""
+        params = OtpParams(spec.kind, spec.algorithm, spec.digits, spec.period if spec.kind == "totp" else 30)
+        return {
+            "serial": serial,
+            "method": method.value,
+            "kind": params.kind,
+            "algorithm": params.algorithm,
+            "digits": params.digits,
+            "period": params.period if params.kind == "totp" else 0,
+            "seed_ct": self.seedbox.seal(serial, spec.secret),
+            "state": state.value,
+            "owner": owner,
+            "drift": 0,
+            # HOTP starts at the token's initial counter: codes below it were never shown.
+            "last_used": last_used if spec.kind == "totp" else max(last_used, spec.counter - 1),
+            "failures": 0,
+            "last_used_at": None,
+            "bound_at": now if owner else None,
+            "revoked_reason": None,
+            "created_at": now,
+            "valid_from": spec.valid_from,
+            "valid_until": spec.valid_until,
+            "vendor": spec.vendor,
+            "model": spec.model,
+        }
+
+    def add(
+        self,
+        conn: Connection,
+        spec: TokenSpec,
+        *,
+        method: Method = Method.CODE_GENERATOR,
+        state: TokenState = TokenState.AVAILABLE,
+        owner: str | None = None,
+        last_used: int = -1,
+    ) -> str:
+        serial = normalize_serial(spec.serial)
+        values = self._values(
+            spec, serial, self.clock.time(), method=method, state=state, owner=owner, last_used=last_used
+        )
+        conn.execute(tokens.insert().values(**values))
+        return serial
+
+    def import_specs(
+        self, specs: Iterable[TokenSpec], rejected: Iterable[Rejected] = (), *, conn: Connection | None = None
+    ) -> ImportReport:
+        """Add every new token in one transaction: the caller's `conn` (core.admin writes the
+        audit row in it) or one of its own. Serials already present are reported as duplicates
+        and left untouched. `specs` is consumed once, in batches (one lookup and one multi-row
+        insert each), and `rejected` is read after it: a `SeedStream` fills it as it is read."""
+        if conn is None:
+            with self.store.begin() as own:
+                return self.import_specs(specs, rejected, conn=own)
+        report = ImportReport()
+        refused: builtins.list[Rejected] = []
+        added: set[str] = set()
+        now = self.clock.time()
+        batch: builtins.list[TokenSpec] = []
+        for spec in specs:
+            batch.append(spec)
+            if len(batch) == IMPORT_BATCH:
+                self._import_batch(conn, batch, now, added, report, refused)
+                batch = []
+        if batch:
+            self._import_batch(conn, batch, now, added, report, refused)
+        report.rejected = [*rejected, *refused]
+        return report
+
+    def _import_batch(
+        self,
+        conn: Connection,
+        batch: builtins.list[TokenSpec],
+        now: float,
+        added: set[str],
+        report: ImportReport,
+        refused: builtins.list[Rejected],
+    ) -> None:
+        serials = [normalize_serial(spec.serial) for spec in batch]
+        present = set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(set(serials)))).scalars())
+        rows = []
+        for spec, serial in zip(batch, serials, strict=True):
+            if serial in present or serial in added:
+                report.duplicates.append(serial)
+                continue
+            try:
+                rows.append(self._values(spec, serial, now))
+            except ValueError:
+                # OtpParams refused the parameters; the reason names no value of the file.
+                refused.append(
+                    Rejected(where=f"serial {serial}", serial=serial, reason="token parameters are not supported")
+                )
+                continue
+            added.add(serial)
+            report.added.append(serial)
+        if rows:
+            conn.execute(tokens.insert(), rows)
+
+    def get(self, serial: str, conn: Connection | None = None) -> TokenInfo | None:
+        q = select(tokens).where(tokens.c.serial == normalize_serial(serial))
+        if conn is not None:
+            row = conn.execute(q).mappings().first()
+        else:
+            with self.store.connect() as c:
+                row = c.execute(q).mappings().first()
+        return info_from_row(row) if row else None
+
+    def _listing(self, owner: str | None, search: str | None) -> Select[Any]:
+        # Every column but the sealed seed, which a listing never needs.
+        q = select(*(c for c in tokens.c if c.name != "seed_ct"))
+        if owner:
+            q = q.where(tokens.c.owner == owner)
+        if search and search.strip():
+            like = f"%{search.strip()}%"
+            q = q.where(or_(tokens.c.serial.ilike(like), tokens.c.owner.ilike(like)))
+        return q
+
+    def list(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> builtins.list[TokenInfo]:
+        """Tokens by serial; `limit`/`offset` give one page (the order is stable: serial is unique)."""
+        return builtins.list(self.iter(owner=owner, search=search, limit=limit, offset=offset))
+
+    def iter(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[TokenInfo]:
+        """`list` one token at a time, fetched in chunks, so a large inventory is never all in memory."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        with self.store.connect() as conn:
+            for row in conn.execution_options(yield_per=LIST_CHUNK).execute(q).mappings():
+                yield info_from_row(row)
+
+    def documents(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[dict[str, object]]:
+        """`iter`, each token as its `TokenInfo.as_dict()` made straight from the row: a listing
+        of a whole inventory spends its time here, not on objects it would throw away."""
+        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        with self.store.connect() as conn:
+            for r in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
+                yield {
+                    "serial": r.serial,
+                    "method": r.method,
+                    "type": r.kind,
+                    "algorithm": r.algorithm,
+                    "digits": r.digits,
+                    "period": (r.period or 30) if r.kind == "totp" else None,
+                    "state": r.state,
+                    "owner": r.owner,
+                    "drift": r.drift,
+                    "failures": r.failures,
+                    "last_used_at": r.last_used_at,
+                    "bound_at": r.bound_at,
+                    "revoked_reason": r.revoked_reason,
+                    "vendor": r.vendor,
+                    "model": r.model,
+                    "fips_cert": r.fips_cert,
+                    "valid_from": r.valid_from,
+                    "valid_until": r.valid_until,
+                }
+
+    def count(self, *, owner: str | None = None, search: str | None = None) -> int:
+        listing = self._listing(owner, search).subquery()
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(listing)).scalar_one())
+
+    def factors(self, conn: Connection, username: str) -> builtins.list[TokenInfo]:
+        """The user's bound factors (a locked one still counts: it must be unlocked, not skipped)."""
+        q = select(tokens).where(
+            tokens.c.owner == username,
+            tokens.c.state.in_([TokenState.ASSIGNED.value, TokenState.LOCKED.value]),
+        )
+        return [info_from_row(r) for r in conn.execute(q.order_by(tokens.c.bound_at)).mappings()]
+
+    def ever_owned(self, conn: Connection, username: str) -> bool:
+        """True once any token (even a revoked one) was bound to the user."""
+        return conn.execute(select(tokens.c.serial).where(tokens.c.owner == username).limit(1)).first() is not None
+
+    def outside_validity(self, info: TokenInfo) -> Diagnosis | None:
+        """PAST_VALIDITY after the vendor's ExpiryDate, BEFORE_VALIDITY before its StartDate."""
+        t = self.clock.time()
+        if info.valid_until is not None and t >= info.valid_until:
+            return Diagnosis.PAST_VALIDITY
+        if info.valid_from is not None and t < info.valid_from:
+            return Diagnosis.BEFORE_VALIDITY
+        return None
+
+    def check_available(self, conn: Connection, serial: str) -> TokenInfo:
+        """Step 6: the serial must name an active, unassigned Code Generator."""
+        cleaned = normalize_serial(serial)
+        if not cleaned:
+            raise TokenNotFound("Enter the serial number of your token.")
+        if not SERIAL_RE.match(cleaned):
+            raise TokenNotFound("A serial number has only letters and digits (and maybe dashes).")
+        info = self.get(cleaned, conn)
+        if info is None or info.method is not Method.CODE_GENERATOR:
+            raise TokenNotFound(f"No token with serial number {cleaned} is in this organization's inventory.")
+        if info.state is TokenState.REVOKED:
+            raise TokenUnavailable(
+                f"Token {cleaned} was reported {info.revoked_reason or 'revoked'} and cannot be used."
+            )
+        if info.state is TokenState.LOCKED:
+            raise TokenLocked(f"Token {cleaned} is locked.")
+        if info.owner is not None:
+            raise TokenUnavailable(f"Token {cleaned} is already assigned to another account.")
+        if self.outside_validity(info) is Diagnosis.PAST_VALIDITY:
+            raise TokenUnavailable(f"Token {cleaned} is past the validity its vendor gave it and cannot be used.")
+        return info
+
+    def _seed(self, row: RowMapping) -> bytes:
+        return self.seedbox.open(row["serial"], row["seed_ct"])
+
+    def _row(self, conn: Connection, serial: str, *, lock: bool = False) -> RowMapping:
+        """The token's row; with lock, locked until the transaction ends (PostgreSQL FOR UPDATE;
+        on SQLite the store's BEGIN IMMEDIATE already holds the write lock), so the state and
+        failure count read here are still true when the verdict is written."""
+        q = select(tokens).where(tokens.c.serial == normalize_serial(serial))
+        row = conn.execute(q.with_for_update() if lock else q).mappings().first()
+        if row is None:
+            raise TokenNotFound(f"No token with serial number {normalize_serial(serial)}.")
+        return row
