@@ -155,7 +155,7 @@ class NpiVerificationScreen(StepScreen):
     def _verify_with(self, read: object) -> None:
         def read_then_verify() -> Verification:
             payload = read()  # type: ignore[operator]
-            return self.enrollment.verify_npi(payload, self._answered)  # type: ignore[return-value]
+            return self.enrollment.verify_npi(payload, self._answered)
 
         self._run(read_then_verify)
 
