@@ -35,7 +35,7 @@ class SignInScreen(KioskScreen):
         self.TITLE_TEXT = TITLES[purpose][0]
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static(TITLES[self.purpose][1], classes="title")
             yield Static("Use your iPrescribe username and password.", classes="lead")
             yield SignInForm(code_placeholder="code from your token, or a backup code", id="sign-in")

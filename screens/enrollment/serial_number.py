@@ -14,7 +14,7 @@ from screens.enrollment.base import StepScreen
 
 class SerialNumberScreen(StepScreen):
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Enter the token serial number", classes="title")
             yield Static(
                 "Locate the serial number on your hardware token device - usually printed on the back or bottom.",
