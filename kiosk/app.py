@@ -326,6 +326,7 @@ def create_app(settings: Settings, services: Services | None = None) -> KioskApp
         demo=settings.demo,
         demo_images=demo_images,
         keyring_note=note,
+        demo_tokens=settings.demo and settings.keyring == "demo-file",
     )
     if services is not None:
         session.attach(services.system)

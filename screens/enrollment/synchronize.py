@@ -24,6 +24,8 @@ MISSING = {
 
 
 class SynchronizeScreen(StepScreen):
+    TOKEN_STEP = True
+
     def __init__(self, session: KioskSession, token: TokenInfo) -> None:
         super().__init__(session)
         self.serial = token.serial

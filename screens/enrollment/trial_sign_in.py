@@ -13,6 +13,8 @@ from screens.enrollment.base import StepScreen
 
 
 class TrialSignInScreen(StepScreen):
+    TOKEN_STEP = True
+
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
             yield Static("Test your sign-in", classes="title")

@@ -153,3 +153,76 @@ async def test_focus_is_distinct_without_colour(kiosk: Kiosk, monkeypatch: pytes
         button.focus()
         await pilot.pause()
         assert button.styles.text_style.reverse
+
+
+# -- the demo token on the kiosk's own screen (one terminal for the laptop demo) -----------------
+
+
+def footer_actions(pilot) -> set[str]:  # type: ignore[no-untyped-def]
+    return {b.binding.action for b in pilot.app.screen.active_bindings.values()}
+
+
+async def test_f3_shows_the_demo_tokens_display_on_the_demo(kiosk: Kiosk, clock: ManualClock) -> None:
+    async with kiosk.app.run_test(size=(80, 24)) as pilot:
+        await _to_sync(pilot, kiosk)
+        clock.set(clock.time() - clock.time() % 30 + 4)
+        assert "demo_token" in footer_actions(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        panel = pilot.app.screen.query_one("#demo-token", Static)
+        code = kiosk.code("DEMO-0002")
+        shown = str(panel.render())
+        assert f"{code[:3]} {code[3:]}" in shown and "changes in 26 s" in shown
+        clock.advance(30)  # the next code, as the token's own display would show
+        await pilot.pause(0.7)
+        await settle(pilot)
+        following = kiosk.code("DEMO-0002")
+        assert f"{following[:3]} {following[3:]}" in str(panel.render())
+        # What it shows is what step 7 accepts.
+        await fill(pilot, "#current", code)
+        await fill(pilot, "#next", following, submit=True)
+        assert type(pilot.app.screen).__name__ == "ConfirmScreen"
+
+
+async def test_the_hotp_demo_token_moves_on_f4(kiosk: Kiosk) -> None:
+    async with kiosk.app.run_test(size=(80, 24)) as pilot:
+        await choose_method(pilot, "dr.okafor", "code_generator")
+        await pilot.click("#add")
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        panel = pilot.app.screen.query_one("#demo-token", Static)
+        assert "DEMO-H001" in str(panel.render())  # a chooser until a serial is typed
+        await fill(pilot, "#serial", "DEMO-H001", type_it=True)
+        await pilot.pause(0.7)
+        await settle(pilot)
+        tokens = kiosk.services.system.tokens
+        first = tokens.code_now("DEMO-H001")[0]
+        assert f"{first[:3]} {first[3:]}" in str(panel.render())
+        await pilot.press("f4")
+        await settle(pilot)
+        info = tokens.get("DEMO-H001")
+        assert info is not None
+        second = tokens.code_now("DEMO-H001", press=info.last_used + 2)[0]
+        assert f"{second[:3]} {second[3:]}" in str(panel.render())
+
+
+async def test_no_demo_token_on_a_real_kiosk(demo_template, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.app import create_app
+    from tests.ui.conftest import make_kiosk
+
+    demo = make_kiosk(demo_template, tmp_path, clock)
+    # The same store and keyring, under an App whose settings say "not a demo" (a real kiosk).
+    real = demo.app.settings.model_copy(update={"demo": False})
+    k = Kiosk(create_app(real, demo.services), demo.services, clock, demo.data_dir)
+    try:
+        async with k.app.run_test(size=(80, 24)) as pilot:
+            await _to_sync(pilot, k)
+            assert "demo_token" not in footer_actions(pilot)
+            await pilot.press("f3")
+            await settle(pilot)
+            assert not pilot.app.screen.query("#demo-token")
+            code = k.code("DEMO-0002")
+            assert f"{code[:3]} {code[3:]}" not in on_screen(pilot) and code not in on_screen(pilot)
+    finally:
+        k.services.close()
