@@ -17,6 +17,7 @@ from textual.worker import WorkerFailed
 
 from kiosk.config import Settings
 from kiosk.scan_service import ScanService
+from screens import i18n
 from screens.base import KioskScreen
 from screens.help import HelpScreen
 from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
@@ -83,6 +84,7 @@ class KioskApp(App[int], inherit_bindings=False):
         super().__init__()
         self.session = session
         self.settings = settings
+        i18n.use(settings.language)
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if settings.theme == "high-contrast" else DEFAULT_THEME
         self.scanner = scanner
@@ -275,6 +277,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.session.wipe()
         self.allow_exit = False
         self.purpose = Purpose.ENROLL
+        i18n.use(self.settings.language)  # the next person starts in the kiosk's language
         self._warned = False
         self._last_input = time.monotonic()
         self.clear_notifications()

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # terminal's own font setting.
     theme: Literal["default", "high-contrast"] = "default"
     text_size: Literal["normal", "large"] = "normal"
+    # The provider screens' language at the start of each session (the welcome screen offers the
+    # other one); the IT staff area is English.
+    language: Literal["en", "es"] = "en"
 
     @field_validator("data_dir")
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-HELP = "F1 Help"
+from screens.i18n import N_, _
+
+HELP = N_("F1 Help")
 
 
 class StepHeader(Static):
@@ -22,9 +24,10 @@ def header_line(step: tuple[int, str] | None, who: str | None, title: str, width
     """`width` cells, always ending in "F1 Help" (the way to help must never be cut): the
     step's name gives way first (shortened with an ellipsis), then who is signed in."""
     left = f"Step {step[0]} of 8 · {step[1]}" if step else title
-    right = f"{who}  ·  {HELP}" if who else HELP
+    help_key = _(HELP)
+    right = f"{who}  ·  {help_key}" if who else help_key
     if who and len(right) + 1 + min(len(left), 20) > width:
-        right = HELP  # a narrow screen: the step matters more than the name shown on it
+        right = help_key  # a narrow screen: the step matters more than the name shown on it
     room = width - len(right) - 1
     if len(left) > room:
         left = left[: max(room - 1, 0)].rstrip() + "…" if room > 1 else ""
