@@ -7,7 +7,8 @@
 #   postgresql     the shared-store tests start their own server
 #   libcairo2      cairosvg rasterizes screenshots for the on-screen QR code test
 #   chromium       the headless browser of the `ipkiosk serve` test
-PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3 libcairo2 chromium"
+#   gettext        msgfmt: the test that the compiled Spanish catalog matches its .po
+PKGS="libzbar0 gnome-keyring dbus dbus-daemon oathtool tmux postgresql sqlite3 libcairo2 chromium gettext"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

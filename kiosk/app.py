@@ -17,11 +17,13 @@ from textual.worker import WorkerFailed
 
 from kiosk.config import Settings
 from kiosk.scan_service import ScanService
+from screens import i18n
 from screens.base import KioskScreen
 from screens.help import HelpScreen
 from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
 from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
+from screens.themes import DEFAULT_THEME, HIGH_CONTRAST
 from screens.welcome import WelcomeScreen
 
 if TYPE_CHECKING:
@@ -70,12 +72,21 @@ class KioskApp(App[int], inherit_bindings=False):
     CSS_PATH = str(ASSETS / "kiosk.tcss")
     TITLE = "iPrescribe enrollment kiosk"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "help", "Help", show=False)]
+    # Below 30 rows (an 80x24 terminal) the screens drop their spacing (assets/kiosk.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 - App declares it without ClassVar
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", show=False),
+        # On every screen, for whoever is at the kiosk (issue 13); the footer shows it.
+        Binding("f2", "toggle_contrast", "Contrast", priority=True),
+    ]
 
     def __init__(self, session: KioskSession, settings: Settings, scanner: ScanService | None) -> None:
         super().__init__()
         self.session = session
         self.settings = settings
+        i18n.use(settings.language)
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = HIGH_CONTRAST.name if settings.theme == "high-contrast" else DEFAULT_THEME
         self.scanner = scanner
         session.scanner = scanner
         self.idle_timeout = settings.idle_timeout
@@ -90,6 +101,7 @@ class KioskApp(App[int], inherit_bindings=False):
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.set_class(self.settings.text_size == "large", "-large-text")
         self.push_screen(WelcomeScreen(self.session))
         self.set_interval(1.0, self._check_idle)
 
@@ -265,6 +277,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.session.wipe()
         self.allow_exit = False
         self.purpose = Purpose.ENROLL
+        i18n.use(self.settings.language)  # the next person starts in the kiosk's language
         self._warned = False
         self._last_input = time.monotonic()
         self.clear_notifications()
@@ -290,6 +303,11 @@ class KioskApp(App[int], inherit_bindings=False):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_toggle_contrast(self) -> None:
+        """The person at the kiosk's choice, until the kiosk restarts: it is not theirs to keep
+        in their session, and a wipe must not flip the screen under the next person's eyes."""
+        self.theme = DEFAULT_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "quit":
             return self.allow_exit
@@ -307,7 +325,12 @@ def create_app(settings: Settings, services: Services | None = None) -> KioskApp
     without, it opens them in the background after drawing the welcome screen."""
     demo_images = settings.data_dir / "cronto" if settings.demo else None
     note = "Keys are in a demo-only keyring file inside the demo folder." if settings.keyring != "system" else ""
-    session = KioskSession(demo=settings.demo, demo_images=demo_images, keyring_note=note)
+    session = KioskSession(
+        demo=settings.demo,
+        demo_images=demo_images,
+        keyring_note=note,
+        demo_tokens=settings.demo and settings.keyring == "demo-file",
+    )
     if services is not None:
         session.attach(services.system)
     camera = None if settings.camera in ("", "none") else settings.camera

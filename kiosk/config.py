@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     smtp: SmtpSettings | None = None
     # 1311.115(b): a token bound for a provider with EPCS permission needs a FIPS 140 certificate.
     epcs_require_fips: bool = True
+    # The look for the person at the kiosk (F2 toggles contrast on any screen). A terminal cannot
+    # enlarge its font: "large" makes every line bold and full-intensity; the glyph size is the
+    # terminal's own font setting.
+    theme: Literal["default", "high-contrast"] = "default"
+    text_size: Literal["normal", "large"] = "normal"
+    # The provider screens' language at the start of each session (the welcome screen offers the
+    # other one); the IT staff area is English.
+    language: Literal["en", "es"] = "en"
 
     @field_validator("data_dir")
     @classmethod

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
+from screens.i18n import N_, _
 from screens.messages import Ending, EndSession, Failed
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
@@ -26,7 +27,7 @@ class KioskScreen(Screen[None]):
         Binding("escape", "back", "Back", show=False),
         Binding("f10", "sign_out", "Sign out", show=False),
     ]
-    TITLE_TEXT = "iPrescribe two-factor setup"
+    TITLE_TEXT = N_("iPrescribe two-factor setup")
 
     def __init__(self, session: KioskSession) -> None:
         super().__init__()
@@ -47,7 +48,7 @@ class KioskScreen(Screen[None]):
         who = self.session.username
         if who and self.session.guide is not None:
             who = f"{who} (with {self.session.guide.account.username})"
-        yield StepHeader(self.header_step(), who, self.TITLE_TEXT)
+        yield StepHeader(self.header_step(), who, _(self.TITLE_TEXT))
         yield from self.body()
         yield Footer()
 

@@ -48,7 +48,7 @@ class FailureScreen(KioskScreen):
 
     def body(self) -> ComposeResult:
         # markup=False: the words come from an exception and may hold brackets.
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("This could not be finished", classes="title")
             yield Static(self.error.message, classes="error", id="failure", markup=False)
             yield Static(self.error.hint, classes="lead", id="failure-hint", markup=False)

@@ -15,36 +15,37 @@ from core.admin import Administration
 from core.errors import KioskError, NotAllowed
 from core.signin import SignedIn
 from screens.base import KioskScreen
+from screens.i18n import N_, _
 from screens.messages import Ending, EndSession, Purpose, SignedInFor
 from screens.session import KioskSession
 from screens.widgets.sign_in_form import SignInForm
 
 TITLES = {
-    Purpose.ENROLL: ("Step 1 of 8 · Access two-factor authentication settings", "Sign in to iPrescribe"),
-    Purpose.USE_TOKEN: ("Using your hardware token", "Sign in to iPrescribe"),
+    Purpose.ENROLL: (N_("Step 1 of 8 · Access two-factor authentication settings"), N_("Sign in to iPrescribe")),
+    Purpose.USE_TOKEN: (N_("Using your hardware token"), N_("Sign in to iPrescribe")),
     Purpose.IT: ("IT staff area", "IT staff sign-in"),
 }
 
-MISSING = {"password": "Enter your username and password.", "code": "Enter the security code from your token."}
+MISSING = {"password": N_("Enter your username and password."), "code": N_("Enter the security code from your token.")}
 
 
 class SignInScreen(KioskScreen):
     def __init__(self, session: KioskSession, purpose: Purpose = Purpose.ENROLL) -> None:
         super().__init__(session)
-        # Purpose(...): the IT console passes "it"; as a plain string it failed every `is` test
-        # below, skipping the IT staff rule and the way into the area.
+        # Purpose(...): a plain string ("it") would fail every `is` test below, skipping the IT
+        # staff rule and the way into the area.
         self.purpose = Purpose(purpose)
-        self.TITLE_TEXT = TITLES[purpose][0]
+        self.TITLE_TEXT = _(TITLES[self.purpose][0])
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
-            yield Static(TITLES[self.purpose][1], classes="title")
-            yield Static("Use your iPrescribe username and password.", classes="lead")
-            yield SignInForm(code_placeholder="code from your token, or a backup code", id="sign-in")
+        with VerticalScroll(classes="page", can_focus=False):
+            yield Static(_(TITLES[self.purpose][1]), classes="title")
+            yield Static(_("Use your iPrescribe username and password."), classes="lead")
+            yield SignInForm(code_placeholder=_("code from your token, or a backup code"), id="sign-in")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
-                yield Button("Sign in", id="submit", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button(_("Sign in"), id="submit", variant="primary")
+                yield Button(_("Cancel"), id="cancel")
 
     @property
     def form(self) -> SignInForm:
@@ -58,11 +59,7 @@ class SignInScreen(KioskScreen):
     def submit(self) -> None:
         missing = self.form.missing()
         if missing is not None:
-            self.show_error(
-                "Enter your username and password."
-                if missing == "password"
-                else "Enter the security code from your token."
-            )
+            self.show_error(_(MISSING["password" if missing == "password" else "code"]))
             return
         username, password, code = self.form.entered()
         self.clear_error()

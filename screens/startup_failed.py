@@ -27,7 +27,7 @@ class StartupFailedScreen(KioskScreen):
         self.error = error
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("This kiosk cannot start", classes="title")
             yield Static(self.error.message, classes="error", id="error")
             yield Static(self.error.hint, classes="lead")

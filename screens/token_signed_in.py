@@ -34,7 +34,7 @@ class TokenSignedInScreen(KioskScreen):
         assert signed is not None
         how = "a backup code" if signed.second_factor == "backup_code" else f"token {signed.second_factor}"
         left = self.backup_codes_left
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static(f"Signed in as {signed.account.greeting_name} with {how}.", classes="success")
             if signed.second_factor == "backup_code":
                 yield Static(

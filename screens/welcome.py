@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from screens import i18n
 from screens.base import KioskScreen
+from screens.i18n import _
 from screens.messages import Purpose, Start
 
 
@@ -16,30 +18,46 @@ class WelcomeScreen(KioskScreen):
         with Vertical(classes="page"):
             if self.session.demo:
                 yield Static(
-                    "DEMO KIOSK - offline demo data, not for real providers. " + self.session.keyring_note,
+                    _("DEMO KIOSK - offline demo data, not for real providers.")
+                    + (" " + _(self.session.keyring_note) if self.session.keyring_note else ""),
                     classes="demo-banner",
                 )
-            yield Static("Two-factor authentication for iPrescribe", classes="title")
+            yield Static(_("Two-factor authentication for iPrescribe"), classes="title")
             yield Static(
-                "Set up iPrescribe Authenticator or a Code Generator (hardware token) for "
-                "e-prescribing. Setup takes approximately 5-10 minutes.\n\n"
-                "You will need: your iPrescribe username and password, your enrollment image "
-                "(cronto image), and your hardware token if you use one.",
+                _(
+                    "Set up iPrescribe Authenticator or a Code Generator (hardware token) for "
+                    "e-prescribing. Setup takes approximately 5-10 minutes."
+                )
+                + "\n\n"
+                + _(
+                    "You will need: your iPrescribe username and password, your enrollment image "
+                    "(cronto image), and your hardware token if you use one."
+                ),
                 classes="lead",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Set up two-factor authentication", id="enroll", variant="primary")
-                yield Button("Sign in with your token", id="token")
+                yield Button(_("Set up two-factor authentication"), id="enroll", variant="primary")
+                yield Button(_("Sign in with your token"), id="token")
             with Horizontal(classes="buttons"):
-                yield Button("IT staff", id="it")
+                yield Button(_("IT staff"), id="it")
+                other = "es" if i18n.current() == "en" else "en"
+                yield Button(i18n.LANGUAGES[other], id="language")  # each language in its own words
             yield Static(
-                "This is a shared kiosk: your session ends after 2 minutes without input and "
-                "nothing of yours stays on screen. Press F1 at any time for help.",
+                _(
+                    "This is a shared kiosk: your session ends after 2 minutes without input and "
+                    "nothing of yours stays on screen. Press F1 at any time for help."
+                ),
                 classes="hint",
             )
 
     def on_mount(self) -> None:
         self.query_one("#enroll", Button).focus()
+
+    @on(Button.Pressed, "#language")
+    async def switch_language(self) -> None:
+        i18n.use("es" if i18n.current() == "en" else "en")
+        await self.recompose()
+        self.query_one("#language", Button).focus()
 
     @on(Button.Pressed)
     def start(self, event: Button.Pressed) -> None:

@@ -32,7 +32,7 @@ class AuthenticatorBindingScreen(StepScreen):
         offer = self.offer
         # No title or top padding here: the whole QR code must fit on an 80x24 screen, since a
         # phone cannot scan half of one. The header already names the step.
-        with VerticalScroll(classes="page", id="binding-page"), Horizontal(id="qr-row"):
+        with VerticalScroll(classes="page", can_focus=False, id="binding-page"), Horizontal(id="qr-row"):
             yield QrCode(offer.uri, id="qr")
             with Vertical(id="qr-side"):
                 if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":

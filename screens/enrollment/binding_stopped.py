@@ -36,7 +36,7 @@ class BindingStoppedScreen(StepScreen):
         self.outcome = str(self.enrollment.npi_outcome or "not_found")
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("iPrescribe Authenticator cannot be bound to your device", classes="title")
             yield Static(REASONS.get(self.outcome, REASONS["not_found"]), classes="notice")
             yield Static(

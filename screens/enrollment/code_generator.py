@@ -12,7 +12,7 @@ from screens.enrollment.base import StepScreen
 
 class CodeGeneratorScreen(StepScreen):
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Code Generator setup", classes="title")
             yield Static(
                 "A Code Generator (hardware token) generates a unique security code each time you "

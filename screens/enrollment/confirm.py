@@ -32,14 +32,14 @@ class ConfirmScreen(StepScreen):
             else f"Your hardware token {e.serial} is now active."
         )
         codes = self.backup_codes
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static(what, classes="success")
             yield Static(
                 "Save these backup codes and store them securely. Each works once, in place of a "
                 "code from your token, if your token is lost or not with you. They are shown only now.",
                 classes="lead",
             )
-            yield Static("\n".join(f"{i:>2}. {c}" for i, c in enumerate(codes, 1)), id="codes")
+            yield Static(two_columns(codes), id="codes")
             yield Checkbox("I have stored these codes in a secure place", id="stored")
             with Horizontal(classes="buttons"):
                 yield Button("Continue to test sign-in", id="continue", variant="primary", disabled=True)
@@ -57,3 +57,14 @@ class ConfirmScreen(StepScreen):
         self.backup_codes = []
         self.enrollment.acknowledge_backup_codes()
         self.step_done()
+
+
+def two_columns(codes: list[str]) -> str:
+    """Numbered down the first column, then the second: the whole list fits an 80x24 screen."""
+    half = (len(codes) + 1) // 2
+    rows = []
+    for i in range(half):
+        left = f"{i + 1:>2}. {codes[i]}"
+        right = f"{i + half + 1:>2}. {codes[i + half]}" if i + half < len(codes) else ""
+        rows.append(f"{left}    {right}".rstrip())
+    return "\n".join(rows)

@@ -50,7 +50,7 @@ class NpiVerificationScreen(StepScreen):
         self._busy = False
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("NPI verification", classes="title")
             yield Static(
                 "Hold your enrollment image (cronto image) up to the camera. The system scans it "
@@ -69,6 +69,7 @@ class NpiVerificationScreen(StepScreen):
             yield Input(id="image-path", value=self._default_image(), placeholder="path to the image")
             yield LoadingIndicator(id="checking")
             table: DataTable[str] = DataTable(id="regions", cursor_type="none", show_cursor=False)
+            table.can_focus = False  # five rows, no cursor: a Tab stop there would do nothing
             refill(table, REGION_COLUMNS)
             yield table
             yield Static("", id="outcome")

@@ -13,7 +13,7 @@ from screens.enrollment.base import StepScreen
 
 class SelectMethodScreen(StepScreen):
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Select an authentication method", classes="title")
             yield Static(
                 "iPrescribe Authenticator is a mobile app that generates one-time security codes. "

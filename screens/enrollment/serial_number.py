@@ -10,11 +10,22 @@ from textual.widgets import Button, Input, Label, Static
 from core.errors import KioskError
 from core.tokens import TokenInfo
 from screens.enrollment.base import StepScreen
+from screens.widgets.demo_token import DemoTokenPanel
 
 
 class SerialNumberScreen(StepScreen):
+    TOKEN_STEP = True
+
+    def demo_token_serial(self) -> str | None:
+        return self.query_one("#serial", Input).value
+
+    @on(Input.Changed, "#serial")
+    def _follow_serial(self, event: Input.Changed) -> None:
+        for panel in self.query(DemoTokenPanel):
+            panel.follow(event.value)
+
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Enter the token serial number", classes="title")
             yield Static(
                 "Locate the serial number on your hardware token device - usually printed on the back or bottom.",

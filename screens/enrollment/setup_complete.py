@@ -13,7 +13,7 @@ from screens.messages import Ending, EndSession
 
 class SetupCompleteScreen(StepScreen):
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Setup complete: your test sign-in worked.", classes="success")
             yield Static(
                 f"You will need {self._factor()} every time you log in to iPrescribe. Codes are "

@@ -24,6 +24,8 @@ MISSING = {
 
 
 class SynchronizeScreen(StepScreen):
+    TOKEN_STEP = True
+
     def __init__(self, session: KioskSession, token: TokenInfo) -> None:
         super().__init__(session)
         self.serial = token.serial
@@ -38,7 +40,7 @@ class SynchronizeScreen(StepScreen):
         return partial(cls, session, token)
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static(f"Synchronize your token {self.serial}", classes="title")
             yield Static(
                 "1. Press the button on your hardware token to generate a code.\n"

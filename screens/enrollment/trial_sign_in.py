@@ -13,8 +13,10 @@ from screens.enrollment.base import StepScreen
 
 
 class TrialSignInScreen(StepScreen):
+    TOKEN_STEP = True
+
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Test your sign-in", classes="title")
             yield Static(
                 f"Sign in again as {self.enrollment.username} with your password and a new code, as "

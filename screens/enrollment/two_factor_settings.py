@@ -35,7 +35,7 @@ class TwoFactorSettingsScreen(KioskScreen):
     def body(self) -> ComposeResult:
         signed = self.session.signed_in
         assert signed is not None
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Security Settings › Two-Factor Authentication", classes="title")
             yield Static(f"Signed in as {signed.account.greeting_name} ({signed.account.username}).", classes="lead")
             if signed.factors:

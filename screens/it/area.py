@@ -44,7 +44,7 @@ class ItAreaScreen(KioskScreen):
     def body(self) -> ComposeResult:
         signed = self.session.signed_in
         assert signed is not None
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("IT staff area", classes="title")
             yield Static(
                 f"Signed in as {signed.account.greeting_name} ({signed.account.username}). "

@@ -49,7 +49,7 @@ class ItAuditScreen(ItScreen):
     AREA = "Audit trail"
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Audit trail", classes="title")
             with Horizontal(classes="it-row"):
                 with Vertical(classes="it-col"):

@@ -30,7 +30,7 @@ class ItEpcsScreen(ItScreen):
     AREA = "EPCS permissions"
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("EPCS permissions", classes="title")
             yield Static(
                 "One IT staff member enters a grant; a second person, a DEA registrant with a bound "

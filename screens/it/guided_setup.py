@@ -32,7 +32,7 @@ class ItGuidedSetupScreen(ItScreen):
         self.provider: Account | None = None
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Guided token setup", classes="title")
             yield Static(
                 "Pick the provider you are setting up. The provider must be here and sign in "

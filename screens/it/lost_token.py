@@ -28,7 +28,7 @@ class ItLostTokenScreen(ItScreen):
         self.token: TokenInfo | None = None
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Lost or damaged token", classes="title")
             yield Label("1. The provider's token: serial number", classes="field-label")
             with Horizontal(classes="it-row"):

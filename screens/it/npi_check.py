@@ -37,7 +37,7 @@ class ItNpiCheckScreen(ItScreen):
         self.initial_username = username
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("NPI questions: check an NPI in regions 1-5", classes="title")
             yield Label("Provider's username (fills in the NPI and name on the account)", classes="field-label")
             with Horizontal(classes="it-row"):

@@ -23,7 +23,7 @@ class ItResyncScreen(ItScreen):
         self.initial_serial = serial
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Resync a token", classes="title")
             yield Static(
                 "With the provider's token in hand: press its button and enter the code shown, "

@@ -28,7 +28,7 @@ class ItImportScreen(ItScreen):
     AREA = "Import a seed file"
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Import a seed file", classes="title")
             yield Static(
                 "A PSKC container (RFC 6030) or an OATH CSV file from the token vendor. "

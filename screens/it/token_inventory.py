@@ -37,7 +37,7 @@ class ItTokenInventoryScreen(ItScreen):
         self.fetching = False  # a page is being read (not `loading`: Textual draws a spinner for that)
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Token inventory", classes="title")
             yield Label("Serial number or username contains", classes="field-label")
             with Horizontal(classes="it-row"):

@@ -35,7 +35,7 @@ class ItUnlockScreen(ItScreen):
         self.initial = (serial, username)
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page"):
+        with VerticalScroll(classes="page", can_focus=False):
             yield Static("Unlock a token or account", classes="title")
             yield Static("Locked now (select one to unlock it):", classes="lead")
             table: DataTable[str] = DataTable(id="locked", cursor_type="row")

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Static
 
 from core.errors import KioskError
 from core.signin import CodeRefused, CodeRequired
+from screens.i18n import _
 
 
 class SignInForm(Vertical):
@@ -40,15 +41,17 @@ class SignInForm(Vertical):
 
     def compose(self) -> ComposeResult:
         if self.username is None:
-            yield Label("Username", classes="field-label")
-            yield Input(id="username", max_length=64, placeholder="username")
-        yield Label(f"{self.whose} password" if self.whose else "Password", classes="field-label")
-        yield Input(id="password", password=True, max_length=256, placeholder="password")
-        yield Label("Security code", classes="field-label", id="code-label")
+            yield Label(_("Username"), classes="field-label")
+            yield Input(id="username", max_length=64, placeholder=_("username"))
+        yield Label(f"{self.whose} password" if self.whose else _("Password"), classes="field-label")
+        yield Input(id="password", password=True, max_length=256, placeholder=_("password"))
+        yield Label(_("Security code"), classes="field-label", id="code-label")
         yield Input(id="code", max_length=24, placeholder=self.code_placeholder)
         yield Static(
-            "Press the button on your hardware token and enter the displayed code. "
-            "No token with you? Enter one of your backup codes.",
+            _(
+                "Press the button on your hardware token and enter the displayed code. "
+                "No token with you? Enter one of your backup codes."
+            ),
             classes="hint",
             id="code-hint",
         )

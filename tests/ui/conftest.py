@@ -21,6 +21,8 @@ from kiosk.services import Services, build_services
 from tests.conftest import T0
 
 SIZE = (100, 32)
+# Every screen must fit and read at the smallest terminal a kiosk may have (issue 13) too.
+SIZES = {"100x32": SIZE, "80x24": (80, 24)}
 PASSWORD = "demo-password"
 
 
@@ -109,6 +111,7 @@ def screen_text(pilot: Pilot[object]) -> str:
 
 
 async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot)  # the first layout (and its breakpoint class) is in before the click aims
     await pilot.click(f"#{purpose}")
     await settle(pilot)
     assert type(pilot.app.screen).__name__ == "SignInScreen"

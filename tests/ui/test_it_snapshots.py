@@ -1,4 +1,4 @@
-"""One snapshot per IT staff screen at the kiosk's size (100x32), on the demo data with a manual
+"""One snapshot per IT staff screen at the kiosk's size (100x32) and at 80x24, on the demo data with a manual
 clock. No one-time codes or backup codes are on these screens."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
-from tests.ui.conftest import SIZE, Kiosk, settle
+from tests.ui.conftest import SIZES, Kiosk, settle
 
 PASSWORD = "demo-password"
 
@@ -56,6 +56,7 @@ def navigate(kiosk: Kiosk, task: str | None, *steps: tuple[str, str]) -> Any:
     return run
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     ("name", "task", "steps"),
     [
@@ -71,12 +72,13 @@ def navigate(kiosk: Kiosk, task: str | None, *steps: tuple[str, str]) -> Any:
     ],
 )
 def test_it_screen_snapshot(
-    snap_compare: Any, kiosk: Kiosk, name: str, task: str | None, steps: tuple[tuple[str, str], ...]
+    snap_compare: Any, kiosk: Kiosk, name: str, task: str | None, steps: tuple[tuple[str, str], ...], size: str
 ) -> None:
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=navigate(kiosk, task, *steps))
+    assert snap_compare(kiosk.app, terminal_size=SIZES[size], run_before=navigate(kiosk, task, *steps))
 
 
-def test_import_summary_snapshot(snap_compare: Any, kiosk: Kiosk, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_import_summary_snapshot(snap_compare: Any, kiosk: Kiosk, tmp_path: Path, size: str) -> None:
     seeds = tmp_path / "vendor.csv"
     seeds.write_text(
         "serial,key,type,digits,period_or_counter\n"
@@ -87,6 +89,6 @@ def test_import_summary_snapshot(snap_compare: Any, kiosk: Kiosk, tmp_path: Path
     # The temporary path differs per run: clear the field once the summary is up.
     assert snap_compare(
         kiosk.app,
-        terminal_size=SIZE,
+        terminal_size=SIZES[size],
         run_before=navigate(kiosk, "import", ("#path", str(seeds)), ("#import", "<press>"), ("#path", "")),
     )

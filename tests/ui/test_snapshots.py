@@ -1,4 +1,4 @@
-"""One snapshot per kiosk screen at 100x32 (pytest-textual-snapshot).
+"""One snapshot per kiosk screen at 100x32 and at 80x24 (pytest-textual-snapshot).
 
 Time is a manual clock and the only random content (backup codes, the app secret) is made
 deterministic here, so a snapshot changes only when what a person sees changes.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Input
 
-from tests.ui.conftest import SIZE, Kiosk, choose_method, fill, make_kiosk, settle, sign_in, to_npi_step
+from tests.ui.conftest import SIZES, Kiosk, choose_method, fill, make_kiosk, settle, sign_in, to_npi_step
 
 Step = Callable[[object], Awaitable[None]]
 
@@ -74,6 +74,7 @@ def journeys(k: Kiosk) -> dict[str, Step]:
         await settle(pilot)
 
     async def sign_in_screen(pilot):  # type: ignore[no-untyped-def]
+        await settle(pilot)
         await pilot.click("#enroll")
         await settle(pilot)
 
@@ -199,6 +200,7 @@ SCREENS = [
 ]
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", SCREENS)
-def test_screen_snapshot(name: str, snap_kiosk: Kiosk, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(snap_kiosk.app, terminal_size=SIZE, run_before=journeys(snap_kiosk)[name])
+def test_screen_snapshot(name: str, size: str, snap_kiosk: Kiosk, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(snap_kiosk.app, terminal_size=SIZES[size], run_before=journeys(snap_kiosk)[name])

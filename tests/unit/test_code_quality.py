@@ -1,4 +1,4 @@
-"""The quality bar, checked on every `make test`: ruff clean everywhere, mypy --strict on core, kiosk and screens (pyproject.toml [tool.mypy])."""
+"""The quality bar, checked on every `make test`: ruff clean, mypy --strict on core, kiosk and screens."""
 
 from __future__ import annotations
 
