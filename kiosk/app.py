@@ -329,6 +329,8 @@ def create_app(settings: Settings, services: Services | None = None) -> KioskApp
         demo=settings.demo,
         demo_images=demo_images,
         keyring_note=note,
+        # Without an [smtp] section the demo's notices go to .eml files (kiosk.mail.sender_for).
+        demo_outbox=settings.demo and settings.smtp is None,
         demo_tokens=settings.demo and settings.keyring == "demo-file",
     )
     if services is not None:

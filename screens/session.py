@@ -28,6 +28,7 @@ class KioskSession:
     demo: bool = False
     demo_images: Path | None = None  # the demo's cronto images, offered when there is no camera
     keyring_note: str = ""  # shown on screen when the keyring is a demo-only one
+    demo_outbox: bool = False  # the demo writes its binding notifications as .eml files in DIR/outbox/
     # The store holds demo seeds only (demo data with the demo-only keyring file, the rule of
     # `ipkiosk token-sim`): only then may a screen show a token's codes (F3 on the token steps).
     demo_tokens: bool = False

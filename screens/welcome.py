@@ -22,6 +22,12 @@ class WelcomeScreen(KioskScreen):
                     + (" " + _(self.session.keyring_note) if self.session.keyring_note else ""),
                     classes="demo-banner",
                 )
+                if self.session.demo_outbox:
+                    # The folder's full path is printed in the terminal before the kiosk starts.
+                    yield Static(
+                        _("Binding notifications are written as .eml files to the outbox folder of the demo data."),
+                        classes="demo-banner",
+                    )
             yield Static(_("Two-factor authentication for iPrescribe"), classes="title")
             yield Static(
                 _(
