@@ -1,16 +1,19 @@
 """Guided token setup: IT staff pick a provider, confirm the provider is here, and the provider
-signs in on the kiosk with their own password (and code, if a factor is bound). Then the normal
-setup steps run with the provider as subject and the IT staff member as actor in the audit."""
+checks the provider's ID document (or notes the credential service provider's reference for an
+individually proofed prescriber): 21 CFR 1311.110(a) wants that record before a factor is bound.
+The provider then signs in on the kiosk with their own password (and code, if a factor is bound),
+and the normal setup steps run with the provider as subject and the IT staff member as actor."""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from core.accounts import Account, Role
 from core.errors import KioskError
+from core.proofing import DocumentType, ProofingRecord
 from core.signin import SignedIn
 from screens.it.base import ItScreen
 from screens.it.dialogs import ConfirmDialog
@@ -43,6 +46,16 @@ class ItGuidedSetupScreen(ItScreen):
             table: DataTable[str] = DataTable(id="providers", cursor_type="row", zebra_stripes=True)
             table.add_columns("Username", "Name", "NPI", "Bound factors", "Account")
             yield table
+            with Vertical(id="id-check"):
+                yield Static("", id="id-who", classes="lead")
+                yield Select(
+                    [(kind.value.replace("_", " ").capitalize(), kind.value) for kind in DocumentType],
+                    prompt="ID document checked",
+                    id="document",
+                )
+                yield Input(placeholder="its last four characters (only those)", id="last4")
+                yield Input(placeholder="or: the credential service provider's reference", id="csp-ref")
+                yield Button("Record the ID check", id="record-id", variant="primary")
             with Vertical(id="provider-sign-in"):
                 yield Static("", id="who", classes="lead")
             yield Static("", classes="error", id="error")
@@ -78,10 +91,11 @@ class ItGuidedSetupScreen(ItScreen):
             )
         table.focus()
 
-    def _signing_in(self, shown: bool) -> None:
+    def _signing_in(self, shown: bool, *, checking_id: bool = False) -> None:
+        self.query_one("#id-check").display = checking_id
         self.query_one("#provider-sign-in").display = shown
         self.query_one("#sign-in", Button).display = shown
-        self.query_one("#providers", DataTable).display = not shown
+        self.query_one("#providers", DataTable).display = not (shown or checking_id)
         for form in self.query(SignInForm):
             form.remove()  # a new provider gets a new form, with no field of the last one's
 
@@ -108,6 +122,43 @@ class ItGuidedSetupScreen(ItScreen):
         if not present:
             return
         self.provider = account
+        self.clear_error()
+        self.query_one("#id-who", Static).update(
+            f"Check {account.greeting_name}'s ID document, then record it: its type and last four "
+            "characters (never the whole number), or the credential service provider's reference."
+        )
+        for field in ("#last4", "#csp-ref"):
+            self.query_one(field, Input).value = ""
+        self.query_one("#document", Select).clear()
+        self._signing_in(False, checking_id=True)
+        self.call_after_refresh(self.query_one("#document", Select).focus)
+
+    @on(Input.Submitted, "#last4, #csp-ref")
+    @on(Button.Pressed, "#record-id")
+    def record_id_check(self) -> None:
+        it_staff = self.session.signed_in
+        if self.provider is None or it_staff is None:
+            return
+        document = self.query_one("#document", Select).value
+        last4 = self.query_one("#last4", Input).value.strip() or None
+        reference = self.query_one("#csp-ref", Input).value.strip() or None
+        username, checker = self.provider.username, it_staff.account.username
+        proofing = self.session.system.proofing
+        self.run_domain(
+            lambda: proofing.record(
+                username,
+                checker,
+                document_type=document if isinstance(document, str) else None,
+                last4=last4,
+                csp_reference=reference,
+            ),
+            self._proofed,
+            self.show_error,
+        )
+
+    def _proofed(self, _record: ProofingRecord) -> None:
+        account = self.provider
+        assert account is not None
         self.clear_error()
         self.query_one("#who", Static).update(
             f"{account.greeting_name} ({account.username}): please type your password."
@@ -158,7 +209,9 @@ class ItGuidedSetupScreen(ItScreen):
             form.forget()
 
     def action_back(self) -> None:
-        if self.provider is not None and self.query_one("#provider-sign-in").display:
+        if self.provider is not None and (
+            self.query_one("#provider-sign-in").display or self.query_one("#id-check").display
+        ):
             # Back from the provider's sign-in to the list, not out of guided setup.
             self.forget()
             self.provider = None

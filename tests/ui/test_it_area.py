@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, RadioButton
+from textual.widgets import Button, DataTable, Input, RadioButton, Select
 
 from core.admin import Administration
 from core.errors import KioskError
@@ -427,6 +427,37 @@ async def _pick(pilot: Pilot[object], username: str) -> None:
     await settle(pilot)
 
 
+async def _check_id(pilot: Pilot[object], document: str = "drivers_license", last4: str = "4321") -> None:
+    pilot.app.screen.query_one("#document", Select).value = document
+    await put(pilot, "#last4", last4, submit=True)
+
+
+async def test_guided_setup_records_the_id_check_before_the_provider_signs_in(kiosk: Kiosk) -> None:
+    system = kiosk.services.system
+    async with kiosk.app.run_test(size=SIZE) as pilot:
+        await open_task(pilot, kiosk, "guided")
+        await _pick(pilot, "dr.okafor")
+        await press(pilot, "confirm")
+        assert "Check Ben Okafor's ID document" in screen_text(pilot)
+        assert not kiosk.app.screen.query_one("#provider-sign-in").display  # no sign-in before the check
+        await put(pilot, "#last4", "4321", submit=True)  # no document type chosen
+        assert "Give the document type checked" in screen_text(pilot)
+        await _check_id(pilot, last4="D1234-5678")  # the whole number: refused, never stored
+        assert "only the last four characters" in screen_text(pilot)
+        assert system.proofing.latest("dr.okafor") is None
+        await _check_id(pilot)
+        assert kiosk.app.screen.query_one("#provider-sign-in").display
+        assert "please type your password" in screen_text(pilot)
+    record = system.proofing.latest("dr.okafor")
+    assert record is not None and (record.document_type, record.last4, record.checked_by) == (
+        "drivers_license",
+        "4321",
+        "it.admin",
+    )
+    row = last_audit(kiosk, "identity_proofed")
+    assert (row.actor, row.subject) == ("it.admin", "dr.okafor") and "5678" not in row.detail
+
+
 async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area(kiosk: Kiosk) -> None:
     system = kiosk.services.system
     async with kiosk.app.run_test(size=SIZE) as pilot:
@@ -437,6 +468,7 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         assert kiosk.app.screen.query_one("#providers", DataTable).display
         await _pick(pilot, "dr.okafor")
         await press(pilot, "confirm")
+        await _check_id(pilot)
         assert "Okafor (dr.okafor): please type your password." in screen_text(pilot)
         await put(pilot, "#password", "wrong password", submit=True)
         assert "The username or password is not correct." in screen_text(pilot)
@@ -475,6 +507,7 @@ async def test_guided_setup_for_a_provider_with_a_bound_token_asks_for_their_cod
         await open_task(pilot, kiosk, "guided")
         await _pick(pilot, "dr.rivera")
         await press(pilot, "confirm")
+        await _check_id(pilot, "passport", "X9Z1")
         await put(pilot, "#password", PASSWORD, submit=True)
         assert kiosk.app.screen.query_one("#code", Input).display
         assert "please type your password" in screen_text(pilot)
