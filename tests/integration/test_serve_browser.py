@@ -79,6 +79,7 @@ FIND_TEXT = """((text) => {
   return null;
 })(%s)"""
 # Where the terminal's cursor is: Textual puts it at the caret of the focused text field.
+FIELD_SIDES = ("▊", "▎", "┃")
 CURSOR = "[window.__terminal.buffer.active.cursorX, window.__terminal.buffer.active.cursorY]"
 
 
@@ -170,7 +171,8 @@ class DevTools:
         def in_field() -> int | None:
             row = self.cursor_row()
             lines = self.screen().splitlines()
-            return row if row != not_row and row < len(lines) and "▊" in lines[row] else None
+            # A field's side: the tall block, or the heavy line a focused field is drawn with.
+            return row if row != not_row and row < len(lines) and any(c in lines[row] for c in FIELD_SIDES) else None
 
         try:
             row: int = wait_for("a text field to have the focus", in_field)
@@ -279,6 +281,9 @@ def current_code(demo_dir: Path, serial: str) -> str:
 def it_sign_in(page: DevTools, demo_dir: Path) -> None:
     """Username, password, then the code of it.admin's token, typed into the browser page."""
     page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+    # Into the field (its placeholder), as a person at a browser does: the tab took the focus
+    # after the screen had given it to the field, and Textual has no field to give it back to.
+    page.click("  username")
     username_row = page.wait_for_field()
     page.type("it.admin")
     page.enter()
