@@ -103,12 +103,17 @@ def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         from keyring.backends import SecretService
 
         problem: str | None = "not started"
-        # On a loaded machine the daemon sometimes answers before it has made the login
-        # collection from the password on stdin, then refuses to make it ("Prompt dismissed")
-        # for good: start it again, on an empty keyring, a few times before giving up.
+        keyrings = Path(env["XDG_DATA_HOME"]) / "keyrings"
+        # The daemon serves the bus before it has made the login collection from the password
+        # on stdin; a client that asks first makes it try to create one with a prompt, which
+        # nobody answers ("Prompt dismissed"), for good. So no client asks before the login
+        # keyring is on disk, and a daemon that got into that state is started again afresh.
         for _attempt in range(3):
-            shutil.rmtree(Path(env["XDG_DATA_HOME"]) / "keyrings", ignore_errors=True)
+            shutil.rmtree(keyrings, ignore_errors=True)
             keyring_daemon = _start_keyring_daemon(child_env)
+            made = time.monotonic() + 15
+            while not (keyrings / "login.keyring").exists() and time.monotonic() < made:
+                time.sleep(0.05)
             problem = _wait_for_secret_service(SecretService.Keyring(), time.monotonic() + 15)
             if problem is None:
                 break
