@@ -109,3 +109,18 @@ class KioskScreen(Screen[None]):
                 app.call_from_thread(deliver, done, result)
 
         self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
+
+
+class BackupCodesLeftScreen(KioskScreen):
+    """A screen for the person signed in that says how many backup codes they have left: the
+    count is asked on the entry call's worker and handed in."""
+
+    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
+        super().__init__(session)
+        self.backup_codes_left = backup_codes_left
+
+    @classmethod
+    def enter(cls, session: KioskSession) -> Callable[[], Self]:
+        signed = session.signed_in
+        assert signed is not None
+        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))

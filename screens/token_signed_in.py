@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Self
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from screens.base import KioskScreen
+from screens.base import BackupCodesLeftScreen
 from screens.messages import Ending, EndSession
-from screens.session import KioskSession
 
 
-class TokenSignedInScreen(KioskScreen):
+class TokenSignedInScreen(BackupCodesLeftScreen):
     TITLE_TEXT = "Using your hardware token"
-
-    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
-        super().__init__(session)
-        self.backup_codes_left = backup_codes_left
-
-    @classmethod
-    def enter(cls, session: KioskSession) -> Callable[[], Self]:
-        signed = session.signed_in
-        assert signed is not None
-        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))
 
     def body(self) -> ComposeResult:
         signed = self.session.signed_in

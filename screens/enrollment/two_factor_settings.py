@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
-from typing import Self
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
-from screens.base import KioskScreen
+from screens.base import BackupCodesLeftScreen
 from screens.messages import Ending, EndSession, StepDone
-from screens.session import KioskSession
 
 METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": "Code Generator (hardware token)"}
 
 
-class TwoFactorSettingsScreen(KioskScreen):
+class TwoFactorSettingsScreen(BackupCodesLeftScreen):
     TITLE_TEXT = "Step 1 of 8 · Security Settings › Two-Factor Authentication"
-
-    def __init__(self, session: KioskSession, backup_codes_left: int) -> None:
-        super().__init__(session)
-        self.backup_codes_left = backup_codes_left
-
-    @classmethod
-    def enter(cls, session: KioskSession) -> Callable[[], Self]:
-        signed = session.signed_in
-        assert signed is not None
-        return partial(cls, session, session.system.backup_codes.remaining(signed.account.username))
 
     def body(self) -> ComposeResult:
         signed = self.session.signed_in
