@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import getpass
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection
-
 from core.accounts import Account, Role
+from core.admin_base import Signature as Signature  # what a front end builds for a signed change
+from core.admin_base import cli_actor as cli_actor  # the actor of CLI changes made outside core.admin
+from core.admin_base import staff_refusal
+from core.admin_epcs import EpcsAdministration
 from core.audit import AuditRow
 from core.daily_review import DailyReport, DailyReview, ReportRecord
 from core.directory.model import Verification
-from core.errors import KioskError, NotAllowed, TokenNotFound, TokenUnavailable
+from core.errors import AdminError, KioskError, NotAllowed, TokenUnavailable
 from core.events import Event, Outcome
 from core.npi import validate_npi
 from core.private_files import check_output, open_private, refuse_database_files
@@ -29,11 +29,6 @@ from core.seedfiles import Rejected, TokenSpec
 from core.signin import SignedIn
 from core.system import KioskSystem
 from core.tokens import ImportReport, RevokeReason, TokenInfo, TokenState
-
-
-class AdminError(KioskError):
-    hint = "Check the serial number or username and try again."
-
 
 # Every field of a row, MAC included, so an export can be checked against the chain.
 AUDIT_COLUMNS = tuple(f.name for f in dataclasses.fields(AuditRow))
@@ -47,86 +42,41 @@ class NpiCheck:
     verification: Verification
 
 
-def cli_actor() -> str:
-    """Who ran an admin command, for the audit trail: the OS account at the terminal."""
-    try:
-        name = getpass.getuser()
-    except Exception:
-        name = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"cli:{name}"
+@dataclass(frozen=True)
+class AccountOverview:
+    """One account as IT staff see it: its factors (every state) and backup codes left."""
+
+    account: Account
+    factors: list[TokenInfo]
+    backup_codes_left: int
+
+    @property
+    def bound(self) -> list[TokenInfo]:
+        return [t for t in self.factors if t.state is not TokenState.REVOKED]
 
 
 @dataclass
-class Administration:
+class Administration(EpcsAdministration):
     """Front ends build it with `for_staff` (the IT staff area) or `for_cli` (`ipkiosk`), never
     directly: those two decide who the actor is and whether they may act. The plain constructor
-    stays for tests that set up a world with a named actor."""
-
-    system: KioskSystem
-    actor: str
+    stays for tests that set up a world with a named actor (acting as the CLI does)."""
 
     @classmethod
     def for_staff(cls, system: KioskSystem, signed_in: SignedIn | None) -> Administration:
-        """Only IT staff who signed in with their own bound factor: a password alone must not
-        open the operations that hand out and take away other people's factors."""
-        if signed_in is None or signed_in.account.role is not Role.IT_STAFF:
+        """Only IT staff who signed in with their own bound factor (checked again, against the
+        store, by every operation)."""
+        if signed_in is None:
             raise NotAllowed("This area is for IT staff only.", "Sign in with an IT staff account.")
-        if signed_in.second_factor is None:
-            raise NotAllowed(
-                "IT staff need their own bound token to open this area.",
-                "Ask another IT staff member to bind one for you.",
-            )
-        return cls(system, signed_in.account.username)
+        refusal = staff_refusal(signed_in.account.role, signed_in.second_factor is not None)
+        if refusal is not None:
+            raise refusal
+        return cls(system, signed_in.account.username, signed_in)
 
     @classmethod
     def for_cli(cls, system: KioskSystem) -> Administration:
         """`ipkiosk` on the kiosk's own terminal: whoever may run it there may administer it,
         recorded as `cli:<os user>`."""
         return cls(system, cli_actor())
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _token(self, serial: str) -> TokenInfo:
-        info = self.system.tokens.get(serial)
-        if info is None:
-            raise TokenNotFound(f"No token with serial number {serial.strip().upper()}.")
-        return info
-
-    def _account(self, username: str) -> str:
-        account = self.system.accounts.get(username)
-        if account is None:
-            raise AdminError(f"No account named '{username}'.")
-        return account.username
-
-    def _audit(
-        self,
-        conn: Connection | None,
-        event: Event,
-        subject: str | None,
-        token: TokenInfo | None = None,
-        *,
-        outcome: str = Outcome.OK,
-        detail: str = "",
-    ) -> None:
-        """One audit row with this IT staff member as actor; in `conn`'s transaction, or in
-        one of its own when the change it describes was rolled back (conn None)."""
-        fields = {
-            "actor": self.actor,
-            "subject": subject or "-",
-            "outcome": outcome,
-            "method": token.method.value if token else "",
-            "serial": token.serial if token else "",
-            "detail": detail,
-        }
-        if conn is None:
-            self.system.audit.log(event, **fields)
-        else:
-            self.system.audit.record(conn, event, **fields)
-
-    def _now(self, conn: Connection, serial: str) -> TokenInfo:
-        updated = self.system.tokens.get(serial, conn)
-        assert updated is not None  # read inside the transaction that just wrote it
-        return updated
 
     # -- operations ------------------------------------------------------------------------
 
@@ -143,6 +93,7 @@ class Administration:
         `rejected` is read once `specs` is consumed (a `SeedStream` fills it as it is read); an
         error while reading rolls back every token already added. `progress` is called with
         the count of tokens taken so far, after each one."""
+        self._authorized()
         shown = "".join(c if c.isprintable() and c != " " else "_" for c in source)[:100]
         if progress is not None:
             specs = _counted(specs, progress)
@@ -160,6 +111,7 @@ class Administration:
         return report
 
     def assign(self, serial: str, username: str) -> TokenInfo:
+        self._authorized()
         owner = self._account(username)
         with self.system.store.begin() as conn:
             info = self.system.tokens.check_available(conn, serial)
@@ -171,6 +123,7 @@ class Administration:
 
     def resync(self, serial: str, current_code: str, next_code: str) -> TokenInfo:
         """The article's "Contact IT support to resync your token": two consecutive codes."""
+        self._authorized()
         info = self._token(serial)
         try:
             with self.system.store.begin() as conn:
@@ -182,6 +135,7 @@ class Administration:
         return updated
 
     def unlock_token(self, serial: str) -> TokenInfo:
+        self._authorized()
         info = self._token(serial)
         with self.system.store.begin() as conn:
             updated = self.system.tokens.unlock(conn, info.serial)
@@ -190,6 +144,7 @@ class Administration:
 
     def revoke(self, serial: str, reason: RevokeReason | str) -> TokenInfo:
         """Lost, damaged or stolen: works at once, the next sign-in with it fails (rule 15)."""
+        self._authorized()
         info = self._token(serial)
         try:
             why = RevokeReason(reason)
@@ -209,6 +164,7 @@ class Administration:
     def replace(self, old_serial: str, new_serial: str, codes: tuple[str, str] | None = None) -> TokenInfo:
         """Revoke the old token (if not already) and give its owner the new one, synced when
         two codes are given; all in one transaction."""
+        self._authorized()
         old = self._token(old_serial)
         if old.owner is None:
             raise TokenUnavailable(f"Token {old.serial} is not assigned to anyone; use `tokens assign`.")
@@ -225,6 +181,7 @@ class Administration:
             return self._now(conn, new.serial)
 
     def unlock_account(self, username: str) -> None:
+        self._authorized()
         with self.system.store.begin() as conn:
             if not self.system.accounts.unlock(conn, username):
                 raise AdminError(f"No account named '{username}'.")
@@ -232,6 +189,7 @@ class Administration:
 
     def issue_backup_codes(self, username: str) -> list[str]:
         """A new set (the old one stops working), e.g. while a lost token is replaced."""
+        self._authorized()
         owner = self._account(username)
         with self.system.store.begin() as conn:
             codes = self.system.backup_codes.issue(conn, owner)
@@ -239,6 +197,16 @@ class Administration:
         return codes
 
     # -- accounts --------------------------------------------------------------------------
+
+    def accounts_overview(self, role: Role | None = None) -> list[AccountOverview]:
+        """Every account (of `role`, if given) with its factors, by username."""
+        self._authorized()
+        system = self.system
+        return [
+            AccountOverview(a, system.tokens.list(owner=a.username), system.backup_codes.remaining(a.username))
+            for a in system.accounts.all()
+            if role is None or a.role is role
+        ]
 
     def add_account(
         self,
@@ -252,6 +220,7 @@ class Administration:
         dea_number: str | None = None,
         dea_registrant: bool = False,
     ) -> Account:
+        self._authorized()
         with self.system.store.begin() as conn:
             account = self.system.accounts.add(
                 conn,
@@ -272,6 +241,7 @@ class Administration:
         self, username: str, *, email: str | None, dea_number: str | None, dea_registrant: bool | None
     ) -> tuple[Account, list[str]]:
         """The account's EPCS details; returns it and what changed (for the audit and the reply)."""
+        self._authorized()
         with self.system.store.begin() as conn:
             account = self.system.accounts.set_epcs_details(
                 conn, username, email=email, dea_number=dea_number, dea_registrant=dea_registrant
@@ -287,6 +257,7 @@ class Administration:
     def check_npi(self, npi: str, last_name: str | None, username: str = "") -> NpiCheck:
         """Re-run a provider's NPI verification in every region, audited: the answer names a
         provider's registry entry, so IT staff looking is on the record too."""
+        self._authorized()
         account = self.system.accounts.get(username) if username else None
         checked = validate_npi(npi)
         subject = account.username if account is not None and account.npi == checked else "-"
@@ -306,6 +277,7 @@ class Administration:
     ) -> int:
         """Write the (filtered) rows as CSV to a 0600 file and audit that it was done: the trail
         names providers and sign-in outcomes, so who took a copy is itself on the record."""
+        self._authorized()
         database = self.system.store.database_file
         refuse_database_files(target, [database] if database else [])
         check_output(target, "CSV file")
@@ -321,15 +293,18 @@ class Administration:
 
     def daily_review(self, day: date | None, reports_dir: Path) -> DailyReport:
         """The day's review (default yesterday), its files written and its running audited."""
+        self._authorized()
         review = DailyReview(self.system)
         return review.run(day or review.yesterday(), reports_dir, self.actor)
 
     def daily_reports(self, *, unreviewed_only: bool = False) -> list[ReportRecord]:
+        self._authorized()
         return DailyReview(self.system).reports(unreviewed_only=unreviewed_only)
 
     def sign_off_report(self, day: str, by: str, password: str, code: str | None) -> ReportRecord:
         """`by` signs with their own password (and code): the signature, not the actor, is what
         authorizes a sign-off."""
+        self._authorized()
         return DailyReview(self.system).sign_off(day, by, password, code)
 
 

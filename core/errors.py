@@ -151,6 +151,18 @@ class AccountError(KioskError):
     hint = "Correct the value and try again."
 
 
+class AdminError(KioskError):
+    """An IT operation named an account or serial that is not there, or an unknown reason."""
+
+    hint = "Check the serial number or username and try again."
+
+
+class PathProblem(KioskError):
+    """A path given to a command cannot be used; nothing was changed."""
+
+    hint = "Check the path and try again."
+
+
 class ReviewError(KioskError):
     hint = "Run `ipkiosk audit daily --date YYYY-MM-DD` first; see the reports with `ipkiosk audit reports`."
 

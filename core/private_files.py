@@ -10,13 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from core.errors import KioskError
-
-
-class PathProblem(KioskError):
-    """A path given to a command cannot be used; nothing was changed."""
-
-    hint = "Check the path and try again."
+from core.errors import PathProblem
 
 
 def _reason(exc: OSError) -> str:

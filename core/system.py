@@ -16,7 +16,7 @@ from core.epcs import EpcsControls
 from core.notifications import Outbox
 from core.proofing import IdentityProofing
 from core.seeds import SeedBox
-from core.signin import SignedIn, SignInService
+from core.signin import SignInService
 from core.store import Store
 from core.throttle import Lockout
 from core.token_fitness import TokenFitness
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from core.cronto import EnrollmentClaims
-    from core.enrollment import Enrollment
 
 
 class NpiDirectory(Protocol):
@@ -85,9 +84,3 @@ class KioskSystem:
         self.outbox = Outbox(store, clock)
         self.token_fitness = TokenFitness(self)
         self.audit.listeners.append(self.outbox.on_audit)
-
-    def enrollment(self, signed_in: SignedIn, *, actor: str | None = None) -> Enrollment:
-        """Kept for the screens: `Enrollment.start(system, signed_in, actor)` is the way in."""
-        from core.enrollment import Enrollment  # runtime import: core.enrollment types against this module
-
-        return Enrollment.start(self, signed_in, actor)

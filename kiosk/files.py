@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.private_files import PathProblem, is_database_file, open_private, write_private
+from core.errors import PathProblem
 from core.private_files import check_output as check_writable
+from core.private_files import is_database_file, open_private, write_private
 
 if TYPE_CHECKING:
     from kiosk.config import Settings

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.enrollment import Enrollment
 from core.errors import KioskError, StepOutOfOrder
 
 if TYPE_CHECKING:
-    from core.enrollment import Enrollment
     from core.signin import SignedIn
     from core.system import KioskSystem
     from screens.scanning import ScanService
@@ -76,7 +76,7 @@ class KioskSession:
     def begin_enrollment(self) -> Enrollment:
         assert self.signed_in is not None
         actor = self.guide.account.username if self.guide is not None else None
-        self.enrollment = self.system.enrollment(self.signed_in, actor=actor)
+        self.enrollment = Enrollment.start(self.system, self.signed_in, actor)
         return self.enrollment
 
     def wipe(self) -> None:

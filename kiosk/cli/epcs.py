@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kiosk.cli.common import UsageError, cli_actor
+from core.admin import Administration, Signature
+from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 
 
@@ -41,12 +42,16 @@ def register(sub: Any) -> None:
     token.set_defaults(handler=describe_token)
 
 
-def _signature(ctx: CliContext) -> tuple[str, str]:
+def _signature(ctx: CliContext, by: str) -> Signature:
     password = ctx.read_secret_stdin()
     code = ctx.read_secret_stdin().strip()
     if not password:
         raise UsageError("No password on stdin: password on the first line, code on the second.")
-    return password, code
+    return Signature(by, password, code or None)
+
+
+def _admin(ctx: CliContext) -> Administration:
+    return Administration.for_cli(ctx.services.system)
 
 
 def _emit(ctx: CliContext, doc: dict[str, Any], verb: str) -> int:
@@ -55,27 +60,25 @@ def _emit(ctx: CliContext, doc: dict[str, Any], verb: str) -> int:
 
 
 def grant_permission(ctx: CliContext, args: argparse.Namespace) -> int:
-    password, code = _signature(ctx)
-    permission = ctx.services.system.epcs.grant(args.username, args.by, password, code or None)
+    permission = _admin(ctx).grant_epcs(args.username, _signature(ctx, args.by))
     return _emit(ctx, permission.as_dict(), f"grant entered by {permission.entered_by}, waiting for approval")
 
 
 def approve_permission(ctx: CliContext, args: argparse.Namespace) -> int:
-    password, code = _signature(ctx)
-    if not code:
+    signature = _signature(ctx, args.by)
+    if not signature.code:
         raise UsageError("An approval needs the approver's token code on the second line of stdin.")
-    permission = ctx.services.system.epcs.approve(args.username, args.by, password, code)
+    permission = _admin(ctx).approve_epcs(args.username, signature)
     return _emit(ctx, permission.as_dict(), f"approved by {permission.approved_by}")
 
 
 def revoke_permission(ctx: CliContext, args: argparse.Namespace) -> int:
-    password, code = _signature(ctx)
-    permission = ctx.services.system.epcs.revoke(args.username, args.by, password, code or None, args.reason)
+    permission = _admin(ctx).revoke_epcs(args.username, _signature(ctx, args.by), args.reason)
     return _emit(ctx, permission.as_dict(), "revoked")
 
 
 def list_permissions(ctx: CliContext, args: argparse.Namespace) -> int:
-    rows = ctx.services.system.epcs.overview()
+    rows = _admin(ctx).epcs_overview()
     lines = [
         f"{r['username']:<16} {r['state']:<10} entered {r['entered_by'] or '-'} {r['entered_at'] or ''}"
         f"  approved {r['approved_by'] or '-'} {r['approved_at'] or ''}"
@@ -86,16 +89,14 @@ def list_permissions(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def list_roles(ctx: CliContext, args: argparse.Namespace) -> int:
-    rows = [r.as_dict() for r in ctx.services.system.epcs.roles()]
+    rows = [r.as_dict() for r in _admin(ctx).epcs_roles()]
     lines = [f"{r['username']:<16} {r['role']:<9} {'' if r['eligible'] else 'NOT ELIGIBLE: ' + r['why']}" for r in rows]
     ctx.emit(rows, "\n".join(lines) or "nobody holds an EPCS role")
     return 0
 
 
 def describe_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    info = ctx.services.system.token_fitness.describe(
-        args.serial, cli_actor(), vendor=args.vendor, model=args.model, fips_cert=args.fips_cert
-    )
+    info = _admin(ctx).describe_token(args.serial, vendor=args.vendor, model=args.model, fips_cert=args.fips_cert)
     ctx.emit(
         info.as_dict(),
         f"{info.serial}: {info.vendor or '-'} {info.model or '-'}, FIPS 140 certificate {info.fips_cert or 'none'}",

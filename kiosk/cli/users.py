@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.admin import Administration
+from core.admin import Administration, Signature
 from core.proofing import DocumentType
 from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
@@ -78,10 +78,9 @@ def add_user(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
-    system = ctx.services.system
     rows: list[dict[str, Any]] = []
-    for account in system.accounts.all():
-        factors = system.tokens.list(owner=account.username)
+    for entry in Administration.for_cli(ctx.services.system).accounts_overview():
+        account = entry.account
         rows.append(
             {
                 "username": account.username,
@@ -92,8 +91,10 @@ def list_users(ctx: CliContext, args: argparse.Namespace) -> int:
                 "dea_number": account.dea_number,
                 "dea_registrant": account.dea_registrant,
                 "locked": account.locked,
-                "factors": [{"serial": f.serial, "method": f.method.value, "state": f.state.value} for f in factors],
-                "backup_codes_left": system.backup_codes.remaining(account.username),
+                "factors": [
+                    {"serial": f.serial, "method": f.method.value, "state": f.state.value} for f in entry.factors
+                ],
+                "backup_codes_left": entry.backup_codes_left,
             }
         )
     lines = [
@@ -134,14 +135,12 @@ def record_proofing(ctx: CliContext, args: argparse.Namespace) -> int:
     code = ctx.read_secret_stdin().strip()
     if not password:
         raise UsageError("No password on stdin: password on the first line, code on the second.")
-    record = ctx.services.system.proofing.record_signed(
+    record = Administration.for_cli(ctx.services.system).record_id_check(
         args.username,
-        args.by,
-        password,
-        code or None,
         document_type=args.document,
         last4=args.last4,
         csp_reference=args.csp_reference,
+        signature=Signature(args.by, password, code or None),
     )
     ctx.emit({"username": record.username, **record.as_dict()}, f"{record.username}: {record.summary}")
     return 0

@@ -1,9 +1,9 @@
 """EPCS controls in the IT staff area: each provider's signing permission, the ID check recorded
 before binding, two-person entry and approval, and the daily audit reports to sign off.
 
-Every action goes through the same core services as `ipkiosk epcs`, `users proof` and `audit
-signoff` (core.epcs, core.proofing, core.daily_review), so the screen cannot bend a rule the
-command line keeps. Signing (grant, revoke, sign-off) takes the IT staff member's password and
+Every action goes through core.admin.Administration, as `ipkiosk epcs`, `users proof` and `audit
+signoff` do, so the screen cannot bend a rule the command line keeps and both leave the same
+audit rows. Signing (grant, revoke, sign-off) takes the IT staff member's password and
 code again; the approver types their own.
 """
 
@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from core.admin import Signature
 from core.errors import KioskError
 from core.proofing import DocumentType
 from screens.it.base import ItScreen
@@ -79,16 +80,16 @@ class ItEpcsScreen(ItScreen):
     # -- reading ---------------------------------------------------------------------------
 
     def reload(self) -> None:
-        system, admin = self.session.system, self.admin()
+        admin = self.admin()
 
         def read() -> tuple[list[dict[str, Any]], str, list[Any]]:
-            roles = system.epcs.roles()
+            roles = admin.epcs_roles()
             entry = ", ".join(r.username for r in roles if r.role == "entry") or "nobody"
             approval = ", ".join(
                 r.username + ("" if r.eligible else f" ({r.why})") for r in roles if r.role == "approval"
             )
             text = f"Entry: {entry}.  Approval: {approval or 'no DEA registrant yet'}."
-            return system.epcs.overview(), text, admin.daily_reports(unreviewed_only=True)
+            return admin.epcs_overview(), text, admin.daily_reports(unreviewed_only=True)
 
         def work() -> None:
             try:
@@ -135,8 +136,9 @@ class ItEpcsScreen(ItScreen):
             return None
         return username
 
-    def _signature(self, prefix: str = "") -> tuple[str, str]:
-        return self.query_one(f"#{prefix}password", Input).value, self.query_one(f"#{prefix}code", Input).value.strip()
+    def _signature(self, username: str, prefix: str = "") -> Signature:
+        password = self.query_one(f"#{prefix}password", Input).value
+        return Signature(username, password, self.query_one(f"#{prefix}code", Input).value.strip() or None)
 
     @on(Button.Pressed, "#proof")
     def record_proof(self) -> None:
@@ -148,9 +150,9 @@ class ItEpcsScreen(ItScreen):
             self.show_error("Choose the ID document you checked.")
             return
         last4 = self.query_one("#last4", Input).value
-        system, it_user = self.session.system, self.it_user
+        admin = self.admin()
         self.run_domain(
-            lambda: system.proofing.record(username, it_user, document_type=document, last4=last4),
+            lambda: admin.record_id_check(username, document_type=document, last4=last4),
             lambda rec: self._done(f"ID check recorded for {rec.username}: {rec.summary}."),
             self.show_error,
         )
@@ -160,10 +162,10 @@ class ItEpcsScreen(ItScreen):
         username = self._provider()
         if username is None:
             return
-        password, code = self._signature()
-        epcs, it_user = self.session.system.epcs, self.it_user
+        admin = self.admin()
+        signature = self._signature(admin.actor)
         self.run_domain(
-            lambda: epcs.grant(username, it_user, password, code or None),
+            lambda: admin.grant_epcs(username, signature),
             lambda p: self._done(f"Grant for {p.username} entered; it waits for a DEA registrant's approval."),
             self.show_error,
         )
@@ -177,10 +179,9 @@ class ItEpcsScreen(ItScreen):
         if not approver:
             self.show_error("The approver types their username, password and code.")
             return
-        password, code = self._signature("approver-")
-        epcs = self.session.system.epcs
+        signature, admin = self._signature(approver, "approver-"), self.admin()
         self.run_domain(
-            lambda: epcs.approve(username, approver, password, code),
+            lambda: admin.approve_epcs(username, signature),
             lambda p: self._done(f"{p.username} may now sign EPCS prescriptions (approved by {p.approved_by})."),
             self.show_error,
         )
@@ -190,11 +191,11 @@ class ItEpcsScreen(ItScreen):
         username = self._provider()
         if username is None:
             return
-        password, code = self._signature()
         reason = self.query_one("#reason", Input).value
-        epcs, it_user = self.session.system.epcs, self.it_user
+        admin = self.admin()
+        signature = self._signature(admin.actor)
         self.run_domain(
-            lambda: epcs.revoke(username, it_user, password, code or None, reason),
+            lambda: admin.revoke_epcs(username, signature, reason),
             lambda p: self._done(f"EPCS permission of {p.username} revoked."),
             self.show_error,
         )
@@ -206,10 +207,10 @@ class ItEpcsScreen(ItScreen):
             self.show_error("No report is waiting for a sign-off.")
             return
         day = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        password, code = self._signature()
         admin = self.admin()
+        signature = self._signature(admin.actor)
         self.run_domain(
-            lambda: admin.sign_off_report(day, admin.actor, password, code or None),
+            lambda: admin.sign_off_report(day, signature.username, signature.password, signature.code),
             lambda rec: self._done(f"Report {rec.day} signed off by {rec.signed_off_by}."),
             self.show_error,
         )

@@ -65,15 +65,12 @@ class ItGuidedSetupScreen(ItScreen):
 
     def on_mount(self) -> None:
         self._signing_in(False)
-        system = self.session.system
 
         def providers() -> list[tuple[Account, str]]:
-            rows = []
-            for account in system.accounts.all():
-                if account.role is Role.PROVIDER:
-                    bound = [t.serial for t in system.tokens.list(owner=account.username) if t.state.value != "revoked"]
-                    rows.append((account, ", ".join(bound) or "none"))
-            return rows
+            return [
+                (entry.account, ", ".join(t.serial for t in entry.bound) or "none")
+                for entry in self.admin().accounts_overview(Role.PROVIDER)
+            ]
 
         self.run_domain(providers, self._show_providers, self.show_error)
 
@@ -136,18 +133,15 @@ class ItGuidedSetupScreen(ItScreen):
     @on(Input.Submitted, "#last4, #csp-ref")
     @on(Button.Pressed, "#record-id")
     def record_id_check(self) -> None:
-        it_staff = self.session.signed_in
-        if self.provider is None or it_staff is None:
+        if self.provider is None or self.session.signed_in is None:
             return
         document = self.query_one("#document", Select).value
         last4 = self.query_one("#last4", Input).value.strip() or None
         reference = self.query_one("#csp-ref", Input).value.strip() or None
-        username, checker = self.provider.username, it_staff.account.username
-        proofing = self.session.system.proofing
+        username, admin = self.provider.username, self.admin()
         self.run_domain(
-            lambda: proofing.record(
+            lambda: admin.record_id_check(
                 username,
-                checker,
                 document_type=document if isinstance(document, str) else None,
                 last4=last4,
                 csp_reference=reference,

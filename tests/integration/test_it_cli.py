@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from core.enrollment import Enrollment
 from core.store import accounts
 from kiosk.config import load_settings
 from kiosk.services import Services, build_services
@@ -183,7 +184,7 @@ def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
     system = services.system
     # Guided setup as the kiosk's IT area runs it: the provider signs in, IT staff drive.
     signed = system.signin.sign_in("dr.okafor", PASSWORD)
-    enrollment = system.enrollment(signed, actor="it.admin")
+    enrollment = Enrollment.start(system, signed, actor="it.admin")
     enrollment.choose_method("code_generator")
     enrollment.add_new_device()
     enrollment.enter_serial("DEMO-0004")

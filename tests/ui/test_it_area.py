@@ -522,6 +522,6 @@ async def test_guided_setup_for_a_provider_with_a_bound_token_asks_for_their_cod
 
 def test_admin_errors_are_kiosk_errors() -> None:
     # The screens show KioskError messages; a plain exception would become "Something went wrong".
-    from core.admin import AdminError
+    from core.errors import AdminError
 
     assert issubclass(AdminError, KioskError)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.admin import Administration
+from core.enrollment import Enrollment
 from core.errors import TokenUnavailable
 from core.notifications import EmlDirectory, Outbox, SmtpSender
 from core.store import Store
@@ -39,7 +40,7 @@ def sender(server: LocalSmtp) -> SmtpSender:
 
 def bind_hardware(world: World, username: str, serial: str) -> list[str]:
     signed = world.sign_in(username)
-    enrollment = world.system.enrollment(signed)
+    enrollment = Enrollment.start(world.system, signed)
     enrollment.choose_method(Method.CODE_GENERATOR)
     enrollment.add_new_device()
     enrollment.enter_serial(serial)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.admin import Administration
+from core.enrollment import Enrollment
 from core.epcs_state import PermissionState
 from core.errors import EpcsRefused, TokenNotFitForEpcs
 from core.seedfiles import TokenSpec, read_seed_file
@@ -74,7 +75,7 @@ def test_uncertified_token_refused_for_an_epcs_prescriber_with_the_fix_named(gra
 def test_the_kiosk_flow_refuses_too(granted: World) -> None:
     system = granted.system
     signed = system.signin.sign_in("ana", PASSWORD, _next_code(granted, "T1"))
-    enrollment = system.enrollment(signed)
+    enrollment = Enrollment.start(system, signed)
     enrollment.choose_method(Method.CODE_GENERATOR)
     enrollment.add_new_device()
     enrollment.enter_serial("H1")
