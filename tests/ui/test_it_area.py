@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -27,7 +28,7 @@ PSKC = Path(__file__).resolve().parents[1] / "data" / "pskc"
 PASSWORD = "demo-password"
 
 
-async def put(pilot: Pilot[object], selector: str, text: str, submit: bool = False) -> None:
+async def put(pilot: Pilot[Any], selector: str, text: str, submit: bool = False) -> None:
     """Fill a field at once (typing key by key is covered by the sign-in tests and is slow)."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
@@ -37,12 +38,12 @@ async def put(pilot: Pilot[object], selector: str, text: str, submit: bool = Fal
     await settle(pilot)
 
 
-async def press(pilot: Pilot[object], button_id: str) -> None:
+async def press(pilot: Pilot[Any], button_id: str) -> None:
     pilot.app.screen.query_one(f"#{button_id}", Button).press()
     await settle(pilot)
 
 
-async def it_sign_in(pilot: Pilot[object], kiosk: Kiosk) -> None:
+async def it_sign_in(pilot: Pilot[Any], kiosk: Kiosk) -> None:
     await press(pilot, "it")
     await put(pilot, "#username", "it.admin", submit=True)
     await put(pilot, "#password", PASSWORD, submit=True)
@@ -50,7 +51,7 @@ async def it_sign_in(pilot: Pilot[object], kiosk: Kiosk) -> None:
     assert isinstance(pilot.app.screen, ItAreaScreen)
 
 
-async def open_task(pilot: Pilot[object], kiosk: Kiosk, task: str) -> None:
+async def open_task(pilot: Pilot[Any], kiosk: Kiosk, task: str) -> None:
     await it_sign_in(pilot, kiosk)
     await press(pilot, task)
 
@@ -419,7 +420,7 @@ async def test_audit_filter_verify_and_export(kiosk: Kiosk, tmp_path: Path) -> N
 # --------------------------------------------------------------------------- guided setup
 
 
-async def _pick(pilot: Pilot[object], username: str) -> None:
+async def _pick(pilot: Pilot[Any], username: str) -> None:
     table = pilot.app.screen.query_one("#providers", DataTable)
     table.focus()
     table.move_cursor(row=table.get_row_index(username))
@@ -427,7 +428,7 @@ async def _pick(pilot: Pilot[object], username: str) -> None:
     await settle(pilot)
 
 
-async def _check_id(pilot: Pilot[object], document: str = "drivers_license", last4: str = "4321") -> None:
+async def _check_id(pilot: Pilot[Any], document: str = "drivers_license", last4: str = "4321") -> None:
     pilot.app.screen.query_one("#document", Select).value = document
     await put(pilot, "#last4", last4, submit=True)
 
