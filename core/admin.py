@@ -303,9 +303,10 @@ class Administration(EpcsAdministration):
 
     def sign_off_report(self, day: str, by: str, password: str, code: str | None) -> ReportRecord:
         """`by` signs with their own password (and code): the signature, not the actor, is what
-        authorizes a sign-off."""
+        authorizes a sign-off (in the IT staff area, only the staff member's own)."""
         self._authorized()
-        return DailyReview(self.system).sign_off(day, by, password, code)
+        signer = self._signer(Signature(by, password, code))
+        return DailyReview(self.system).sign_off(day, signer.username, password, code)
 
 
 def _counted(specs: Iterable[TokenSpec], progress: Callable[[int], object]) -> Iterator[TokenSpec]:
