@@ -6,7 +6,8 @@ bound second factor of their own, approves it by signing with password and token
 factor suspends the permission at once (1311.125(d)); IT can revoke it. Each change is one
 transaction with its audit row, which names both people.
 
-The CLI and the IT screens both come through `EpcsControls`, so the rules cannot drift apart.
+The CLI and the IT screens both come through `core.admin.Administration` (who may act) to
+`EpcsControls` (the rules), so neither can drift apart.
 """
 
 from __future__ import annotations
