@@ -23,8 +23,8 @@ WORK_SIDE = 480  # the patch is searched at about 6 px per module
 WORK_PAD = 0.14  # kept round the patch outline: a cut-off corner's finder is still inside
 PX_PER_MODULE = 5  # the straightened code handed to zbar
 QUIET = 4  # modules of paper added round it
-MIN_MATCH = 0.45  # template score an alignment pattern needs to count as found
-Finder = tuple[np.ndarray, float]  # centre in work pixels, module size in work pixels
+MIN_MATCH = 0.65  # template score an alignment pattern needs to count as found
+Finder = tuple[np.ndarray, float, np.ndarray]  # centre, module size (work pixels), outline
 
 
 def alignment_positions(version: int) -> list[int]:
@@ -37,13 +37,14 @@ def alignment_positions(version: int) -> list[int]:
     return [6, *sorted(last - i * step for i in range(count - 1))]
 
 
-def finder_patterns(work: np.ndarray) -> list[Finder]:
-    """Dark square rings round a dark core, as contours nested three deep."""
+def finder_patterns(work: np.ndarray) -> tuple[list[Finder], np.ndarray]:
+    """Dark square rings round a dark core, as contours nested three deep; and the dark
+    modules of `work` (255) they were found in."""
     smooth = cv2.GaussianBlur(work, (0, 0), 1.0)
     binary = cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 51, 7)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
-        return []
+        return [], binary
     tree = hierarchy[0]
     found: list[tuple[float, Finder]] = []
     for i, contour in enumerate(contours):
@@ -62,9 +63,9 @@ def finder_patterns(work: np.ndarray) -> list[Finder]:
         if m["m00"] <= 0:
             continue
         centre = np.array([m["m10"] / m["m00"], m["m01"] / m["m00"]], np.float64)
-        found.append((outer, (centre, float(np.sqrt(outer)) / 7.0)))
+        found.append((outer, (centre, float(np.sqrt(outer)) / 7.0, contour.reshape(-1, 2))))
     found.sort(key=lambda t: -t[0])
-    return [f for _, f in found[:8]]
+    return [f for _, f in found[:8]], binary
 
 
 def corner_trio(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
@@ -72,10 +73,10 @@ def corner_trio(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
     triangle of finders of about one size (a smaller code printed inside is not mixed in)."""
     best: tuple[float, tuple[Finder, Finder, Finder]] | None = None
     for trio in combinations(finders, 3):
-        sizes = [s for _, s in trio]
+        sizes = [f[1] for f in trio]
         if max(sizes) > 1.8 * min(sizes):
             continue
-        pts = [c for c, _ in trio]
+        pts = [f[0] for f in trio]
         # The corner finder faces the longest side.
         sides = [np.linalg.norm(pts[(k + 1) % 3] - pts[(k + 2) % 3]) for k in range(3)]
         k = int(np.argmax(sides))
@@ -94,11 +95,60 @@ def corner_trio(finders: list[Finder]) -> tuple[Finder, Finder, Finder] | None:
     return None if best is None else best[1]
 
 
+def _version_codeword(version: int) -> int:
+    """The 18-bit version information: 6 bits of version, 12 of BCH(18, 6) check bits."""
+    rem = version << 12
+    for bit in range(17, 11, -1):
+        if rem >> bit & 1:
+            rem ^= 0x1F25 << (bit - 12)
+    return version << 12 | rem
+
+
+_VERSION_WORDS = {v: _version_codeword(v) for v in range(7, 41)}
+
+
+def _module_steps(finder: Finder, across: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One module to the right and one down at this finder: a bent code's modules are
+    narrower near its edges than the finders' spacing says, so measure them on the finder."""
+    centre, _, outline = finder
+    steps = []
+    for axis in (across, down):
+        unit = axis / max(float(np.linalg.norm(axis)), 1e-9)
+        extent = float(np.ptp((outline - centre) @ unit))
+        steps.append(unit * extent / 7.0)
+    return steps[0], steps[1]
+
+
+def read_version(binary: np.ndarray, trio: tuple[Finder, Finder, Finder]) -> int | None:
+    """The version from its two 6x3 information blocks beside the top-right and bottom-left
+    finders (codes of version 7 and up), corrected as BCH allows (3 bits); None if neither
+    block reads."""
+    tl, tr, bl = trio
+    across, down = tr[0] - tl[0], bl[0] - tl[0]
+    h, w = binary.shape
+    best: tuple[int, int] | None = None
+    for finder, transpose in ((tr, False), (bl, True)):
+        ex, ey = _module_steps(finder, across, down)
+        word = 0
+        for i in range(18):
+            dx, dy = (i // 3 - 3, i % 3 - 7) if transpose else (i % 3 - 7, i // 3 - 3)
+            x, y = finder[0] + dx * ex + dy * ey
+            if not (0 <= x < w and 0 <= y < h):
+                break
+            word |= (1 if binary[int(y), int(x)] else 0) << i
+        else:
+            for version, valid in _VERSION_WORDS.items():
+                distance = (word ^ valid).bit_count()
+                if distance <= 3 and (best is None or distance < best[0]):
+                    best = (distance, version)
+    return None if best is None else best[1]
+
+
 def _template(k: int) -> np.ndarray:
-    mods = np.ones((5, 5), np.uint8) * 0
+    mods = np.zeros((5, 5), np.uint8)
     mods[1:4, 1:4] = 255
     mods[2, 2] = 0
-    return cv2.resize(mods, (5 * k, 5 * k), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    return np.asarray(cv2.resize(mods, (5 * k, 5 * k), interpolation=cv2.INTER_NEAREST), np.float32)
 
 
 _K = 6  # px per module where alignment patterns are looked for
@@ -143,7 +193,7 @@ def _tps(nodes: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     def kernel(r2: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = 0.5 * r2 * np.log(r2)
-        return np.nan_to_num(out)
+        return np.asarray(np.nan_to_num(out), np.float64)
 
     n = len(nodes)
     d2 = ((nodes[:, None, :] - nodes[None, :, :]) ** 2).sum(-1)
@@ -165,7 +215,7 @@ def _lattice(
     and the homography fitted to them."""
     n = 17 + 4 * version
     ideal = [(3.5, 3.5), (n - 3.5, 3.5), (3.5, n - 3.5)]
-    seen = [c for c, _ in trio]
+    seen = [f[0] for f in trio]
     h = _fit(ideal, seen)
     positions = alignment_positions(version)
     if not positions:
@@ -190,16 +240,21 @@ def straightened(gray: np.ndarray, quad: Quad, paper: int) -> Iterator[Variant]:
     dst = np.array([[0, 0], [inner, 0], [inner, inner], [0, inner]], np.float32) + np.float32(pad)
     to_work = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     work = cv2.warpPerspective(gray, to_work, (WORK_SIDE, WORK_SIDE), flags=cv2.INTER_LINEAR, borderValue=paper)
-    trio = corner_trio(finder_patterns(work))
+    finders, binary = finder_patterns(work)
+    trio = corner_trio(finders)
     if trio is None:
         return
-    (tl, m_tl), (tr, m_tr), (bl, m_bl) = trio
+    (tl, m_tl, _), (tr, m_tr, _), (bl, m_bl, _) = trio
     across = float(np.linalg.norm(tr - tl)) / ((m_tl + m_tr) / 2)
     down = float(np.linalg.norm(bl - tl)) / ((m_tl + m_bl) / 2)
     guess = int(np.clip(round(((across + down) / 2 + 7 - 17) / 4), 1, 40))
-    # A bent or steeply tilted code shows its finders closer or further apart than they are;
-    # the version whose alignment lattice is found best is the code's.
-    fits = [_lattice(work, trio, v) for v in (guess, guess - 1, guess + 1) if 1 <= v <= 40]
+    # A bent or steeply tilted code shows its finders closer or further apart than they are:
+    # the version is read from the code if it says (7 and up), else the one whose alignment
+    # lattice is found best.
+    read = read_version(binary, trio)
+    # Below version 7 the blocks' place holds data, which can pass for a far-off version.
+    tries = (read,) if read is not None and abs(read - guess) <= 3 else (guess, guess - 1, guess + 1)
+    fits = [_lattice(work, trio, v) for v in tries if 1 <= v <= 40]
     version, ideal, seen, h = max(fits, key=lambda f: len(f[1]))
     n = 17 + 4 * version
     to_frame = np.linalg.inv(to_work)
