@@ -8,7 +8,8 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    sharp codes, codes cropped to the edge of the photo and (enlarged) tiny ones, and that
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
-   320 px square;
+   320 px square; then the likeliest patch found again by the code's own finder and
+   alignment patterns (grid.py): upright by their homography, and with a bend smoothed out;
 3. a small frame enlarged smoothly; on frames larger than ~700 px, the whole frame at full
    size, every other line (codes too small for the 640 px pass); the patches' bounding boxes;
 4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
@@ -209,8 +210,11 @@ class Decoder:
         for quad in candidates:
             yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
         # Steep tilts the patch outline gets wrong, and bent codes: the code's own landmarks.
-        for quad in candidates[:1]:
-            yield from grid.straightened(gray, quad, paper)
+        # For zbar only: OpenCV's detector finds the finders itself, and the rung's budget
+        # is better spent on its later rungs (small and blurred codes).
+        if self.engine == "pyzbar":
+            for quad in candidates[:1]:
+                yield from grid.straightened(gray, quad, paper)
         yield from loc.enlarged(gray, _WHOLE_FRAME_WIDTH, paper)
         large = max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1
         if large:
