@@ -84,7 +84,7 @@ def background(rng: np.random.Generator, width: int = WIDTH, height: int = HEIGH
 def place(card: np.ndarray, frame: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Paste `card` into `frame` so its corners land on `corners` (TL, TR, BR, BL)."""
     h, w = card.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     m = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
     size = (frame.shape[1], frame.shape[0])
     warped = cv2.warpPerspective(card, m, size, flags=cv2.INTER_AREA)
@@ -119,7 +119,7 @@ def pose(
     margin = np.array([width, height]) - span
     lo = -proj.min(axis=0)
     offset = lo + np.array([rng.uniform(0.1, 0.9) * max(m, 0) for m in margin])
-    return proj + offset
+    return np.asarray(proj + offset, np.float64)
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,11 @@ def degrade(
     gain: float = 1.0,
     jpeg: int = 0,
 ) -> np.ndarray:
-    f = img.astype(np.float32)
+    f: np.ndarray = img.astype(np.float32)
     if blur > 0:
         f = cv2.GaussianBlur(f, (0, 0), blur)
     if motion > 1:
-        k = np.zeros((motion, motion), np.float32)
+        k: np.ndarray = np.zeros((motion, motion), np.float32)
         k[motion // 2, :] = 1.0 / motion
         rot = cv2.getRotationMatrix2D((motion / 2 - 0.5, motion / 2 - 0.5), rng.uniform(0, 180), 1)
         k = cv2.warpAffine(k, rot, (motion, motion))
@@ -154,11 +154,13 @@ def degrade(
     f = f * gain
     if noise > 0:
         f = f + rng.standard_normal(f.shape, dtype=np.float32) * np.float32(noise)
-    out = np.clip(f, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(f, 0, 255).astype(np.uint8)
     if jpeg:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
         assert ok
-        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        assert decoded is not None
+        out = decoded
     return out
 
 

@@ -8,7 +8,8 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    sharp codes, codes cropped to the edge of the photo and (enlarged) tiny ones, and that
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
-   320 px square;
+   320 px square; then the likeliest patch found again by the code's own finder and
+   alignment patterns (grid.py): upright by their homography, and with a bend smoothed out;
 3. a small frame enlarged smoothly; on frames larger than ~700 px, the whole frame at full
    size, every other line (codes too small for the 640 px pass); the patches' bounding boxes;
 4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from kiosk.camera import grid
 from kiosk.camera import locate as loc
 from kiosk.camera.locate import Quad, Variant, order_corners, to_gray
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, Symbol, ZbarReader
@@ -145,7 +147,7 @@ class Decoder:
                 # A code inside a larger patch may be a logo printed inside the real code:
                 # read again with it painted over, and keep the larger code if one shows.
                 # Always paid for, over budget if need be: the inner code is a wrong read.
-                reading.work += img.size // _density(name)
+                reading.work += _cost(name, img)
                 outer = self._take(reading, self._symbols(name, loc.masked(img, hit[1], paper)), to_frame)
                 if outer is not None and _area(outer[1]) > _area(hit[1]):
                     hit = outer
@@ -156,7 +158,7 @@ class Decoder:
     def _spend(self, reading: Reading, img: np.ndarray, name: str) -> bool:
         """Charge the decoder work for `img`; False when the budget cannot pay for it. The
         first rung always runs: a frame is never left unread for lack of budget."""
-        cost = img.size // _density(name)  # OpenCV's detector costs about what zbar does
+        cost = _cost(name, img)  # OpenCV's detector costs about what zbar does
         if self.budget is not None and reading.work and reading.work + cost > self.budget:
             return False
         reading.work += cost
@@ -207,6 +209,12 @@ class Decoder:
         yield from loc.whole_frame(gray, _WHOLE_FRAME_WIDTH, paper)
         for quad in candidates:
             yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
+        # Steep tilts the patch outline gets wrong, and bent codes: the code's own landmarks.
+        # For zbar only: OpenCV's detector finds the finders itself, and the rung's budget
+        # is better spent on its later rungs (small and blurred codes).
+        if self.engine == "pyzbar":
+            for quad in candidates[:1]:
+                yield from grid.straightened(gray, quad, paper)
         yield from loc.enlarged(gray, _WHOLE_FRAME_WIDTH, paper)
         large = max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1
         if large:
@@ -230,3 +238,10 @@ class Decoder:
 
 def _density(name: str) -> int:
     return 2 if name.endswith("/sparse") else 1
+
+
+def _cost(name: str, img: np.ndarray) -> int:
+    """Work charged for decoding `img`; the landmark search before the first grid variant
+    looks at a patch of about the same size as the straightened code."""
+    search = grid.WORK_SIDE**2 if name == "finders" else 0
+    return img.size // _density(name) + search

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -50,12 +51,12 @@ class Events:
         if isinstance(event, Frame):
             self.first_frame.set()
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type) -> list[Any]:
         with self.lock:
             return [e for e in self.items if isinstance(e, kind)]
 
 
-def scan(source: str | Path, timeout: float = 20.0, **kw) -> tuple[Found | Failed, Events]:
+def scan(source: str | Path, timeout: float = 20.0, **kw: Any) -> tuple[Found | Failed, Events]:
     # The default work budget: what decodes does not depend on how busy the machine is.
     events = Events()
     scanner = Scanner(str(source), events, timeout=timeout, **kw)
@@ -66,7 +67,7 @@ def scan(source: str | Path, timeout: float = 20.0, **kw) -> tuple[Found | Faile
     return result, events
 
 
-def test_code_appearing_after_empty_frames_is_found_and_verifies(tmp_path) -> None:
+def test_code_appearing_after_empty_frames_is_found_and_verifies(tmp_path: Path) -> None:
     video = video_with_code(tmp_path / "clip.avi", TOKEN, empty=12, showing=6, fps=30)
     result, events = scan(video)
     assert result == Found(TOKEN)
@@ -81,7 +82,7 @@ def test_code_appearing_after_empty_frames_is_found_and_verifies(tmp_path) -> No
 
 
 @pytest.mark.parametrize("category", ["perspective", "small", "blur", "dark", "rotation"])
-def test_hard_frames_at_720p_are_read(tmp_path, category) -> None:
+def test_hard_frames_at_720p_are_read(tmp_path: Path, category: str) -> None:
     video = video_with_code(
         tmp_path / f"{category}.avi",
         TOKEN,
@@ -103,7 +104,7 @@ def test_decode_frame_reads_a_tilted_code_and_not_an_empty_desk() -> None:
     assert decode_frame(empty_frame(rng, 1280, 720)) is None
 
 
-def test_the_cronto_image_file_is_read(tmp_path) -> None:
+def test_the_cronto_image_file_is_read(tmp_path: Path) -> None:
     png = tmp_path / "cronto.png"
     png.write_bytes(make_image(TOKEN))
     assert decode_image_file(str(png)) == TOKEN
@@ -112,12 +113,12 @@ def test_the_cronto_image_file_is_read(tmp_path) -> None:
     assert result == Found(TOKEN) and events.of(Frame)
 
 
-def test_first_payload_in_a_video_file(tmp_path) -> None:
+def test_first_payload_in_a_video_file(tmp_path: Path) -> None:
     video = video_with_code(tmp_path / "clip.avi", TOKEN, empty=5, showing=2)
     assert first_payload_in_file(str(video)) == TOKEN
 
 
-def test_stop_ends_the_capture_thread(tmp_path) -> None:
+def test_stop_ends_the_capture_thread(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     video = write_video(tmp_path / "long.avi", [empty_frame(rng, 320, 180)] * 300, fps=15)
     events = Events()
@@ -151,7 +152,7 @@ def test_a_negative_index_is_refused_without_touching_opencv() -> None:
 
 
 @pytest.mark.parametrize("name", ["missing.avi", "missing.png"])
-def test_a_missing_file_is_no_camera(tmp_path, name) -> None:
+def test_a_missing_file_is_no_camera(tmp_path: Path, name: str) -> None:
     result, _ = scan(tmp_path / name, timeout=5)
     assert isinstance(result, Failed) and result.reason == "no_camera"
     with pytest.raises(SourceError):
@@ -159,28 +160,28 @@ def test_a_missing_file_is_no_camera(tmp_path, name) -> None:
 
 
 @pytest.mark.parametrize("name", ["junk.avi", "junk.png"])
-def test_a_file_opencv_cannot_read_is_unreadable(tmp_path, name) -> None:
+def test_a_file_opencv_cannot_read_is_unreadable(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(b"not a picture " * 50)
     result, _ = scan(tmp_path / name, timeout=5)
     assert isinstance(result, Failed) and result.reason == "unreadable"
     assert decode_image_file(str(tmp_path / name)) is None
 
 
-def test_a_video_that_ends_without_a_code_is_unreadable(tmp_path) -> None:
+def test_a_video_that_ends_without_a_code_is_unreadable(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     video = write_video(tmp_path / "empty.avi", [empty_frame(rng, 320, 180)] * 6, fps=30)
     result, _ = scan(video)
     assert isinstance(result, Failed) and result.reason == "unreadable"
 
 
-def test_nothing_decoded_in_time_is_a_timeout(tmp_path) -> None:
+def test_nothing_decoded_in_time_is_a_timeout(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     video = write_video(tmp_path / "desk.avi", [empty_frame(rng, 320, 180)] * 60, fps=15)
     result, _ = scan(video, timeout=0.4)
     assert isinstance(result, Failed) and result.reason == "timeout"
 
 
-def test_a_camera_that_stops_sending_frames_is_unplugged(tmp_path, monkeypatch) -> None:
+def test_a_camera_that_stops_sending_frames_is_unplugged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A real capture on a short clip, treated as live: when the clip runs out, reads fail
     # the way an unplugged USB camera's do.
     class LiveClip(FrameSource):
@@ -197,7 +198,7 @@ def test_a_camera_that_stops_sending_frames_is_unplugged(tmp_path, monkeypatch) 
     assert events.of(Frame)
 
 
-def test_without_zbar_opencv_reads_and_the_kiosk_says_so_once(tmp_path) -> None:
+def test_without_zbar_opencv_reads_and_the_kiosk_says_so_once(tmp_path: Path) -> None:
     video = video_with_code(tmp_path / "clip.avi", TOKEN, empty=2, showing=6, fps=30)
     result, events = scan(video, engine="opencv")
     assert result == Found(TOKEN)
@@ -205,7 +206,7 @@ def test_without_zbar_opencv_reads_and_the_kiosk_says_so_once(tmp_path) -> None:
     assert len(notices) == 1 and "zbar" in notices[0].text
 
 
-def test_a_refused_payload_gives_a_hint_and_the_scan_goes_on(tmp_path) -> None:
+def test_a_refused_payload_gives_a_hint_and_the_scan_goes_on(tmp_path: Path) -> None:
     video = video_with_code(tmp_path / "clip.avi", "https://example.com/menu", empty=1, showing=4)
     result, events = scan(video, accept=lambda payload: payload.count(".") == 2)
     assert isinstance(result, Failed) and result.reason == "unreadable"
@@ -216,7 +217,7 @@ def test_hints_name_the_likeliest_problem() -> None:
     assert "dark" in hint_for(Reading(brightness=20, contrast=10), 720).lower()
     assert "washed out" in hint_for(Reading(brightness=120, contrast=8), 720)
     assert "Hold your enrollment image up" in hint_for(Reading(brightness=120, contrast=50), 720)
-    small = np.float32([[0, 0], [100, 0], [100, 100], [0, 100]])
+    small = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float32)
     assert "closer" in hint_for(Reading(brightness=120, contrast=50, corners=small), 720)
     big = small * 4
     assert "still" in hint_for(Reading(brightness=120, contrast=50, corners=big), 720)

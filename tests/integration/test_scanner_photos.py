@@ -16,10 +16,11 @@ from core.clock import ManualClock
 from core.cronto import CrontoIssuer, looks_like_enrollment_token
 from kiosk.camera import Failed, Found, Hint, decode_frame
 from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, plain_text
+from kiosk.camera.grid import alignment_positions, corner_trio, finder_patterns, read_version
 from kiosk.camera.locate import locate
 from kiosk.camera.scanner import NOT_OURS_HINT
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, ZbarReader
-from tests.frames import background, fake_token, place, pose, write_video
+from tests.frames import background, fake_token, place, pose, shots, write_video
 from tests.integration.test_scanner import scan
 from tests.photo_frames import PHOTO_CATEGORIES, modules, photo_shots, render
 
@@ -180,3 +181,29 @@ def test_a_code_that_is_not_utf8_does_not_stop_the_camera(tmp_path: Path, engine
     video = write_video(tmp_path / "clip.avi", [cv2.resize(f, (480, 480)) for f in frames], fps=15)
     result, _ = scan(video, engine=engine, accept=looks_like_enrollment_token)
     assert result == Found(TOKEN)
+
+
+def test_a_steep_tilt_whose_outline_is_cut_is_read_by_the_codes_own_landmarks() -> None:
+    """The patch finder's quadrilateral of this 50-degree tilt cuts off the code's left corner;
+    the finder and alignment patterns give the true homography (the old ladder read nothing)."""
+    shot = list(shots(10, 2024, ("perspective",)))[9]
+    reading = kiosk_decoder().read(shot.frame)
+    assert reading.payload == shot.payload
+    assert reading.rung == "finders"
+
+
+@pytest.mark.parametrize(("version", "positions"), [(1, []), (7, [6, 22, 38]), (12, [6, 32, 58])])
+def test_alignment_positions_follow_the_standard(version: int, positions: list[int]) -> None:
+    assert alignment_positions(version) == positions
+    assert alignment_positions(32) == [6, 34, 60, 86, 112, 138]
+
+
+@pytest.mark.parametrize("length", [200, 283, 500])
+def test_the_version_is_read_from_the_code_itself(length: int) -> None:
+    payload = fake_token(np.random.default_rng(length), length)
+    mods = modules(payload)
+    img = cv2.copyMakeBorder(render(mods, 6, 4), 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    finders, binary = finder_patterns(img)
+    trio = corner_trio(finders)
+    assert trio is not None
+    assert read_version(binary, trio) == (mods.shape[0] - 17) // 4
