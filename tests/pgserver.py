@@ -92,7 +92,7 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(sql)  # type: ignore[call-overload]
+            c.execute(sql)
 
     def create_database(self, name: str, *, template: str | None = None) -> str:
         """A new database (a copy of `template` when given); returns its URL."""

@@ -195,7 +195,7 @@ async def test_longest_username_at_80x24_takes_the_whole_screen(long_kiosk: Kios
         assert min(top, bottom) >= 1 and side == 4
         # Back to a tall terminal: the header and footer come back.
         await pilot.resize_terminal(100, 40)
-        await settle(pilot)  # type: ignore[arg-type]
+        await settle(pilot)
         assert not pilot.app.screen.has_class(FILLS_SCREEN)
         assert _quiet_zones(pilot) == (4, 4, 4)
 
