@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, RadioButton, Select
+from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, Select
 
 from core.admin import Administration
+from core.audit import AuditRow
 from core.errors import KioskError
 from core.otp import MAX_FAILURES
 from core.signin import CodeRefused
@@ -63,7 +64,7 @@ def bind(kiosk: Kiosk, serial: str, username: str) -> None:
     admin.resync(serial, kiosk.code(serial, -1), kiosk.code(serial))
 
 
-def last_audit(kiosk: Kiosk, event: str):  # type: ignore[no-untyped-def]
+def last_audit(kiosk: Kiosk, event: str) -> AuditRow:
     return next(kiosk.services.system.audit.rows(event=event, newest_first=True, limit=1))
 
 
@@ -481,7 +482,7 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         await put(pilot, "#serial", "DEMO-0002", submit=True)
         await put(pilot, "#current", kiosk.code("DEMO-0002", -1))
         await put(pilot, "#next", kiosk.code("DEMO-0002"), submit=True)
-        kiosk.app.screen.query_one("#stored").value = True  # type: ignore[attr-defined]
+        kiosk.app.screen.query_one("#stored", Checkbox).value = True
         await settle(pilot)
         await press(pilot, "continue")
         await put(pilot, "#password", PASSWORD)
