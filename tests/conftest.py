@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from argon2 import PasswordHasher
@@ -26,6 +27,14 @@ allow_memory_keyring()
 
 # 2023-11-14T22:13:20Z, on a 30 s step boundary so tests can reason about steps.
 T0 = 1_700_000_010.0
+
+Found = TypeVar("Found")
+
+
+def found(value: Found | None) -> Found:
+    """What a lookup (an account, a token) returned for a name the test has just set up."""
+    assert value is not None
+    return value
 
 
 @pytest.fixture
@@ -126,6 +135,7 @@ from core.directory import RegionalDirectory, default_shard_paths, open_backends
 from core.directory.importer import import_directory  # noqa: E402
 from core.directory.nppes import NppesRecord, write_nppes_csv  # noqa: E402
 from core.seedfiles import TokenSpec  # noqa: E402
+from core.signin import SignedIn  # noqa: E402
 from core.system import KioskSystem, Policy  # noqa: E402
 
 PASSWORD = "correct horse battery"
@@ -146,11 +156,13 @@ class World:
     clock: ManualClock
     data_dir: Path
 
-    def image(self, username: str, npi: str | None = None, **kw: object) -> str:
+    def image(
+        self, username: str, npi: str | None = None, *, jti: str | None = None, issued_at: float | None = None
+    ) -> str:
         npi = npi or PEOPLE[username][1]
-        return self.issuer.make_token(username, npi, timedelta(days=30), self.clock, **kw)  # type: ignore[arg-type]
+        return self.issuer.make_token(username, npi, timedelta(days=30), self.clock, jti=jti, issued_at=issued_at)
 
-    def sign_in(self, username: str, code: str | None = None):  # type: ignore[no-untyped-def]
+    def sign_in(self, username: str, code: str | None = None) -> SignedIn:
         return self.system.signin.sign_in(username, PASSWORD, code)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 import cv2
 import numpy as np
@@ -84,7 +85,7 @@ def background(rng: np.random.Generator, width: int = WIDTH, height: int = HEIGH
 def place(card: np.ndarray, frame: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Paste `card` into `frame` so its corners land on `corners` (TL, TR, BR, BL)."""
     h, w = card.shape[:2]
-    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
     size = (frame.shape[1], frame.shape[0])
     warped = cv2.warpPerspective(card, m, size, flags=cv2.INTER_AREA)
@@ -119,7 +120,8 @@ def pose(
     margin = np.array([width, height]) - span
     lo = -proj.min(axis=0)
     offset = lo + np.array([rng.uniform(0.1, 0.9) * max(m, 0) for m in margin])
-    return np.asarray(proj + offset, np.float64)
+    corners: np.ndarray = proj + offset
+    return corners
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,18 @@ class Shot:
     category: str
     frame: np.ndarray  # BGR uint8, HEIGHT x WIDTH
     payload: str
+
+
+class Degradation(TypedDict, total=False):
+    """What a cheap webcam does to a frame: `degrade`'s keyword arguments."""
+
+    blur: float
+    motion: int
+    noise: float
+    lo: float
+    hi: float
+    gain: float
+    jpeg: int
 
 
 def degrade(
@@ -172,7 +186,7 @@ def synth_frame(
     u = rng.uniform
     scale = width / WIDTH  # the categories are defined for 1280x720; scale sizes with the frame
     side, roll, tx, ty = u(260, 420), u(-6, 6), u(-8, 8), u(-8, 8)
-    deg: dict[str, float] = {"blur": 0.7, "noise": 3.0}
+    deg: Degradation = {"blur": 0.7, "noise": 3.0}
     if category == "small":
         side = u(125, 165)
     elif category == "rotation":
@@ -193,17 +207,17 @@ def synth_frame(
     elif category == "low_contrast":
         mid = u(100, 160)
         span = u(28, 45)
-        deg.update(lo=mid - span / 2, hi=mid + span / 2)
+        deg.update({"lo": mid - span / 2, "hi": mid + span / 2})
     elif category == "dark":
-        deg.update(gain=u(0.08, 0.18), noise=u(1.5, 3.0))
+        deg.update({"gain": u(0.08, 0.18), "noise": u(1.5, 3.0)})
     elif category == "jpeg":
         side, deg["jpeg"] = u(200, 300), int(rng.integers(8, 20))
     elif category == "combined":
         side, roll = u(220, 340), u(-40, 40)
         tx, ty = u(-30, 30), u(-30, 30)
-        deg.update(blur=u(0.8, 1.4), noise=u(6, 12), jpeg=int(rng.integers(30, 60)))
+        deg.update({"blur": u(0.8, 1.4), "noise": u(6, 12), "jpeg": int(rng.integers(30, 60))})
         mid, span = u(110, 150), u(90, 130)
-        deg.update(lo=mid - span / 2, hi=mid + span / 2)
+        deg.update({"lo": mid - span / 2, "hi": mid + span / 2})
     elif category != "nominal":
         raise ValueError(f"unknown category {category!r}")
     card = card_image(payload, px_per_module=8)
@@ -212,7 +226,7 @@ def synth_frame(
     frame, _ = place(card, bg, corners)
     # Paper is never pure white nor ink pure black under room light.
     frame = degrade(frame, rng, lo=25, hi=235)
-    frame = degrade(frame, rng, **deg)  # type: ignore[arg-type]
+    frame = degrade(frame, rng, **deg)
     return Shot(category, frame, payload)
 
 

@@ -8,7 +8,7 @@ import multiprocessing
 import time
 import traceback
 from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
+from multiprocessing.context import ForkServerContext
 from typing import Any
 
 from core import hashing
@@ -86,7 +86,7 @@ def _verify(spec: KioskSpec, attempt: tuple[str, str], barrier: Any, results: An
         store.dispose()
 
 
-def context() -> BaseContext:
+def context() -> ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["tests.kiosk_process"])
     return ctx
@@ -100,7 +100,7 @@ def at_once(specs: list[KioskSpec], attempts: list[Any], *, verify_only: bool = 
     results = ctx.Queue()
     target = _verify if verify_only else _attempt
     procs = [
-        ctx.Process(target=target, args=(spec, attempt, barrier, results))  # type: ignore[attr-defined]
+        ctx.Process(target=target, args=(spec, attempt, barrier, results))
         for spec, attempt in zip(specs, attempts, strict=True)
     ]
     for p in procs:

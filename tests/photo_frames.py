@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Unpack
 
 import cv2
 import numpy as np
 import segno
 
-from tests.frames import Shot, background, degrade, fake_token, place, pose
+from tests.frames import Degradation, Shot, background, degrade, fake_token, place, pose
 
 PHOTO_CATEGORIES: tuple[str, ...] = (
     "no_margin",
@@ -52,10 +53,10 @@ def render(mods: np.ndarray, px: int, quiet: int) -> np.ndarray:
     return cv2.resize(img, None, fx=px, fy=px, interpolation=cv2.INTER_NEAREST)
 
 
-def _camera(img: np.ndarray, rng: np.random.Generator, **kw: float) -> np.ndarray:
+def _camera(img: np.ndarray, rng: np.random.Generator, **kw: Unpack[Degradation]) -> np.ndarray:
     """Paper and ink under room light, then the webcam's blur and noise (BGR out)."""
     bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
-    return degrade(degrade(bgr, rng, lo=25, hi=235), rng, **kw)  # type: ignore[arg-type]
+    return degrade(degrade(bgr, rng, lo=25, hi=235), rng, **kw)
 
 
 def no_margin(rng: np.random.Generator) -> Shot:

@@ -9,6 +9,7 @@ import contextlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import pyotp
 import pytest
@@ -111,17 +112,24 @@ def test_a_value_and_its_mac_copied_onto_another_key_is_refused() -> None:
     assert [s.serial for s in result.specs if s.secret == SEED_A] != ["A1", "B1"]
 
 
+class KeyGiven(TypedDict, total=False):
+    """The key IT gives with a seed file: a pre-shared key or a passphrase."""
+
+    psk: bytes
+    passphrase: str
+
+
 @pytest.mark.parametrize("given", [{"psk": PSK}, {"passphrase": "vendor passphrase"}])
 @pytest.mark.parametrize(
     "swapped_in",
     [plain_pskc("EVIL1", bytes(20)), b"EVIL2,0000000000000000000000000000000000000000,totp,6,30\n"],
     ids=["plain-pskc", "oath-csv"],
 )
-def test_a_key_given_for_a_file_that_is_not_encrypted_refuses_it(given: dict[str, object], swapped_in: bytes) -> None:
+def test_a_key_given_for_a_file_that_is_not_encrypted_refuses_it(given: KeyGiven, swapped_in: bytes) -> None:
     """IT expects the vendor's encrypted file (they hold its key); a plain file put in its place
     on the way imports the swapper's seeds without a word."""
     with pytest.raises(ImportRejected, match="not encrypted"):
-        read_seed_bytes(swapped_in, now=NOW, **given)  # type: ignore[arg-type]
+        read_seed_bytes(swapped_in, now=NOW, **given)
 
 
 def test_an_exact_copy_of_another_keys_secret_names_both_packages_never_the_seed() -> None:

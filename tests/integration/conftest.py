@@ -14,9 +14,9 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from keyring.backend import KeyringBackend
 
 SESSION_ENV = ("HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
 
@@ -27,7 +27,15 @@ def _cannot_start(reason: str) -> None:
     pytest.skip(f"no Secret Service for keyring tests: {reason}")
 
 
-def _wait_for_secret_service(backend: Any, deadline: float) -> str | None:
+def _secret_service() -> KeyringBackend:
+    """A client of the session bus's Secret Service (keyring's backend for it)."""
+    from keyring.backends import SecretService
+
+    # keyring's KeyringBackend.__init__, which this backend keeps, is unannotated.
+    return SecretService.Keyring()  # type: ignore[no-untyped-call]
+
+
+def _wait_for_secret_service(backend: KeyringBackend, deadline: float) -> str | None:
     """None once the service answers a lookup; else the last error seen."""
     problem = "did not answer"
     while time.monotonic() < deadline:
@@ -100,8 +108,6 @@ def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     saved = {k: os.environ.get(k) for k in (*SESSION_ENV, "DBUS_SESSION_BUS_ADDRESS")}
     try:
         os.environ.update(env)
-        from keyring.backends import SecretService
-
         problem: str | None = "not started"
         keyrings = Path(env["XDG_DATA_HOME"]) / "keyrings"
         # The daemon serves the bus before it has made the login collection from the password
@@ -114,7 +120,7 @@ def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
             made = time.monotonic() + 15
             while not (keyrings / "login.keyring").exists() and time.monotonic() < made:
                 time.sleep(0.05)
-            problem = _wait_for_secret_service(SecretService.Keyring(), time.monotonic() + 15)
+            problem = _wait_for_secret_service(_secret_service(), time.monotonic() + 15)
             if problem is None:
                 break
             _stop(keyring_daemon)
@@ -135,11 +141,9 @@ def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 
 @pytest.fixture(scope="session")
-def secret_service(secret_service_env: dict[str, str]) -> Any:
+def secret_service(secret_service_env: dict[str, str]) -> KeyringBackend:
     """keyring's Secret Service backend, talking to the private gnome-keyring."""
-    from keyring.backends import SecretService
-
-    return SecretService.Keyring()
+    return _secret_service()
 
 
 # -- PostgreSQL: the server is tests/conftest.py's session fixture (one per test process).

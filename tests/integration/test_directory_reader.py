@@ -151,11 +151,16 @@ def test_damaged_rows_are_found_at_their_lines(monkeypatch: pytest.MonkeyPatch, 
         good = by_line[damaged.at[f"good{k}"]]
         assert isinstance(good, Row) and good.last_name == f"Row{k}", k
     assert by_line[damaged.at["multi"]] == Row(int(npi_from(160_000_005)), 1, "Multi", "Pat", "", "NY", None, None)
-    assert isinstance(by_line[damaged.at["utf8_needed"]], Row)
-    assert by_line[damaged.at["utf8_needed"]].last_name == "D\ufffdg3"  # type: ignore[union-attr]
-    assert by_line[damaged.at["utf8_other"]].last_name == "Dmg4"  # type: ignore[union-attr]
-    assert by_line[damaged.at["stray"]].last_name == 'Dm"g6"'  # type: ignore[union-attr]
-    assert by_line[damaged.at["last"]].last_name == "Last"  # type: ignore[union-attr]
+
+    def row_at(name: str) -> Row:
+        item = by_line[damaged.at[name]]
+        assert isinstance(item, Row), name
+        return item
+
+    assert row_at("utf8_needed").last_name == "D\ufffdg3"
+    assert row_at("utf8_other").last_name == "Dmg4"
+    assert row_at("stray").last_name == 'Dm"g6"'
+    assert row_at("last").last_name == "Last"
 
 
 def test_chunk_split_agrees_with_the_row_rules() -> None:

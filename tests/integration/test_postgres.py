@@ -14,12 +14,13 @@ from core.audit import AuditTrail
 from core.backup_codes import BackupCodes, BackupUse
 from core.clock import ManualClock
 from core.credentials import CredentialStore, MemoryKeyring
+from core.events import Event
 from core.otp import OtpParams
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
 from core.store import SCHEMA_VERSION, Store
 from core.tokens import TokenInventory
-from tests.conftest import T0
+from tests.conftest import T0, found
 
 SEED = bytes(range(20))
 P = OtpParams()
@@ -92,7 +93,7 @@ def test_two_kiosks_share_replay_and_failure_counts(pg: Store, postgres_url: str
         s, t = (pg, inv) if i % 2 else (other_store, other)
         with s.begin() as conn:
             t.verify_code(conn, "PG-1", "99999")
-    assert inv.get("PG-1").state.value == "locked"  # type: ignore[union-attr]
+    assert found(inv.get("PG-1")).state.value == "locked"
     other_store.dispose()
 
 
@@ -103,7 +104,7 @@ def test_audit_chain_stays_linear_with_concurrent_appenders(pg: Store, postgres_
 
     def append(trail: AuditTrail) -> None:
         for _ in range(15):
-            trail.log("sign_in", actor="a", subject="a", outcome="ok")
+            trail.log(Event.SIGN_IN, actor="a", subject="a", outcome="ok")
 
     threads = [threading.Thread(target=append, args=(t,)) for t in trails]
     for t in threads:

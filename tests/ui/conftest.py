@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pytest
 from textual.pilot import Pilot
@@ -25,6 +25,8 @@ SIZE = (100, 32)
 # Every screen must fit and read at the smallest terminal a kiosk may have (issue 13) too.
 SIZES = {"100x32": SIZE, "80x24": (80, 24)}
 PASSWORD = "demo-password"
+# Pilot is invariant in the App's return type: the helpers take any App's pilot, not only App[object]'s.
+ReturnT = TypeVar("ReturnT")
 
 
 @pytest.fixture(scope="session")
@@ -60,13 +62,19 @@ def kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[K
     k.services.close()
 
 
-async def workers_done(pilot: Pilot[Any]) -> None:
+def kiosk_app(pilot: Pilot[ReturnT]) -> KioskApp:
+    """The pilot's App as the kiosk it is (its session, its actions)."""
+    assert isinstance(pilot.app, KioskApp)
+    return pilot.app
+
+
+async def workers_done(pilot: Pilot[ReturnT]) -> None:
     # A worker that raised has been handled by the App (the failure screen): only wait for it.
     with contextlib.suppress(WorkerFailed):
         await pilot.app.workers.wait_for_complete()
 
 
-async def settle(pilot: Pilot[Any]) -> None:
+async def settle(pilot: Pilot[ReturnT]) -> None:
     """Let workers finish and the screen redraw, tables included. A step's screen is prepared
     on a worker (its entry call) and then built, which may start workers of its own."""
     from textual.widgets import DataTable
@@ -82,7 +90,7 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.05)
 
 
-async def fill(pilot: Pilot[Any], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
+async def fill(pilot: Pilot[ReturnT], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
     """Put `text` in a field (typed key by key with type_it, else set) and maybe press Enter."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
@@ -96,7 +104,7 @@ async def fill(pilot: Pilot[Any], selector: str, text: str, submit: bool = False
     await settle(pilot)
 
 
-def screen_text(pilot: Pilot[Any]) -> str:
+def screen_text(pilot: Pilot[ReturnT]) -> str:
     """Everything the current screen shows, as plain text (what a person reads)."""
     from textual.widgets import Button, Label, Static
 
@@ -111,7 +119,7 @@ def screen_text(pilot: Pilot[Any]) -> str:
     return "\n".join(parts)
 
 
-async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def sign_in(pilot: Pilot[ReturnT], username: str, purpose: str = "enroll", code: str | None = None) -> None:
     await settle(pilot)  # the first layout (and its breakpoint class) is in before the click aims
     await pilot.click(f"#{purpose}")
     await settle(pilot)
@@ -122,7 +130,7 @@ async def sign_in(pilot, username: str, purpose: str = "enroll", code: str | Non
         await fill(pilot, "#code", code, submit=True)
 
 
-async def choose_method(pilot, username: str, method: str) -> None:  # type: ignore[no-untyped-def]
+async def choose_method(pilot: Pilot[ReturnT], username: str, method: str) -> None:
     """Sign in for setup, open Security Settings > Set up a method, and choose `method`."""
     await sign_in(pilot, username)
     assert type(pilot.app.screen).__name__ == "TwoFactorSettingsScreen"
@@ -132,7 +140,7 @@ async def choose_method(pilot, username: str, method: str) -> None:  # type: ign
     await settle(pilot)
 
 
-async def to_npi_step(pilot, username: str) -> None:  # type: ignore[no-untyped-def]
+async def to_npi_step(pilot: Pilot[ReturnT], username: str) -> None:
     await choose_method(pilot, username, "authenticator")
     assert type(pilot.app.screen).__name__ == "NpiVerificationScreen"
     await pilot.click("#read-file")  # the demo offers the provider's own image file

@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
+from rich.style import Style
 from textual.app import App, ComposeResult
 
-from screens.widgets.camera_preview import UPPER_HALF, CameraPreview
+from screens.widgets.camera_preview import UPPER_HALF, CameraPreview, Palette
 
 ANSI_16 = {
     "black",
@@ -31,23 +32,23 @@ ANSI_16 = {
 
 
 class PreviewApp(App[None]):
-    def __init__(self, palette: str = "color") -> None:
+    def __init__(self, palette: Palette = "color") -> None:
         super().__init__()
         self.palette = palette
 
     def compose(self) -> ComposeResult:
-        yield CameraPreview(id="preview", palette=self.palette)  # type: ignore[arg-type]
+        yield CameraPreview(id="preview", palette=self.palette)
 
 
 def picture() -> tuple[np.ndarray, np.ndarray]:
     """A 96x54 dark frame with a white card in the middle, and the card's corners."""
     frame = np.full((54, 96, 3), 40, np.uint8)
     frame[12:42, 33:63] = 250
-    corners = np.float32([[33, 12], [62, 12], [62, 41], [33, 41]])
+    corners = np.array([[33, 12], [62, 12], [62, 41], [33, 41]], dtype=np.float32)
     return frame, corners
 
 
-def styles_of(preview: CameraPreview) -> list:
+def styles_of(preview: CameraPreview) -> list[Style | None]:
     return [seg.style for y in range(preview.size.height) for seg in preview.render_line(y)]
 
 
@@ -85,8 +86,10 @@ async def test_gray_palette_uses_only_the_16_colour_set() -> None:
         frame, corners = picture()
         preview.show(frame[..., 0], corners)  # a grayscale frame is accepted too
         await pilot.pause()
-        names = set()
+        names: set[str] = set()
         for style in styles_of(preview):
+            # every cell of the gray palette sets both colours
+            assert style is not None and style.color is not None and style.bgcolor is not None
             names |= {style.color.name, style.bgcolor.name}
         assert names <= ANSI_16
         assert {"bright_white", "bright_yellow"} <= names

@@ -27,9 +27,22 @@ from screens.enrollment.select_method import SelectMethodScreen
 from screens.enrollment.two_factor_settings import TwoFactorSettingsScreen
 from screens.failure import FailureScreen
 from screens.messages import StepDone
+from screens.session import KioskSession
 from screens.sign_in import SignInScreen
 from screens.welcome import WelcomeScreen
-from tests.ui.conftest import PASSWORD, SIZE, Kiosk, choose_method, fill, make_kiosk, screen_text, settle, to_npi_step
+from tests.ui.conftest import (
+    PASSWORD,
+    SIZE,
+    Kiosk,
+    ReturnT,
+    choose_method,
+    fill,
+    kiosk_app,
+    make_kiosk,
+    screen_text,
+    settle,
+    to_npi_step,
+)
 
 SECRET_IN_BUG = "seed=JBSWY3DPEHPK3PXP"  # what a bug's text might carry: never shown, never logged
 
@@ -47,7 +60,7 @@ def raising(error: BaseException) -> Callable[..., Any]:
     return boom
 
 
-async def sign_in_for_setup(pilot: Pilot[object]) -> None:
+async def sign_in_for_setup(pilot: Pilot[ReturnT]) -> None:
     await pilot.click("#enroll")
     await settle(pilot)
     await fill(pilot, "#username", "dr.okafor")
@@ -55,16 +68,16 @@ async def sign_in_for_setup(pilot: Pilot[object]) -> None:
     assert isinstance(pilot.app.screen, TwoFactorSettingsScreen)
 
 
-async def assert_failure_then_go_on(pilot: Pilot[object], *expected: str) -> None:
+async def assert_failure_then_go_on(pilot: Pilot[ReturnT], *expected: str) -> None:
     """The App is up on the failure screen, nobody is signed in, and signing in again works."""
     await settle(pilot)
-    app = pilot.app
+    app = kiosk_app(pilot)
     assert app.is_running
     assert isinstance(app.screen, FailureScreen), type(app.screen).__name__
     text = screen_text(pilot)
     assert all(words in text for words in expected), text
     assert SECRET_IN_BUG not in text and "Traceback" not in text
-    assert app.session.signed_in is None and app.session.enrollment is None  # type: ignore[attr-defined]
+    assert app.session.signed_in is None and app.session.enrollment is None
     await pilot.click("#sign-in-again")
     await settle(pilot)
     assert isinstance(app.screen, SignInScreen)
@@ -86,11 +99,11 @@ async def test_an_error_in_any_step_entry_keeps_the_kiosk_up(
         await sign_in_for_setup(pilot)
         for error, expected in errors:
             monkeypatch.setattr(screen, "enter", classmethod(raising(error)))
-            pilot.app.session.begin_enrollment().state = step  # type: ignore[attr-defined]
+            kiosk.app.session.begin_enrollment().state = step
             pilot.app.post_message(StepDone())
             await assert_failure_then_go_on(pilot, *expected)
         # The way back to the welcome screen works too.
-        pilot.app.session.begin_enrollment().state = step  # type: ignore[attr-defined]
+        kiosk.app.session.begin_enrollment().state = step
         pilot.app.post_message(StepDone())
         await settle(pilot)
         await pilot.click("#welcome")
@@ -152,7 +165,7 @@ async def test_an_error_in_a_handler_an_action_a_timer_or_a_worker_keeps_the_kio
         await assert_failure_then_go_on(pilot, "Something went wrong on this kiosk.")
 
 
-async def to_app_binding_step(pilot: Pilot[object]) -> None:
+async def to_app_binding_step(pilot: Pilot[ReturnT]) -> None:
     await to_npi_step(pilot, "dr.rivera")
     assert "NPI verified" in screen_text(pilot)
 
@@ -213,11 +226,11 @@ async def test_a_step_prepared_for_a_wiped_session_is_not_shown(kiosk: Kiosk, mo
     import threading
 
     release = threading.Event()
-    real_enter = SelectMethodScreen.enter.__func__  # type: ignore[attr-defined]
+    real_enter = SelectMethodScreen.enter
 
-    def slow_enter(cls: type[SelectMethodScreen], session: object) -> Any:
+    def slow_enter(cls: type[SelectMethodScreen], session: KioskSession) -> Callable[[], SelectMethodScreen]:
         release.wait(5)
-        return real_enter(cls, session)
+        return real_enter(session)
 
     monkeypatch.setattr(SelectMethodScreen, "enter", classmethod(slow_enter))
     async with kiosk.app.run_test(size=SIZE) as pilot:
@@ -229,4 +242,4 @@ async def test_a_step_prepared_for_a_wiped_session_is_not_shown(kiosk: Kiosk, mo
         release.set()
         await settle(pilot)
         assert isinstance(pilot.app.screen, WelcomeScreen)
-        assert pilot.app.session.signed_in is None
+        assert kiosk.app.session.signed_in is None

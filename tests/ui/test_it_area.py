@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, RadioButton, Select
+from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, Select
 
 from core.admin import Administration
+from core.audit import AuditRow
 from core.errors import KioskError
 from core.otp import MAX_FAILURES
 from core.signin import CodeRefused
@@ -22,13 +22,14 @@ from screens.enrollment.select_method import SelectMethodScreen
 from screens.it.area import ItAreaScreen
 from screens.it.dialogs import ConfirmDialog
 from screens.welcome import WelcomeScreen
-from tests.ui.conftest import SIZE, Kiosk, screen_text, settle
+from tests.conftest import found
+from tests.ui.conftest import SIZE, Kiosk, ReturnT, screen_text, settle
 
 PSKC = Path(__file__).resolve().parents[1] / "data" / "pskc"
 PASSWORD = "demo-password"
 
 
-async def put(pilot: Pilot[Any], selector: str, text: str, submit: bool = False) -> None:
+async def put(pilot: Pilot[ReturnT], selector: str, text: str, submit: bool = False) -> None:
     """Fill a field at once (typing key by key is covered by the sign-in tests and is slow)."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
@@ -38,12 +39,12 @@ async def put(pilot: Pilot[Any], selector: str, text: str, submit: bool = False)
     await settle(pilot)
 
 
-async def press(pilot: Pilot[Any], button_id: str) -> None:
+async def press(pilot: Pilot[ReturnT], button_id: str) -> None:
     pilot.app.screen.query_one(f"#{button_id}", Button).press()
     await settle(pilot)
 
 
-async def it_sign_in(pilot: Pilot[Any], kiosk: Kiosk) -> None:
+async def it_sign_in(pilot: Pilot[ReturnT], kiosk: Kiosk) -> None:
     await press(pilot, "it")
     await put(pilot, "#username", "it.admin", submit=True)
     await put(pilot, "#password", PASSWORD, submit=True)
@@ -51,7 +52,7 @@ async def it_sign_in(pilot: Pilot[Any], kiosk: Kiosk) -> None:
     assert isinstance(pilot.app.screen, ItAreaScreen)
 
 
-async def open_task(pilot: Pilot[Any], kiosk: Kiosk, task: str) -> None:
+async def open_task(pilot: Pilot[ReturnT], kiosk: Kiosk, task: str) -> None:
     await it_sign_in(pilot, kiosk)
     await press(pilot, task)
 
@@ -63,7 +64,7 @@ def bind(kiosk: Kiosk, serial: str, username: str) -> None:
     admin.resync(serial, kiosk.code(serial, -1), kiosk.code(serial))
 
 
-def last_audit(kiosk: Kiosk, event: str):  # type: ignore[no-untyped-def]
+def last_audit(kiosk: Kiosk, event: str) -> AuditRow:
     return next(kiosk.services.system.audit.rows(event=event, newest_first=True, limit=1))
 
 
@@ -256,7 +257,7 @@ async def test_lost_token_revoke_backup_codes_and_replacement(kiosk: Kiosk) -> N
         assert isinstance(kiosk.app.screen, ConfirmDialog)
         await pilot.press("enter")  # focus starts on Cancel: a stray Enter revokes nothing
         await settle(pilot)
-        assert system.tokens.get("DEMO-0006").state is TokenState.ASSIGNED  # type: ignore[union-attr]
+        assert found(system.tokens.get("DEMO-0006")).state is TokenState.ASSIGNED
         await press(pilot, "revoke")
         await press(pilot, "confirm")
         assert "Token DEMO-0006 is revoked (stolen): a sign-in with it now fails." in screen_text(pilot)
@@ -295,8 +296,8 @@ async def test_replacement_with_bad_codes_changes_nothing(kiosk: Kiosk) -> None:
         await put(pilot, "#current", "000000")
         await put(pilot, "#next", "000001", submit=True)
         assert "Neither code came from token DEMO-0007" in screen_text(pilot)
-    assert system.tokens.get("DEMO-0006").state is TokenState.ASSIGNED  # type: ignore[union-attr]
-    assert system.tokens.get("DEMO-0007").owner is None  # type: ignore[union-attr]
+    assert found(system.tokens.get("DEMO-0006")).state is TokenState.ASSIGNED
+    assert found(system.tokens.get("DEMO-0007")).owner is None
 
 
 # --------------------------------------------------------------------------- unlock
@@ -329,7 +330,7 @@ async def test_unlock_a_locked_token_and_a_locked_account(kiosk: Kiosk) -> None:
         assert "No account named 'nobody'." in screen_text(pilot)
     token = system.tokens.get("DEMO-0008")
     assert token is not None and (token.state, token.failures) == (TokenState.ASSIGNED, 0)
-    assert not system.accounts.get("dr.chen").locked  # type: ignore[union-attr]
+    assert not found(system.accounts.get("dr.chen")).locked
     assert (last_audit(kiosk, "token_unlock").actor, last_audit(kiosk, "account_unlock").subject) == (
         "it.admin",
         "dr.chen",
@@ -353,7 +354,7 @@ async def test_npi_check_shows_each_region_answer(
     async with kiosk.app.run_test(size=SIZE) as pilot:
         await open_task(pilot, kiosk, "npi")
         await put(pilot, "#username", username, submit=True)
-        npi = kiosk.services.system.accounts.get(username).npi  # type: ignore[union-attr]
+        npi = found(kiosk.services.system.accounts.get(username)).npi
         assert kiosk.app.screen.query_one("#npi", Input).value == npi
         await press(pilot, "check")
         assert f"Result: {outcome}." in screen_text(pilot)
@@ -420,7 +421,7 @@ async def test_audit_filter_verify_and_export(kiosk: Kiosk, tmp_path: Path) -> N
 # --------------------------------------------------------------------------- guided setup
 
 
-async def _pick(pilot: Pilot[Any], username: str) -> None:
+async def _pick(pilot: Pilot[ReturnT], username: str) -> None:
     table = pilot.app.screen.query_one("#providers", DataTable)
     table.focus()
     table.move_cursor(row=table.get_row_index(username))
@@ -428,7 +429,7 @@ async def _pick(pilot: Pilot[Any], username: str) -> None:
     await settle(pilot)
 
 
-async def _check_id(pilot: Pilot[Any], document: str = "drivers_license", last4: str = "4321") -> None:
+async def _check_id(pilot: Pilot[ReturnT], document: str = "drivers_license", last4: str = "4321") -> None:
     pilot.app.screen.query_one("#document", Select).value = document
     await put(pilot, "#last4", last4, submit=True)
 
@@ -481,7 +482,7 @@ async def test_guided_setup_records_it_staff_as_actor_and_returns_to_the_it_area
         await put(pilot, "#serial", "DEMO-0002", submit=True)
         await put(pilot, "#current", kiosk.code("DEMO-0002", -1))
         await put(pilot, "#next", kiosk.code("DEMO-0002"), submit=True)
-        kiosk.app.screen.query_one("#stored").value = True  # type: ignore[attr-defined]
+        kiosk.app.screen.query_one("#stored", Checkbox).value = True
         await settle(pilot)
         await press(pilot, "continue")
         await put(pilot, "#password", PASSWORD)

@@ -17,7 +17,7 @@ from kiosk.config import load_settings
 from kiosk.it_console import GUIDED_SETUP_ELSEWHERE, ItConsoleApp, ItConsoleSignIn, create_it_console
 from kiosk.services import build_services
 from screens.welcome import WelcomeScreen
-from tests.ui.conftest import PASSWORD, SIZE, Kiosk, screen_text, settle
+from tests.ui.conftest import PASSWORD, SIZE, Kiosk, ReturnT, screen_text, settle
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def console(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator
     services.close()
 
 
-async def put(pilot: Pilot[object], selector: str, text: str, submit: bool = False) -> None:
+async def put(pilot: Pilot[ReturnT], selector: str, text: str, submit: bool = False) -> None:
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
     field.value = text
@@ -42,14 +42,14 @@ async def put(pilot: Pilot[object], selector: str, text: str, submit: bool = Fal
     await settle(pilot)
 
 
-async def it_sign_in(pilot: Pilot[object], console: Kiosk, username: str = "it.admin") -> None:
+async def it_sign_in(pilot: Pilot[ReturnT], console: Kiosk, username: str = "it.admin") -> None:
     assert isinstance(pilot.app.screen, ItConsoleSignIn)
     await put(pilot, "#username", username, submit=True)
     await put(pilot, "#password", PASSWORD, submit=True)
     await put(pilot, "#code", console.code("DEMO-IT01"), submit=True)
 
 
-def area_shown(pilot: Pilot[object]) -> bool:
+def area_shown(pilot: Pilot[ReturnT]) -> bool:
     return type(pilot.app.screen).__name__ == "ItAreaScreen"
 
 

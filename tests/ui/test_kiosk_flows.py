@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyotp
 import pytest
-from textual.widgets import Button, Checkbox, DataTable, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
+from core.clock import ManualClock
 from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
 from screens.enrollment.binding_stopped import BindingStoppedScreen
 from screens.enrollment.confirm import ConfirmScreen
@@ -69,7 +72,7 @@ async def test_not_found_path_end_to_end(kiosk: Kiosk) -> None:
         await pilot.click("#finish")
         await settle(pilot)
         assert isinstance(pilot.app.screen, WelcomeScreen)
-        assert pilot.app.session.signed_in is None and pilot.app.session.enrollment is None
+        assert kiosk.app.session.signed_in is None and kiosk.app.session.enrollment is None
 
         # "Using your hardware token": password, then the code; a backup code also works.
         kiosk.clock.advance(30)
@@ -146,23 +149,23 @@ async def test_wrong_password_says_so_and_clears_it(kiosk: Kiosk) -> None:
         await fill(pilot, "#username", "dr.okafor")
         await fill(pilot, "#password", "not it at all", submit=True)
         assert "username or password is not correct" in screen_text(pilot)
-        assert pilot.app.screen.query_one("#password").value == ""
+        assert pilot.app.screen.query_one("#password", Input).value == ""
 
 
-async def test_idle_timeout_wipes_the_session(demo_template, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_idle_timeout_wipes_the_session(demo_template: Path, tmp_path: Path, clock: ManualClock) -> None:
     k = make_kiosk(demo_template, tmp_path, clock, idle_timeout=2.0, idle_warning=1.0)
     async with k.app.run_test(size=SIZE) as pilot:
         await to_npi_step(pilot, "dr.rivera")
         await pilot.click("#continue")
         await settle(pilot)
         assert isinstance(pilot.app.screen, AuthenticatorBindingScreen)
-        pilot.app.action_help()  # a dialog open on top must go too
+        k.app.action_help()  # a dialog open on top must go too
         await settle(pilot)
         await pilot.pause(3.5)
         await settle(pilot)
         assert isinstance(pilot.app.screen, WelcomeScreen)
         assert len(pilot.app.screen_stack) == 2
-        assert pilot.app.session.signed_in is None and pilot.app.session.enrollment is None
+        assert k.app.session.signed_in is None and k.app.session.enrollment is None
         assert "otpauth" not in screen_text(pilot)
     k.services.close()
 
@@ -206,7 +209,7 @@ async def test_escape_goes_back_where_safe(kiosk: Kiosk) -> None:
         assert "Select an authentication method" in screen_text(pilot)
 
 
-async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path: Path) -> None:
     """Services open after the first frame; a failure is shown plainly and IT can leave."""
     from kiosk.app import create_app
     from kiosk.config import load_settings

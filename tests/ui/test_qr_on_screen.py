@@ -10,6 +10,7 @@ that is where a code drawn in foreground glyphs on a light ground fell apart.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,9 +26,11 @@ from textual._compositor import LayoutUpdate
 from textual.pilot import Pilot
 from textual.strip import Strip
 
+from core.clock import ManualClock
 from core.credentials import ISSUER_KEY
 from core.cronto import CrontoIssuer, make_image
 from kiosk.demo import DEMO_ISSUER, PROVIDERS
+from screens.enrollment.authenticator_binding import AuthenticatorBindingScreen
 from screens.widgets.qr_code import FILLS_SCREEN, QrCode
 from tests.ui.conftest import PASSWORD, Kiosk, make_kiosk, settle, to_npi_step
 
@@ -118,7 +121,9 @@ def add_provider(k: Kiosk, username: str) -> None:
 
 
 @pytest.fixture
-def long_kiosk(demo_template: Path, tmp_path: Path, clock, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def long_kiosk(
+    demo_template: Path, tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Kiosk]:
     # A fixed secret so a run reads the same code every time (the layout does not depend on it).
     monkeypatch.setattr("core.enrollment.new_app_secret", lambda: hashlib.sha1(b"qr-on-screen").digest())
     k = make_kiosk(demo_template, tmp_path, clock)
@@ -133,8 +138,8 @@ async def to_binding(pilot: Pilot[Any], username: str) -> str:
     await to_npi_step(pilot, username)
     await pilot.click("#continue")
     await settle(pilot)
-    assert type(pilot.app.screen).__name__ == "AuthenticatorBindingScreen"
-    enrollment = pilot.app.screen.enrollment  # type: ignore[attr-defined]
+    assert isinstance(pilot.app.screen, AuthenticatorBindingScreen)
+    enrollment = pilot.app.screen.enrollment
     uri: str = enrollment.begin_app_binding().uri
     assert f":{username}?" in uri
     return uri
@@ -195,7 +200,7 @@ async def test_longest_username_at_80x24_takes_the_whole_screen(long_kiosk: Kios
         assert min(top, bottom) >= 1 and side == 4
         # Back to a tall terminal: the header and footer come back.
         await pilot.resize_terminal(100, 40)
-        await settle(pilot)  # type: ignore[arg-type]
+        await settle(pilot)
         assert not pilot.app.screen.has_class(FILLS_SCREEN)
         assert _quiet_zones(pilot) == (4, 4, 4)
 

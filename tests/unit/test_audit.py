@@ -6,6 +6,7 @@ from sqlalchemy import delete, update
 
 from core.audit import AuditTrail
 from core.clock import ManualClock
+from core.events import Event
 from core.schema import audit, audit_head
 from core.store import Store
 
@@ -13,7 +14,7 @@ from core.store import Store
 def trail(store: Store, clock: ManualClock, key: bytes = b"k" * 32) -> AuditTrail:
     t = AuditTrail(store, key, clock, "kiosk-1")
     for i in range(5):
-        t.log("sign_in", actor=f"user{i}", subject=f"user{i}", outcome="ok")
+        t.log(Event.SIGN_IN, actor=f"user{i}", subject=f"user{i}", outcome="ok")
         clock.advance(1)
     return t
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyrings.alt.file import PlaintextKeyring
 
-from core import credentials as cred
 from core.credentials import CredentialStore, MemoryKeyring
 from core.errors import CredentialMissing, CredentialStoreUnavailable
 
 
 def test_plaintext_file_keyring_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cred.keyring, "get_keyring", lambda: PlaintextKeyring())
+    monkeypatch.setattr(keyring, "get_keyring", lambda: PlaintextKeyring())
     with pytest.raises(CredentialStoreUnavailable) as err:
         CredentialStore.system()
     assert "README" in err.value.hint or "keyring" in err.value.hint
@@ -23,7 +23,7 @@ def test_chain_keeps_only_secure_members(monkeypatch: pytest.MonkeyPatch) -> Non
     class Vault(KeyringBackend):
         """Stands in for an OS vault: the real Secret Service is tested in integration."""
 
-        priority = 5  # type: ignore[assignment]
+        priority = 5
 
         def get_password(self, service: str, username: str) -> str | None:
             return None
@@ -35,9 +35,10 @@ def test_chain_keeps_only_secure_members(monkeypatch: pytest.MonkeyPatch) -> Non
             pass
 
     class Chain(ChainerBackend):
-        backends = [PlaintextKeyring(), Vault()]  # type: ignore[assignment]  # noqa: RUF012
+        # keyring's KeyringBackend.__init__ (which Vault and Chain inherit) is unannotated.
+        backends = [PlaintextKeyring(), Vault()]  # type: ignore[no-untyped-call]  # noqa: RUF012
 
-    monkeypatch.setattr(cred.keyring, "get_keyring", lambda: Chain())
+    monkeypatch.setattr(keyring, "get_keyring", lambda: Chain())  # type: ignore[no-untyped-call]
     chosen = CredentialStore.system().backend
     assert isinstance(chosen, Vault)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.at(tmp_path)
     yield s
     s.dispose()
@@ -69,7 +70,9 @@ def b64(doc: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def test_a_fresh_token_verifies_to_its_claims(issuer, verifier, clock) -> None:
+def test_a_fresh_token_verifies_to_its_claims(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock
+) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     assert token.isascii() and token.count(".") == 2
     claims = verifier.verify(token, "drsmith")
@@ -80,7 +83,7 @@ def test_a_fresh_token_verifies_to_its_claims(issuer, verifier, clock) -> None:
     assert len(claims.jti) >= 16
 
 
-def test_the_header_names_the_ed25519_algorithm(issuer, clock) -> None:
+def test_the_header_names_the_ed25519_algorithm(issuer: CrontoIssuer, clock: ManualClock) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert header["alg"] == "Ed25519"
@@ -101,11 +104,13 @@ def test_the_header_names_the_ed25519_algorithm(issuer, clock) -> None:
         b64({"alg": "Ed25519"}) + "." + base64.urlsafe_b64encode(b"[1,2]").decode() + ".c2ln",
     ],
 )
-def test_not_our_format(verifier, payload) -> None:
+def test_not_our_format(verifier: CrontoVerifier, payload: str) -> None:
     assert reason_of(verifier, payload) == "not_our_format"
 
 
-def test_a_signed_token_with_an_invalid_npi_is_not_our_format(issuer, verifier, clock) -> None:
+def test_a_signed_token_with_an_invalid_npi_is_not_our_format(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock
+) -> None:
     token = issuer.make_token("drsmith", "1234567890", DAY, clock)  # check digit wrong
     with pytest.raises(CrontoRejected) as err:
         verifier.check(token, "drsmith")
@@ -113,7 +118,7 @@ def test_a_signed_token_with_an_invalid_npi_is_not_our_format(issuer, verifier, 
     assert "NPI" in err.value.message
 
 
-def test_a_signed_token_missing_a_claim_is_not_our_format(issuer, verifier) -> None:
+def test_a_signed_token_missing_a_claim_is_not_our_format(issuer: CrontoIssuer, verifier: CrontoVerifier) -> None:
     from joserfc import jws
 
     body = json.dumps({"iss": "clinic-it", "sub": "drsmith", "npi": NPI, "iat": 1}).encode()
@@ -121,7 +126,9 @@ def test_a_signed_token_missing_a_claim_is_not_our_format(issuer, verifier) -> N
     assert reason_of(verifier, token) == "not_our_format"
 
 
-def test_bad_signature_when_the_payload_was_edited(issuer, verifier, clock) -> None:
+def test_bad_signature_when_the_payload_was_edited(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock
+) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     head, body, sig = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=="))
@@ -129,36 +136,38 @@ def test_bad_signature_when_the_payload_was_edited(issuer, verifier, clock) -> N
     assert reason_of(verifier, f"{head}.{b64(claims)}.{sig}", "drjones") == "bad_signature"
 
 
-def test_bad_signature_when_signed_by_another_key_under_our_name(verifier, clock) -> None:
+def test_bad_signature_when_signed_by_another_key_under_our_name(verifier: CrontoVerifier, clock: ManualClock) -> None:
     impostor = CrontoIssuer.generate("clinic-it")
     token = impostor.make_token("drsmith", NPI, DAY, clock)
     assert reason_of(verifier, token) == "bad_signature"
 
 
-def test_unknown_issuer(verifier, clock) -> None:
+def test_unknown_issuer(verifier: CrontoVerifier, clock: ManualClock) -> None:
     other = CrontoIssuer.generate("someone-else")
     assert reason_of(verifier, other.make_token("drsmith", NPI, DAY, clock)) == "unknown_issuer"
 
 
-def test_expired(issuer, verifier, clock) -> None:
+def test_expired(issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock) -> None:
     token = issuer.make_token("drsmith", NPI, timedelta(hours=1), clock)
     clock.advance(3600)
     assert reason_of(verifier, token) == "expired"
 
 
-def test_not_yet_valid_beyond_the_clock_leeway(issuer, verifier, clock) -> None:
+def test_not_yet_valid_beyond_the_clock_leeway(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock
+) -> None:
     ahead = issuer.make_token("drsmith", NPI, DAY, clock, issued_at=clock.time() + 30)
     assert verifier.check(ahead, "drsmith").sub == "drsmith"  # small skew tolerated
     future = issuer.make_token("drsmith", NPI, DAY, clock, issued_at=clock.time() + 3600)
     assert reason_of(verifier, future) == "not_yet_valid"
 
 
-def test_other_user(issuer, verifier, clock) -> None:
+def test_other_user(issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     assert reason_of(verifier, token, "drjones") == "other_user"
 
 
-def test_already_used(issuer, verifier, clock) -> None:
+def test_already_used(issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     verifier.verify(token, "drsmith")
     assert reason_of(verifier, token) == "already_used"
@@ -184,7 +193,9 @@ def test_every_reason_has_its_own_message_and_hint() -> None:
     assert all(REFUSALS[r][1] for r in REASONS)
 
 
-def test_check_does_not_use_the_image_up(issuer, verifier, clock, store) -> None:
+def test_check_does_not_use_the_image_up(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store
+) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     verifier.check(token, "drsmith")
     verifier.check(token, "drsmith")
@@ -192,7 +203,9 @@ def test_check_does_not_use_the_image_up(issuer, verifier, clock, store) -> None
         assert conn.execute(select(func.count()).select_from(cronto_jti)).scalar_one() == 0
 
 
-def test_consume_commits_with_the_callers_transaction(issuer, verifier, clock, store) -> None:
+def test_consume_commits_with_the_callers_transaction(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store
+) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     claims = verifier.check(token, "drsmith")
 
@@ -214,7 +227,9 @@ def test_consume_commits_with_the_callers_transaction(issuer, verifier, clock, s
     assert reason_of(verifier, token) == "already_used"
 
 
-def test_only_one_of_two_concurrent_verifications_wins(issuer, clock, tmp_path) -> None:
+def test_only_one_of_two_concurrent_verifications_wins(
+    issuer: CrontoIssuer, clock: ManualClock, tmp_path: Path
+) -> None:
     # Two kiosks on one store, each with its own engine.
     stores = [Store.at(tmp_path), Store.at(tmp_path)]
     verifiers = [CrontoVerifier({issuer.name: issuer.public_key_pem()}, clock, s) for s in stores]
@@ -240,7 +255,9 @@ def test_only_one_of_two_concurrent_verifications_wins(issuer, clock, tmp_path) 
     assert sorted(outcomes) == ["already_used", "ok"]
 
 
-def test_used_ids_are_forgotten_after_they_expire(issuer, verifier, clock, store) -> None:
+def test_used_ids_are_forgotten_after_they_expire(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store
+) -> None:
     first = issuer.make_token("drsmith", NPI, timedelta(hours=1), clock)
     verifier.verify(first, "drsmith")
     clock.advance(7200)
@@ -253,14 +270,16 @@ def test_used_ids_are_forgotten_after_they_expire(issuer, verifier, clock, store
     assert reason_of(verifier, first) == "expired"
 
 
-def test_purge_expired_counts_rows(issuer, verifier, clock) -> None:
+def test_purge_expired_counts_rows(issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock) -> None:
     verifier.verify(issuer.make_token("drsmith", NPI, timedelta(hours=1), clock), "drsmith")
     assert verifier.purge_expired() == 0
     clock.advance(3601)
     assert verifier.purge_expired() == 1
 
 
-def test_a_token_from_the_older_eddsa_name_is_accepted(issuer, verifier, clock) -> None:
+def test_a_token_from_the_older_eddsa_name_is_accepted(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock
+) -> None:
     import warnings
 
     from joserfc import jws
@@ -282,7 +301,7 @@ def test_a_token_from_the_older_eddsa_name_is_accepted(issuer, verifier, clock) 
     assert verifier.check(token, "drsmith").jti == "legacy-1"
 
 
-def test_verifier_refuses_a_non_ed25519_issuer_key(clock, store) -> None:
+def test_verifier_refuses_a_non_ed25519_issuer_key(clock: ManualClock, store: Store) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -295,7 +314,7 @@ def test_verifier_refuses_a_non_ed25519_issuer_key(clock, store) -> None:
         CrontoVerifier({"x": pem}, clock, store)
 
 
-def test_random_garbage_is_always_refused_never_crashes(verifier) -> None:
+def test_random_garbage_is_always_refused_never_crashes(verifier: CrontoVerifier) -> None:
     import random
 
     rng = random.Random(7)
@@ -306,7 +325,7 @@ def test_random_garbage_is_always_refused_never_crashes(verifier) -> None:
             verifier.check(payload, "drsmith")
 
 
-def test_image_is_a_png_that_carries_the_token(issuer, clock) -> None:
+def test_image_is_a_png_that_carries_the_token(issuer: CrontoIssuer, clock: ManualClock) -> None:
     import cv2
     import numpy as np
 
@@ -314,6 +333,7 @@ def test_image_is_a_png_that_carries_the_token(issuer, clock) -> None:
     png = make_image(token)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert img is not None  # a PNG OpenCV reads
     assert min(img.shape) >= 400  # readable by a webcam at arm's length
     assert (img[:20, :20] == 255).all()  # quiet zone
     from pyzbar.pyzbar import decode
@@ -321,7 +341,7 @@ def test_image_is_a_png_that_carries_the_token(issuer, clock) -> None:
     assert [s.data.decode() for s in decode(img)] == [token]
 
 
-def test_token_ref_is_short_and_reveals_nothing(issuer, clock) -> None:
+def test_token_ref_is_short_and_reveals_nothing(issuer: CrontoIssuer, clock: ManualClock) -> None:
     token = issuer.make_token("drsmith", NPI, DAY, clock)
     ref = token_ref(token)
     assert ref.startswith("sha256:") and len(ref) < 24
@@ -385,12 +405,16 @@ HOSTILE_TIMES = [
 
 @pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
 @pytest.mark.parametrize("value", HOSTILE_TIMES, ids=repr)
-def test_every_hostile_time_claim_is_refused_with_a_reason(issuer, verifier, clock, store, claim, value) -> None:
+def test_every_hostile_time_claim_is_refused_with_a_reason(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store, claim: str, value: object
+) -> None:
     token = signed(issuer, good_body(clock, **{claim: value}))
     assert check_then_consume(verifier, store, token) == "not_our_format"
 
 
-def test_exp_of_1e309_is_not_our_format(issuer, verifier, clock, store) -> None:
+def test_exp_of_1e309_is_not_our_format(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store
+) -> None:
     raw = json.dumps(good_body(clock)).replace('"exp": ', '"exp": 1e309, "x": ').encode()
     from joserfc import jws
 
@@ -400,7 +424,9 @@ def test_exp_of_1e309_is_not_our_format(issuer, verifier, clock, store) -> None:
     assert err.value.reason == "not_our_format" and "exp" in err.value.message
 
 
-def test_a_future_nbf_is_not_yet_valid_and_a_past_one_is_fine(issuer, verifier, clock, store) -> None:
+def test_a_future_nbf_is_not_yet_valid_and_a_past_one_is_fine(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store
+) -> None:
     now = int(clock.time())
     assert check_then_consume(verifier, store, signed(issuer, good_body(clock, nbf=now + 300))) == "not_yet_valid"
     assert check_then_consume(verifier, store, signed(issuer, good_body(clock, nbf=now - 300))) == "ok"
@@ -417,7 +443,9 @@ def test_a_future_nbf_is_not_yet_valid_and_a_past_one_is_fine(issuer, verifier, 
     ],
     ids=["long-sub", "escape-in-sub", "newline-in-jti", "long-jti", "eleven-years"],
 )
-def test_unbounded_or_unprintable_claims_are_not_our_format(issuer, verifier, clock, store, changes) -> None:
+def test_unbounded_or_unprintable_claims_are_not_our_format(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store, changes: dict[str, object]
+) -> None:
     assert check_then_consume(verifier, store, signed(issuer, good_body(clock, **changes))) == "not_our_format"
 
 
@@ -441,7 +469,9 @@ _JSON_VALUES = st.recursive(
         },
     )
 )
-def test_any_claim_shape_is_refused_with_a_reason_or_consumed(issuer, verifier, clock, store, changes) -> None:
+def test_any_claim_shape_is_refused_with_a_reason_or_consumed(
+    issuer: CrontoIssuer, verifier: CrontoVerifier, clock: ManualClock, store: Store, changes: dict[str, object]
+) -> None:
     body = good_body(clock, jti=f"j-{len(str(changes))}")
     body.update(changes)
     if "jti" in changes:

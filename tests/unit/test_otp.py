@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+from typing import Literal
 
 import pytest
 
 from core import otp
 from core.otp import OtpParams
 
+Algorithm = Literal["SHA1", "SHA256", "SHA512"]
+ALGORITHMS: list[Algorithm] = ["SHA1", "SHA256", "SHA512"]
 RFC4226_SECRET = b"12345678901234567890"
 RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
 
@@ -37,24 +40,24 @@ def test_hotp_rfc4226_appendix_d(counter: int, expected: str) -> None:
 
 @pytest.mark.parametrize("t,sha1,sha256,sha512", RFC6238)
 def test_totp_rfc6238_appendix_b(t: int, sha1: str, sha256: str, sha512: str) -> None:
-    for algorithm, expected in (("SHA1", sha1), ("SHA256", sha256), ("SHA512", sha512)):
-        params = OtpParams("totp", algorithm, 8, 30)  # type: ignore[arg-type]
+    for algorithm, expected in zip(ALGORITHMS, (sha1, sha256, sha512), strict=True):
+        params = OtpParams("totp", algorithm, 8, 30)
         assert otp.code_at(params, SEEDS[algorithm], otp.step_at(params, t)) == expected
 
 
-oathtool = shutil.which("oathtool")
+oathtool = shutil.which("oathtool") or ""  # "" only where the test is skipped
 
 
-@pytest.mark.skipif(oathtool is None, reason="oathtool (Debian package oathtool) is not installed")
+@pytest.mark.skipif(not oathtool, reason="oathtool (Debian package oathtool) is not installed")
 def test_codes_match_oath_toolkit() -> None:
     rng = random.Random(6238)
     for _ in range(24):
-        algorithm = rng.choice(["SHA1", "SHA256", "SHA512"])
+        algorithm = rng.choice(ALGORITHMS)
         digits = rng.choice([6, 8])
         period = rng.choice([30, 60])
         seed = rng.randbytes(rng.choice([20, 32, 64]))
         t = rng.randrange(0, 4_000_000_000)
-        params = OtpParams("totp", algorithm, digits, period)  # type: ignore[arg-type]
+        params = OtpParams("totp", algorithm, digits, period)
         ours = otp.code_at(params, seed, otp.step_at(params, t))
         theirs = subprocess.run(
             [oathtool, f"--totp={algorithm}", "-d", str(digits), "-s", str(period), "-N", f"@{t}", seed.hex()],
@@ -64,7 +67,7 @@ def test_codes_match_oath_toolkit() -> None:
         ).stdout.strip()
         assert ours == theirs, (algorithm, digits, period, t)
         counter = rng.randrange(0, 10**6)
-        hparams = OtpParams("hotp", algorithm, digits)  # type: ignore[arg-type]
+        hparams = OtpParams("hotp", algorithm, digits)
         if algorithm == "SHA1":  # oathtool's HOTP mode is SHA-1 only
             theirs = subprocess.run(
                 [oathtool, "--hotp", "-d", str(digits), "-c", str(counter), seed.hex()],
@@ -86,7 +89,7 @@ def test_normalize_code() -> None:
 def test_params_refuse_unsupported() -> None:
     for bad in (dict(digits=7), dict(period=45), dict(algorithm="MD5")):
         with pytest.raises(ValueError):
-            OtpParams("totp", **bad)  # type: ignore[arg-type]
+            OtpParams("totp", **bad)
 
 
 def test_totp_signin_window_is_one_step_around_drift() -> None:

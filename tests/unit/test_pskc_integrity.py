@@ -215,9 +215,9 @@ def test_asymmetric_key_transport_is_not_asked_for_a_hex_key() -> None:
     certificate = "<ds:X509Data><ds:X509Certificate>MIIBAA==</ds:X509Certificate></ds:X509Data>"
     key = Key("A1", SEED_A, method="http://www.w3.org/2001/04/xmlenc#rsa_1_5", with_mac=False)
     data = container(key, mac_method=False, encryption_key=certificate)
-    for kwargs in ({}, {"psk": PSK}):
+    for psk in (None, PSK):
         with pytest.raises(ImportRejected) as caught:
-            read_pskc(data, now=NOW, **kwargs)  # type: ignore[arg-type]
+            read_pskc(data, now=NOW, psk=psk)
         assert "public key" in str(caught.value) and "hex" not in str(caught.value)
 
 

@@ -6,6 +6,7 @@ import base64
 import io
 import re
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from hypothesis import strategies as st
 from pskc import PSKC
 
 from core.errors import ImportRejected
+from core.seed_checks import SeedFile
 from core.seedfiles import (
     Rejected,
-    SeedFile,
     TokenSpec,
     read_oath_csv,
     read_pskc,
@@ -150,10 +151,14 @@ def test_cbc_value_with_its_mac_stripped_is_refused() -> None:
         read_pskc(data, psk=RFC_PSK)
 
 
-def _container(*, encrypt: str | None = None, **keys: dict[str, object]) -> bytes:
+# What PSKC.add_key takes for a key's properties.
+KeyAttributes = dict[str, str | bytes | int | datetime | None]
+
+
+def _container(*, encrypt: str | None = None, **keys: KeyAttributes) -> bytes:
     container = PSKC()
     for serial, attributes in keys.items():
-        container.add_key(serial=serial, **attributes)  # type: ignore[arg-type]
+        container.add_key(serial=serial, **attributes)
     if encrypt:
         container.encryption.setup_pbkdf2(encrypt, iterations=1000)
     out = io.BytesIO()
@@ -207,7 +212,7 @@ def test_hash_named_in_the_profile_uri() -> None:
         ({"algorithm": HOTP, "counter": 3}, "no secret"),
     ],
 )
-def test_unusable_key_package_is_rejected_alone(attributes: dict[str, object], reason: str) -> None:
+def test_unusable_key_package_is_rejected_alone(attributes: KeyAttributes, reason: str) -> None:
     data = _container(BAD1=attributes, GOOD1={"secret": SEED, "algorithm": HOTP})
     result = read_pskc(data)
     assert [s.serial for s in result.specs] == ["GOOD1"]

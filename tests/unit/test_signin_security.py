@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import Protocol
 
 import pytest
 from sqlalchemy import text
@@ -28,7 +29,7 @@ from core.schema import NAME_MAX
 from core.signin import NOT_CORRECT
 from core.store import Store
 from core.system import KioskSystem, Policy
-from tests.conftest import FAST_HASHER, PASSWORD, TOKEN_SEED, World
+from tests.conftest import FAST_HASHER, PASSWORD, TOKEN_SEED, World, found
 
 TOTP = OtpParams()
 
@@ -38,7 +39,7 @@ def code(world: World, offset: int = 0) -> str:
 
 
 def failures(world: World, user: str = "ben") -> int:
-    return world.system.accounts.get(user).failed_signins  # type: ignore[union-attr]
+    return found(world.system.accounts.get(user)).failed_signins
 
 
 def outcomes(world: World) -> list[str]:
@@ -169,8 +170,8 @@ def test_the_wide_code_search_runs_outside_write_transactions(bound: World, monk
     searched: list[str | None] = []
     find = otp.find
 
-    def watching_find(params: OtpParams, seed: bytes, code_: str, indices: object) -> int | None:
-        window = list(indices)  # type: ignore[call-overload]
+    def watching_find(params: OtpParams, seed: bytes, code_: str, indices: Iterable[int]) -> int | None:
+        window = list(indices)
         if len(window) > 100:
             searched.append(open_write_transaction(bound.system.store))
         return find(params, seed, code_, window)
@@ -289,28 +290,37 @@ def test_a_busy_store_says_try_again_and_changes_nothing(world: World) -> None:
     assert world.system.audit.count() == rows_before and failures(world) == 0
 
 
+class _Transaction(Protocol):
+    """What sqlite3's and psycopg's connections both have, to let a held lock go."""
+
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class hold_write_lock:
     """Another kiosk in the middle of a long write: SQLite's write lock, PostgreSQL's table lock."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._conn: object = None
+        self._conn: _Transaction | None = None
 
     def __enter__(self) -> None:
         if self.store.engine.dialect.name == "sqlite":
-            db = sqlite3.connect(self.store.engine.url.database or "", isolation_level=None)
-            db.execute("BEGIN IMMEDIATE")
+            lite = sqlite3.connect(self.store.engine.url.database or "", isolation_level=None)
+            lite.execute("BEGIN IMMEDIATE")
+            self._conn = lite
         else:
             import psycopg
 
             u = self.store.engine.url
-            db = psycopg.connect(f"host={u.host} port={u.port} user={u.username} dbname={u.database}")
-            db.execute("LOCK TABLE signin_throttle, audit_head IN ACCESS EXCLUSIVE MODE")
-        self._conn = db
+            pg = psycopg.connect(f"host={u.host} port={u.port} user={u.username} dbname={u.database}")
+            pg.execute("LOCK TABLE signin_throttle, audit_head IN ACCESS EXCLUSIVE MODE")
+            self._conn = pg
 
     def __exit__(self, *exc: object) -> None:
-        self._conn.rollback()  # type: ignore[attr-defined]
-        self._conn.close()  # type: ignore[attr-defined]
+        assert self._conn is not None, "left a lock that was never taken"
+        self._conn.rollback()
+        self._conn.close()
 
 
 def test_a_right_password_does_not_wipe_a_guess_still_in_flight(world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,9 @@ from core.schema import tokens
 from core.seedfiles import TokenSpec
 from core.seeds import SeedBox
 from core.store import Store
+from core.token_model import CodeCheck
 from core.tokens import TokenInventory, TokenState
+from tests.conftest import found
 
 SEED = bytes(range(20))
 TOTP = OtpParams()
@@ -49,14 +52,14 @@ def bind(store: Store, inv: TokenInventory, serial: str, c1: str, c2: str) -> No
         inv.assign(conn, serial, "alice")
 
 
-def verify(store: Store, inv: TokenInventory, serial: str, c: str):  # type: ignore[no-untyped-def]
+def verify(store: Store, inv: TokenInventory, serial: str, c: str) -> CodeCheck:
     with store.begin() as conn:
         return inv.verify_code(conn, serial, c)
 
 
 def test_seed_is_encrypted_at_rest(store: Store, inventory: TokenInventory) -> None:
     with store.connect() as conn:
-        blob = conn.execute(tokens.select().where(tokens.c.serial == "T1")).first().seed_ct
+        blob = found(conn.execute(tokens.select().where(tokens.c.serial == "T1")).first()).seed_ct
     assert SEED not in blob and len(blob) > len(SEED)
 
 
@@ -74,7 +77,7 @@ def test_totp_sync_then_signin_within_one_step(store: Store, inventory: TokenInv
 def test_totp_sync_learns_drift(store: Store, inventory: TokenInventory, clock: ManualClock) -> None:
     # A token whose clock runs 20 steps (10 minutes) ahead.
     bind(store, inventory, "T1", code(TOTP, step(clock, 20)), code(TOTP, step(clock, 21)))
-    assert inventory.get("T1").drift == 21  # type: ignore[union-attr]
+    assert found(inventory.get("T1")).drift == 21
     clock.advance(60)
     assert verify(store, inventory, "T1", code(TOTP, step(clock, 21))).accepted
     # A code that would fit server time alone is far outside the window around the drift.
@@ -123,8 +126,8 @@ def test_two_stores_on_one_file_share_replay_protection(
     store: Store,
     inventory: TokenInventory,
     clock: ManualClock,
-    data_dir,
-    credentials: CredentialStore,  # type: ignore[no-untyped-def]
+    data_dir: Path,
+    credentials: CredentialStore,
 ) -> None:
     """Two kiosks (two engines) on one store: the second submission of a code fails."""
     bind(store, inventory, "T1", code(TOTP, step(clock, -2)), code(TOTP, step(clock, -1)))
@@ -141,7 +144,7 @@ def test_lock_after_ten_failures_persists(store: Store, inventory: TokenInventor
     wrong = "000000" if code(TOTP, step(clock, 1)) != "000000" else "111111"
     checks = [verify(store, inventory, "T1", wrong) for _ in range(10)]
     assert [c.locked_now for c in checks] == [False] * 9 + [True]
-    assert inventory.get("T1").state is TokenState.LOCKED  # type: ignore[union-attr]
+    assert found(inventory.get("T1")).state is TokenState.LOCKED
     # even the right code is refused while locked
     right = verify(store, inventory, "T1", code(TOTP, step(clock, 1)))
     assert not right.accepted and right.diagnosis is Diagnosis.LOCKED
@@ -154,9 +157,9 @@ def test_success_resets_failure_count(store: Store, inventory: TokenInventory, c
     bind(store, inventory, "T1", code(TOTP, step(clock, -1)), code(TOTP, step(clock)))
     for _ in range(9):
         verify(store, inventory, "T1", "99999x")
-    assert inventory.get("T1").failures == 9  # type: ignore[union-attr]
+    assert found(inventory.get("T1")).failures == 9
     assert verify(store, inventory, "T1", code(TOTP, step(clock, 1))).accepted
-    assert inventory.get("T1").failures == 0  # type: ignore[union-attr]
+    assert found(inventory.get("T1")).failures == 0
 
 
 def test_hotp_lookahead_ten(store: Store, inventory: TokenInventory) -> None:
