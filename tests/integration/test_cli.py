@@ -4,6 +4,7 @@ manual clock (tests/cli_run.py), and once as the installed `ipkiosk` in a subpro
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -172,3 +173,17 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     (d / "config.toml").write_text("idle_timeout = 'soon'\n")
     r = Cli(d)("tokens", "list")
     assert r.returncode == 2 and "idle_timeout" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_each_in_process_run_leaves_the_test_process_as_it_was(demo: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A variable from the developer's shell would be a config error, were the run to see it.
+    monkeypatch.setenv("IPKIOSK_IDLE_TIMEOUT", "soon")
+    stdin = sys.stdin
+    previous = os.umask(0o022)
+    try:
+        r = demo("auth", "check", "it.admin", "--password-stdin", stdin="demo-password\n")
+        assert r.returncode == 1 and "code_required" in r.stdout
+        assert os.umask(0o022) == 0o022  # restrict_umask's 0o077 did not outlive the run
+    finally:
+        os.umask(previous)
+    assert sys.stdin is stdin and os.environ["IPKIOSK_IDLE_TIMEOUT"] == "soon"
