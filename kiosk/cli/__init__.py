@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.clock import Clock
 from core.errors import KioskError
 from kiosk.cli.context import CliContext
 from kiosk.files import restrict_umask
@@ -99,10 +100,11 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; `clock` (default: the system clock) is what every time rule reads."""
     restrict_umask()
     try:
-        return _main(argv)
+        return _main(argv, clock)
     except BrokenPipeError:
         _silence_stdout()
         return 1
@@ -119,7 +121,7 @@ def _undecodable(argv: Sequence[str]) -> int | None:
     return None
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, clock: Clock | None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     bad = _undecodable(argv)
@@ -129,7 +131,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         args.command = "run"
         args.handler = importlib.import_module("kiosk.cli.run").run_kiosk
-    ctx = CliContext(data_dir=getattr(args, "data_dir", None), as_json=getattr(args, "json", False))
+    ctx = CliContext(data_dir=getattr(args, "data_dir", None), as_json=getattr(args, "json", False), clock=clock)
     try:
         code: int = args.handler(ctx, args)
         # Flushed here, not at exit, so a reader that went away is seen while main() can handle it.

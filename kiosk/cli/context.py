@@ -8,15 +8,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from core.clock import Clock, SystemClock
 from core.errors import KioskError
 from kiosk.config import Settings, load_settings
 from kiosk.services import Services, build_services
 
 
 class CliContext:
-    def __init__(self, data_dir: Path | None, as_json: bool) -> None:
+    def __init__(self, data_dir: Path | None, as_json: bool, *, clock: Clock | None = None) -> None:
         self.data_dir = data_dir  # as given with --data-dir (None: from config/env/default)
         self.as_json = as_json
+        # Injected by tests that drive main() in-process, so a token's codes follow a clock they
+        # move step by step instead of the wall clock crossing a 30 s boundary mid-test.
+        self.clock: Clock = clock or SystemClock()
         self._services: Services | None = None
 
     @cached_property
@@ -26,7 +30,7 @@ class CliContext:
     @property
     def services(self) -> Services:
         if self._services is None:
-            self._services = build_services(self.settings)
+            self._services = build_services(self.settings, clock=self.clock)
         return self._services
 
     def emit(self, document: Any, text: str | None = None) -> None:

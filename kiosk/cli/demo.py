@@ -22,7 +22,7 @@ def run_demo(ctx: CliContext, args: argparse.Namespace) -> int:
 
     data_dir = absolute(ctx.data_dir) if ctx.data_dir else Path(tempfile.mkdtemp(prefix="ipkiosk-demo-"))
     ctx.data_dir = data_dir
-    services = build_demo(data_dir)
+    services = build_demo(data_dir, clock=ctx.clock)
     services.close()
     guide = demo_guide(data_dir)
     ctx.emit({"data_dir": str(data_dir)}, guide)

@@ -1,25 +1,20 @@
-"""The IT staff command line end to end, in subprocesses, on a demo data dir: seed file import
+"""The IT staff command line end to end, in-process on a manual clock, on a demo data dir: seed file import
 (RFC 6030 containers), unlock, revoke, replace, backup codes, and the audit export and review."""
 
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from core.enrollment import Enrollment
 from core.store import accounts
-from kiosk.config import load_settings
-from kiosk.services import Services, build_services
+from kiosk.services import Services
+from tests.cli_run import Cli, demo_cli
 
-PY = sys.executable
 PSKC = Path(__file__).resolve().parents[1] / "data" / "pskc"
 RFC_PSK_HEX = "12345678901234567890123456789012"
 PASSWORD = "demo-password"
@@ -33,153 +28,128 @@ BILLION_LAUGHS = (
 )
 
 
-def ipk(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def jdoc(data_dir: Path, *args: str, stdin: str = "") -> tuple[int, Any]:
-    r = ipk(data_dir, "--json", *args, stdin=stdin)
-    return r.returncode, json.loads(r.stdout)
-
-
 def figure(n: int) -> str:
     return str(PSKC / f"rfc6030-figure{n}.pskcxml")
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    d = tmp_path / "demo"
-    r = ipk(d, "demo", "--build-only")
-    assert r.returncode == 0, r.stderr
-    return d
+def demo(tmp_path: Path) -> Cli:
+    return demo_cli(tmp_path / "demo")
 
 
 @pytest.fixture
-def services(demo: Path) -> Iterator[Services]:
-    """The same store in-process, to set a scene and to compute a token's next codes."""
-    s = build_services(load_settings(demo))
-    yield s
-    s.close()
+def services(demo: Cli) -> Iterator[Services]:
+    """The same store in-process, on the same clock, to set a scene."""
+    with demo.services() as s:
+        yield s
 
 
-def code(services: Services, serial: str, offset: int = 0) -> str:
-    return services.system.tokens.code_now(serial, offset_steps=offset)[0]
+def serials(demo: Cli) -> set[str]:
+    return {t["serial"] for t in demo.json("tokens", "list")[1]}
 
 
-def serials(demo: Path) -> set[str]:
-    return {t["serial"] for t in jdoc(demo, "tokens", "list")[1]}
-
-
-def test_rfc6030_containers_import_with_the_right_keys_only(demo: Path, tmp_path: Path) -> None:
-    rc, doc = jdoc(demo, "tokens", "import", figure(7), "--passphrase-stdin", stdin="qwertz\n")
+def test_rfc6030_containers_import_with_the_right_keys_only(demo: Cli, tmp_path: Path) -> None:
+    rc, doc = demo.json("tokens", "import", figure(7), "--passphrase-stdin", stdin="qwertz\n")
     assert rc == 2 and doc["error"] == "ImportRejected" and "passphrase is wrong" in doc["message"]
-    rc, doc = jdoc(demo, "tokens", "import", figure(6), "--psk-hex-stdin", stdin="00" * 16 + "\n")
+    rc, doc = demo.json("tokens", "import", figure(6), "--psk-hex-stdin", stdin="00" * 16 + "\n")
     assert rc == 2 and "pre-shared key is wrong" in doc["message"]
-    rc, doc = jdoc(demo, "tokens", "import", figure(6), "--psk-hex-stdin", stdin="not hex\n")
+    rc, doc = demo.json("tokens", "import", figure(6), "--psk-hex-stdin", stdin="not hex\n")
     assert rc == 2 and "not hex" in doc["message"]
     tampered = tmp_path / "tampered.xml"
     mac, changed = b"Su+NvtQfmvfJzF6bmQiJqoLRExc=", b"Tu+NvtQfmvfJzF6bmQiJqoLRExc="
     tampered.write_bytes(Path(figure(6)).read_bytes().replace(mac, changed))
-    rc, doc = jdoc(demo, "tokens", "import", str(tampered), "--psk-hex-stdin", stdin=RFC_PSK_HEX + "\n")
+    rc, doc = demo.json("tokens", "import", str(tampered), "--psk-hex-stdin", stdin=RFC_PSK_HEX + "\n")
     assert rc == 2 and doc["error"] == "ImportRejected"
     laughs = tmp_path / "laughs.xml"
     laughs.write_bytes(BILLION_LAUGHS)
-    rc, doc = jdoc(demo, "tokens", "import", str(laughs))
+    rc, doc = demo.json("tokens", "import", str(laughs))
     assert rc == 2 and "DTD" in doc["message"]
     assert "987654321" not in serials(demo)  # every refusal left the inventory as it was
 
-    rc, doc = jdoc(demo, "tokens", "import", figure(7), "--passphrase-stdin", stdin="qwerty\n")
+    rc, doc = demo.json("tokens", "import", figure(7), "--passphrase-stdin", stdin="qwerty\n")
     assert rc == 0 and doc == {"added": ["987654321"], "duplicates": [], "rejected": []}
     # The secret is RFC 4226's "12345678901234567890": counter 0 shows 84755224 with 8 digits.
-    assert ipk(demo, "token-sim", "987654321", "--once").stdout.strip() == "84755224"
-    rc, doc = jdoc(demo, "tokens", "import", figure(6), "--psk-hex-stdin", stdin=RFC_PSK_HEX + "\n")
+    assert demo("token-sim", "987654321", "--once").stdout.strip() == "84755224"
+    rc, doc = demo.json("tokens", "import", figure(6), "--psk-hex-stdin", stdin=RFC_PSK_HEX + "\n")
     assert rc == 0 and doc["duplicates"] == ["987654321"] and doc["added"] == []
-    rc, doc = jdoc(demo, "tokens", "import", figure(5))
+    rc, doc = demo.json("tokens", "import", figure(5))
     assert doc["duplicates"] == ["987654321"] and "'pin' is not supported" in doc["rejected"][0]["reason"]
-    rc, doc = jdoc(demo, "tokens", "import", figure(2))
+    rc, doc = demo.json("tokens", "import", figure(2))
     assert rc == 1 and doc["rejected"] == [{"where": "KeyPackage 1", "serial": None, "reason": "no serial number"}]
-    r = ipk(demo, "tokens", "import", figure(3))
+    r = demo("tokens", "import", figure(3))
     assert r.returncode == 0 and "added 0, duplicates 1, rejected 0" in r.stdout
 
 
-def test_revoke_takes_effect_at_once(demo: Path, services: Services) -> None:
-    fresh = code(services, "DEMO-IT01", 1)
-    r = ipk(demo, "tokens", "revoke", "DEMO-IT01", "--reason", "misplaced")
+def test_revoke_takes_effect_at_once(demo: Cli) -> None:
+    fresh = demo.code("DEMO-IT01", 1)
+    r = demo("tokens", "revoke", "DEMO-IT01", "--reason", "misplaced")
     assert r.returncode == 2 and "invalid choice: 'misplaced'" in r.stderr
-    rc, doc = jdoc(demo, "tokens", "revoke", "DEMO-IT01", "--reason", "stolen")
+    rc, doc = demo.json("tokens", "revoke", "DEMO-IT01", "--reason", "stolen")
     assert rc == 0 and (doc["state"], doc["revoked_reason"]) == ("revoked", "stolen")
-    rc, doc = jdoc(demo, "auth", "check", "it.admin", "--password-stdin", "--code", fresh, stdin=PASSWORD + "\n")
+    rc, doc = demo.json("auth", "check", "it.admin", "--password-stdin", "--code", fresh, stdin=PASSWORD + "\n")
     assert rc == 1 and doc["diagnosis"] == "revoked"
-    rc, doc = jdoc(demo, "auth", "check", "it.admin", "--password-stdin", stdin=PASSWORD + "\n")
+    rc, doc = demo.json("auth", "check", "it.admin", "--password-stdin", stdin=PASSWORD + "\n")
     assert rc == 1 and doc["diagnosis"] == "code_required"  # the password alone never suffices
 
 
-def test_unlock_token_and_account_and_replace(demo: Path, services: Services) -> None:
+def test_unlock_token_and_account_and_replace(demo: Cli, services: Services) -> None:
     system = services.system
     with system.store.begin() as conn:
         for _ in range(10):
             system.tokens.record_failure(conn, "DEMO-IT01")
         conn.execute(update(accounts).where(accounts.c.username == "dr.chen").values(locked=1, failed_signins=10))
-    rc, doc = jdoc(
-        demo,
+    rc, doc = demo.json(
         "auth",
         "check",
         "it.admin",
         "--password-stdin",
         "--code",
-        code(services, "DEMO-IT01", 1),
+        demo.code("DEMO-IT01", 1),
         stdin=PASSWORD + "\n",
     )
     assert rc == 1 and doc["diagnosis"] == "locked"
-    rc, doc = jdoc(demo, "tokens", "unlock", "demo-it01")
+    rc, doc = demo.json("tokens", "unlock", "demo-it01")
     assert rc == 0 and (doc["state"], doc["failures"]) == ("assigned", 0)
-    rc, doc = jdoc(demo, "users", "unlock", "dr.chen")
+    rc, doc = demo.json("users", "unlock", "dr.chen")
     assert rc == 0 and doc == {"username": "dr.chen", "unlocked": True}
-    rc, doc = jdoc(demo, "auth", "check", "dr.chen", "--password-stdin", stdin=PASSWORD + "\n")
+    rc, doc = demo.json("auth", "check", "dr.chen", "--password-stdin", stdin=PASSWORD + "\n")
     assert rc == 0 and doc["accepted"] is True
-    rc, doc = jdoc(demo, "users", "unlock", "nobody")
+    rc, doc = demo.json("users", "unlock", "nobody")
     assert rc == 2 and "No account named 'nobody'" in doc["message"]
 
-    c1, c2 = code(services, "DEMO-0001"), code(services, "DEMO-0001", 1)
-    rc, doc = jdoc(demo, "tokens", "replace", "DEMO-IT01", "DEMO-0001", "--codes", c1, c2)
+    c1, c2 = demo.code("DEMO-0001"), demo.code("DEMO-0001", 1)
+    rc, doc = demo.json("tokens", "replace", "DEMO-IT01", "DEMO-0001", "--codes", c1, c2)
     assert rc == 0 and (doc["serial"], doc["owner"], doc["state"]) == ("DEMO-0001", "it.admin", "assigned")
     old = system.tokens.get("DEMO-IT01")
     assert old is not None and (old.state.value, old.revoked_reason) == ("revoked", "replaced")
-    rc, doc = jdoc(
-        demo,
+    rc, doc = demo.json(
         "auth",
         "check",
         "it.admin",
         "--password-stdin",
         "--code",
-        code(services, "DEMO-0001", 2),
+        demo.code("DEMO-0001", 2),  # the code after the two given (the drift they showed is kept)
         stdin=PASSWORD + "\n",
     )
     assert rc == 0 and doc["second_factor"] == "DEMO-0001"
-    rc, doc = jdoc(demo, "tokens", "replace", "DEMO-0002", "DEMO-0003")
+    rc, doc = demo.json("tokens", "replace", "DEMO-0002", "DEMO-0003")
     assert rc == 2 and "not assigned to anyone" in doc["message"]
 
 
-def test_backup_codes_issue_replaces_the_old_set(demo: Path) -> None:
-    _, first = jdoc(demo, "backup-codes", "issue", "it.admin")
-    _, second = jdoc(demo, "backup-codes", "issue", "it.admin")
+def test_backup_codes_issue_replaces_the_old_set(demo: Cli) -> None:
+    _, first = demo.json("backup-codes", "issue", "it.admin")
+    _, second = demo.json("backup-codes", "issue", "it.admin")
     assert len(second["codes"]) == 10 and not set(first["codes"]) & set(second["codes"])
     check = ("auth", "check", "it.admin", "--password-stdin", "--code")
-    assert jdoc(demo, *check, first["codes"][0], stdin=PASSWORD + "\n")[0] == 1
-    assert jdoc(demo, *check, second["codes"][0], stdin=PASSWORD + "\n")[1]["second_factor"] == "backup_code"
-    assert jdoc(demo, *check, second["codes"][0], stdin=PASSWORD + "\n")[0] == 1  # once only
-    r = ipk(demo, "backup-codes", "issue", "nobody")
+    assert demo.json(*check, first["codes"][0], stdin=PASSWORD + "\n")[0] == 1
+    assert demo.json(*check, second["codes"][0], stdin=PASSWORD + "\n")[1]["second_factor"] == "backup_code"
+    assert demo.json(*check, second["codes"][0], stdin=PASSWORD + "\n")[0] == 1  # once only
+    r = demo("backup-codes", "issue", "nobody")
     assert r.returncode == 2 and "No account named 'nobody'" in r.stderr
 
 
 def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
-    demo: Path, services: Services, tmp_path: Path
+    demo: Cli, services: Services, tmp_path: Path
 ) -> None:
     system = services.system
     # Guided setup as the kiosk's IT area runs it: the provider signs in, IT staff drive.
@@ -188,20 +158,20 @@ def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
     enrollment.choose_method("code_generator")
     enrollment.add_new_device()
     enrollment.enter_serial("DEMO-0004")
-    enrollment.synchronize(code(services, "DEMO-0004"), code(services, "DEMO-0004", 1))
+    enrollment.synchronize(demo.code("DEMO-0004"), demo.code("DEMO-0004", 1))
     # What the daily review must find: a failed sign-in, a reused code, a lock-out, a revoke.
-    ipk(demo, "auth", "check", "dr.rivera", "--password-stdin", stdin="wrong password\n")
-    reused = code(services, "DEMO-0004", 1)
-    jdoc(demo, "auth", "check", "dr.okafor", "--password-stdin", "--code", reused, stdin=PASSWORD + "\n")
+    demo("auth", "check", "dr.rivera", "--password-stdin", stdin="wrong password\n")
+    reused = demo.code("DEMO-0004", 1)
+    demo.json("auth", "check", "dr.okafor", "--password-stdin", "--code", reused, stdin=PASSWORD + "\n")
     for _ in range(10):
         try:
             system.signin.sign_in("dr.okafor", PASSWORD, "000000")
         except Exception:  # noqa: S112 - each refusal is what this loop is for
             continue
-    jdoc(demo, "tokens", "revoke", "DEMO-IT01", "--reason", "lost")
+    demo.json("tokens", "revoke", "DEMO-IT01", "--reason", "lost")
 
     out = tmp_path / "audit.csv"
-    r = ipk(demo, "audit", "export", "--since", "2000-01-01", "--csv", str(out))
+    r = demo("audit", "export", "--since", "2000-01-01", "--csv", str(out))
     assert r.returncode == 0 and "rows to" in r.stdout
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -210,10 +180,10 @@ def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
     ]
     assert guided == [("bind", "it.admin", "dr.okafor"), ("backup_codes_issued", "it.admin", "dr.okafor")]
     assert PASSWORD not in out.read_text() and reused not in {row["detail"] for row in rows}
-    ipk(demo, "audit", "export", "--since", "2999-01-01", "--csv", str(out))
+    demo("audit", "export", "--since", "2999-01-01", "--csv", str(out))
     assert out.read_text().count("\n") == 1  # the header only
 
-    rc, doc = jdoc(demo, "audit", "report", "--since", "2000-01-01")
+    rc, doc = demo.json("audit", "report", "--since", "2000-01-01")
     assert rc == 0
     assert doc["failed_by_user"]["dr.rivera"] == 1 and doc["failed_by_user"]["dr.okafor"] >= 10
     assert [(r["subject"], r["serial"]) for r in doc["reuse_attempts"]] == [("dr.okafor", "DEMO-0004")]
@@ -221,7 +191,7 @@ def test_audit_shows_actor_and_subject_for_guided_setup_and_the_daily_review(
     changes = {(r["event"], r["actor"], r["subject"]) for r in doc["factor_changes"]}
     assert ("bind", "it.admin", "dr.okafor") in changes
     assert any(e == "revoke" and a.startswith("cli:") and s == "it.admin" for e, a, s in changes)
-    text = ipk(demo, "audit", "report", "--since", "2000-01-01").stdout
+    text = demo("audit", "report", "--since", "2000-01-01").stdout
     assert "code reuse attempts: 1" in text and "by it.admin" in text and "for dr.okafor" in text
-    r = ipk(demo, "audit", "report", "--since", "yesterday")
+    r = demo("audit", "report", "--since", "yesterday")
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr and "Traceback" not in r.stderr
