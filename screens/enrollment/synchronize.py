@@ -60,9 +60,10 @@ class SynchronizeScreen(StepScreen):
                 id="two-codes",
             )
             yield Static("", classes="error", id="error")
+            # The way back beside the button: a line saved for an 80x24 screen with the demo token shown.
             with Horizontal(classes="buttons"):
                 yield Button(_("Verify"), id="verify", variant="primary")
-            yield Static(_("Escape: back to the serial number"), classes="hint")
+                yield Static(_("Escape: back to the serial number"), classes="hint")
 
     @property
     def codes(self) -> TwoCodeInput:
