@@ -31,7 +31,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
-from core.errors import CrontoRejected, InvalidNPI
+from core.errors import N_, CrontoRejected, InvalidNPI
 from core.npi import validate_npi
 from core.schema import cronto_jti
 from core.store import Store
@@ -53,50 +53,56 @@ CLOCK_LEEWAY = 60.0
 
 _CLAIMS = ("iss", "sub", "npi", "jti", "iat", "exp")
 
-_HINT_ASK_ADMIN = "Ask your administrator for a new enrollment image."
-
 # One plain-words message and next step per refusal; screens show them as they are.
 REFUSALS: dict[str, tuple[str, str]] = {
     "not_our_format": (
-        "This is not an iPrescribe enrollment image.",
-        "Hold up the enrollment image your administrator gave you (not another QR code). "
-        "If it is the right image, ask your administrator for a new one.",
+        N_("This is not an iPrescribe enrollment image."),
+        N_(
+            "Hold up the enrollment image your administrator gave you (not another QR code). "
+            "If it is the right image, ask your administrator for a new one."
+        ),
     ),
     "bad_signature": (
-        "This enrollment image has been altered or was not signed by a trusted issuer.",
-        "Do not use this image. " + _HINT_ASK_ADMIN,
+        N_("This enrollment image has been altered or was not signed by a trusted issuer."),
+        N_("Do not use this image. Ask your administrator for a new enrollment image."),
     ),
     "unknown_issuer": (
-        "This enrollment image comes from an issuer this kiosk does not trust.",
-        "Ask IT staff to add the issuer's public key to the kiosk, or ask your administrator "
-        "for an image from your organization's issuer.",
+        N_("This enrollment image comes from an issuer this kiosk does not trust."),
+        N_(
+            "Ask IT staff to add the issuer's public key to the kiosk, or ask your administrator "
+            "for an image from your organization's issuer."
+        ),
     ),
     "expired": (
-        "This enrollment image has expired.",
-        _HINT_ASK_ADMIN,
+        N_("This enrollment image has expired."),
+        N_("Ask your administrator for a new enrollment image."),
     ),
     "not_yet_valid": (
-        "This enrollment image is not valid yet.",
-        "Check that the kiosk's date and time are right (IT staff), or try again later.",
+        N_("This enrollment image is not valid yet."),
+        N_("Check that the kiosk's date and time are right (IT staff), or try again later."),
     ),
     "already_used": (
-        "This enrollment image has already been used.",
-        "Each enrollment image works once. " + _HINT_ASK_ADMIN,
+        N_("This enrollment image has already been used."),
+        N_("Each enrollment image works once. Ask your administrator for a new enrollment image."),
     ),
     "other_user": (
-        "This enrollment image belongs to a different user.",
-        "Sign in as the provider named on the image, or ask your administrator for your own enrollment image.",
+        N_("This enrollment image belongs to a different user."),
+        N_("Sign in as the provider named on the image, or ask your administrator for your own enrollment image."),
     ),
 }
 
 REASONS: tuple[str, ...] = tuple(REFUSALS)
 
 
+# The refusal's message with its detail in brackets: the screens translate both parts.
+WITH_DETAIL = N_("{message} ({detail})")
+
+
 def refuse(reason: str, detail: str | None = None) -> CrontoRejected:
     """The typed refusal for `reason`; `detail` (never token text) refines the message."""
     message, hint = REFUSALS[reason]
     if detail:
-        message = f"{message} ({detail})"
+        return CrontoRejected(WITH_DETAIL, reason, hint, params={"message": message, "detail": detail})
     return CrontoRejected(message, reason, hint)
 
 
@@ -346,7 +352,7 @@ def _time_claim(body: dict[str, Any], name: str) -> int:
 def _string_claim(body: dict[str, Any], name: str, limit: int) -> str:
     value = body[name]
     if not isinstance(value, str) or not value:
-        raise refuse("not_our_format", "a claim has the wrong type")
+        raise refuse("not_our_format", N_("a claim has the wrong type"))
     # Claims are printed by `ipkiosk cronto decode`: no terminal escapes, nothing unbounded.
     if not value.isascii() or not value.isprintable():
         raise refuse("not_our_format", f"the claim {name} has characters that are not printable")
@@ -362,7 +368,7 @@ def _claims_from(body: dict[str, Any]) -> EnrollmentClaims:
         raise refuse("not_our_format", f"missing {', '.join(missing)}")
     for c in ("iss", "sub", "npi", "jti"):
         if not isinstance(body[c], str) or not body[c]:
-            raise refuse("not_our_format", "a claim has the wrong type")
+            raise refuse("not_our_format", N_("a claim has the wrong type"))
     iss = _string_claim(body, "iss", MAX_PAYLOAD)
     sub = _string_claim(body, "sub", MAX_SUB)
     npi = _string_claim(body, "npi", 32)
@@ -371,13 +377,13 @@ def _claims_from(body: dict[str, Any]) -> EnrollmentClaims:
     exp = _time_claim(body, "exp")
     nbf = _time_claim(body, "nbf") if "nbf" in body else None
     if exp <= iat:
-        raise refuse("not_our_format", "it expires before it was issued")
+        raise refuse("not_our_format", N_("it expires before it was issued"))
     if exp - iat > MAX_LIFETIME:
-        raise refuse("not_our_format", "it is valid for more than ten years")
+        raise refuse("not_our_format", N_("it is valid for more than ten years"))
     if nbf is not None and nbf >= exp:
-        raise refuse("not_our_format", "it expires before it becomes valid")
+        raise refuse("not_our_format", N_("it expires before it becomes valid"))
     try:
         validate_npi(npi)
     except InvalidNPI:
-        raise refuse("not_our_format", "the NPI in it is not a valid NPI") from None
+        raise refuse("not_our_format", N_("the NPI in it is not a valid NPI")) from None
     return EnrollmentClaims(iss=iss, sub=sub, npi=npi, jti=jti, iat=iat, exp=exp, nbf=nbf)

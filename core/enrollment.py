@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from core import events, otp
 from core.cronto import refuse
 from core.directory.model import Outcome, Verification
-from core.errors import BindingStopped, CodeRefused, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
+from core.errors import N_, BindingStopped, CodeRefused, CrontoRejected, FreshSignInRequired, KioskError, StepOutOfOrder
 from core.events import Event
 from core.otp import OtpParams
 from core.signin import SignedIn
@@ -57,16 +57,16 @@ class Step(StrEnum):
 
 
 ARTICLE_STEP: dict[Step, tuple[int, str]] = {
-    Step.SELECT_METHOD: (2, "Select an authentication method"),
-    Step.NPI_VERIFICATION: (3, "NPI verification"),
-    Step.APP_BINDING: (3, "Bind iPrescribe Authenticator"),
-    Step.REDIRECTED: (4, "Automatic redirect to Code Generator"),
-    Step.CODE_GENERATOR: (5, "Code Generator setup"),
-    Step.SERIAL_NUMBER: (6, "Enter the token serial number"),
-    Step.SYNCHRONIZE: (7, "Synchronize your token"),
-    Step.CONFIRM: (8, "Confirm setup"),
-    Step.TEST_SIGN_IN: (8, "Test your sign-in"),
-    Step.DONE: (8, "Setup complete"),
+    Step.SELECT_METHOD: (2, N_("Select an authentication method")),
+    Step.NPI_VERIFICATION: (3, N_("NPI verification")),
+    Step.APP_BINDING: (3, N_("Bind iPrescribe Authenticator")),
+    Step.REDIRECTED: (4, N_("Automatic redirect to Code Generator")),
+    Step.CODE_GENERATOR: (5, N_("Code Generator setup")),
+    Step.SERIAL_NUMBER: (6, N_("Enter the token serial number")),
+    Step.SYNCHRONIZE: (7, N_("Synchronize your token")),
+    Step.CONFIRM: (8, N_("Confirm setup")),
+    Step.TEST_SIGN_IN: (8, N_("Test your sign-in")),
+    Step.DONE: (8, N_("Setup complete")),
 }
 
 # Where Escape may go back to: only before anything was written.
@@ -124,11 +124,14 @@ class Enrollment:
     def _expect(self, *steps: Step) -> None:
         if self.state not in steps:
             wanted = " or ".join(s.value for s in steps)
-            raise StepOutOfOrder(f"This step needs '{wanted}' first; setup is at '{self.state.value}'.")
+            raise StepOutOfOrder(
+                N_("This step needs '{wanted}' first; setup is at '{state}'."),
+                params={"wanted": wanted, "state": self.state.value},
+            )
 
     def _require_fresh_sign_in(self) -> None:
         if self.system.clock.time() - self.signed_in.at > FRESH_SIGNIN_SECONDS:
-            raise FreshSignInRequired("Your sign-in is too old to change two-factor settings.")
+            raise FreshSignInRequired(N_("Your sign-in is too old to change two-factor settings."))
 
     def _record(self, conn: Connection, event: Event, outcome: str, **kw: str) -> None:
         self.system.audit.record(conn, event, actor=self.actor, subject=self.username, outcome=outcome, **kw)
@@ -165,7 +168,7 @@ class Enrollment:
         try:
             claims = self.system.cronto.check(payload, self.username)
             if account.npi and claims.npi != account.npi:
-                raise refuse("other_user", "its NPI is not the one on your account")
+                raise refuse("other_user", N_("its NPI is not the one on your account"))
         except CrontoRejected as exc:
             # Someone else's or a forged image is worth a look in the daily review.
             self.system.audit.log(
@@ -204,9 +207,11 @@ class Enrollment:
     def _may_bind_app(self) -> None:
         if self.stop_binding and self.npi_outcome is not Outcome.VERIFIED:
             raise BindingStopped(
-                "iPrescribe Authenticator cannot be bound to your device: your NPI was not found "
-                f"in the iPrescribe system (regions 1-5). This is the {STOP_BINDING_FLAG} "
-                "security requirement, not an error."
+                N_(
+                    "iPrescribe Authenticator cannot be bound to your device: your NPI was not found "
+                    "in the iPrescribe system (regions 1-5). This is the {flag} security requirement, not an error."
+                ),
+                params={"flag": STOP_BINDING_FLAG},
             )
 
     def begin_app_binding(self) -> AppOffer:
@@ -228,7 +233,7 @@ class Enrollment:
         self._may_bind_app()
         self._require_fresh_sign_in()
         if self._app_secret is None:
-            raise StepOutOfOrder("Show the QR code first.")
+            raise StepOutOfOrder(N_("Show the QR code first."))
         cleaned = otp.normalize_code(code, APP_PARAMS.digits)
         now_step = otp.step_at(APP_PARAMS, self.system.clock.time())
         window = [now_step - 1, now_step, now_step + 1]

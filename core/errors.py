@@ -6,7 +6,15 @@ seed, one-time code or backup code (docs/security.md rule 19): constructors take
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.otp import Diagnosis
+
+
+def N_(message: str) -> str:
+    """Marks a provider-facing message (or a template of one, with `{name}` fields) for the
+    kiosk's catalogs: core stays English; the screens translate `template` and fill `params`."""
+    return message
 
 
 class KioskError(Exception):
@@ -14,9 +22,13 @@ class KioskError(Exception):
 
     hint: str = ""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, hint: str | None = None, *, params: Mapping[str, object] | None = None) -> None:
+        # `message` may be a template with `{name}` fields, filled from `params` (serials, digit
+        # counts: never a secret); a screen translates the template, then fills it the same way.
+        self.template = message
+        self.params = {k: str(v) for k, v in (params or {}).items()}
+        self.message = message.format_map(self.params) if params else message
+        super().__init__(self.message)
         if hint is not None:
             self.hint = hint
 
@@ -31,7 +43,7 @@ class ConfigError(KioskError):
 class InvalidNPI(KioskError):
     """An NPI failed a CMS rule; `rule` names which one."""
 
-    hint = "Check the 10-digit NPI and type it again."
+    hint = N_("Check the 10-digit NPI and type it again.")
 
     def __init__(self, message: str, rule: str) -> None:
         super().__init__(message)
@@ -51,17 +63,17 @@ class CredentialMissing(KioskError):
 
 
 class StoreError(KioskError):
-    hint = "Ask IT staff to check the kiosk's data store."
+    hint = N_("Ask IT staff to check the kiosk's data store.")
 
 
 class AuthenticationFailed(KioskError):
     """Username or password wrong. Deliberately does not say which."""
 
-    hint = "Check your username and password and try again."
+    hint = N_("Check your username and password and try again.")
 
 
 class AccountLocked(KioskError):
-    hint = "Contact your IT administrator or help desk to unlock your account."
+    hint = N_("Contact your IT administrator or help desk to unlock your account.")
 
 
 class NotAllowed(KioskError):
@@ -71,41 +83,43 @@ class NotAllowed(KioskError):
 class StepOutOfOrder(KioskError):
     """An enrollment step was called before the steps it depends on."""
 
-    hint = "Start again from the beginning of setup."
+    hint = N_("Start again from the beginning of setup.")
 
 
 class BindingStopped(KioskError):
     """IP-Auth-Stop-Binding-2.0: the app cannot be bound without a verified NPI."""
 
-    hint = "Use the Code Generator (hardware token) instead."
+    hint = N_("Use the Code Generator (hardware token) instead.")
 
 
 class FreshSignInRequired(KioskError):
-    hint = "Sign in again to change your two-factor settings."
+    hint = N_("Sign in again to change your two-factor settings.")
 
 
 class TokenNotFound(KioskError):
-    hint = "Check the serial number printed on the back or bottom of your token and type it again."
+    hint = N_("Check the serial number printed on the back or bottom of your token and type it again.")
 
 
 class TokenUnavailable(KioskError):
-    hint = "Ask IT staff for another token."
+    hint = N_("Ask IT staff for another token.")
 
 
 class TokenLocked(KioskError):
-    hint = "Contact IT support to unlock your token."
+    hint = N_("Contact IT support to unlock your token.")
 
 
 class SyncFailed(KioskError):
     """Two codes that are not consecutive codes of the token within the resync window."""
 
-    hint = (
+    hint = N_(
         "Press the button, enter the code shown, wait for it to change, then enter the new code. "
         "If it still fails, contact IT support."
     )
 
-    def __init__(self, message: str, wrong_field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, wrong_field: str | None = None, *, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message, params=params)
         # "current", "next" or None when we cannot tell which of the two was wrong.
         self.wrong_field = wrong_field
 
@@ -117,13 +131,15 @@ class ImportRejected(KioskError):
 class CrontoRejected(KioskError):
     """The scanned enrollment image was refused; `reason` is a stable code for tests and UI."""
 
-    def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
+    def __init__(
+        self, message: str, reason: str, hint: str | None = None, *, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message, hint, params=params)
         self.reason = reason
 
 
 class DirectoryUnavailable(KioskError):
-    hint = "Try again in a minute; if it persists, contact your administrator."
+    hint = N_("Try again in a minute; if it persists, contact your administrator.")
 
 
 class UnknownPracticeState(KioskError):
@@ -135,9 +151,9 @@ class UnknownPracticeState(KioskError):
 class StoreBusy(StoreError):
     """Another kiosk held the store's lock past the busy timeout; nothing was changed."""
 
-    hint = "If it keeps happening, ask IT staff to check the kiosk's data store."
+    hint = N_("If it keeps happening, ask IT staff to check the kiosk's data store.")
 
-    def __init__(self, message: str = "The kiosk's store is busy; try again in a moment.") -> None:
+    def __init__(self, message: str = N_("The kiosk's store is busy; try again in a moment.")) -> None:
         super().__init__(message)
 
 
@@ -209,40 +225,40 @@ class TokenNotFitForEpcs(KioskError):
 # What the provider reads for each refusal: the article's "Invalid code error" causes.
 DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.EXPIRED: (
-        "Code expired.",
-        "Press the button on your token, wait for a new code to display, and enter it.",
+        N_("Code expired."),
+        N_("Press the button on your token, wait for a new code to display, and enter it."),
     ),
     Diagnosis.REUSED: (
-        "That code was already used. Each code can only be used once.",
-        "Press the button on your token and enter the new code.",
+        N_("That code was already used. Each code can only be used once."),
+        N_("Press the button on your token and enter the new code."),
     ),
     Diagnosis.OUT_OF_SYNC: (
-        "Your token's clock is out of sync with iPrescribe.",
-        "Contact IT support to resync your token. You can sign in with a backup code meanwhile.",
+        N_("Your token's clock is out of sync with iPrescribe."),
+        N_("Contact IT support to resync your token. You can sign in with a backup code meanwhile."),
     ),
     Diagnosis.LOCKED: (
-        "Your token is locked after too many invalid codes.",
-        "Contact your IT administrator or help desk to unlock it. Use a backup code if you have one.",
+        N_("Your token is locked after too many invalid codes."),
+        N_("Contact your IT administrator or help desk to unlock it. Use a backup code if you have one."),
     ),
     Diagnosis.REVOKED: (
-        "This token was reported lost or damaged and no longer works.",
-        "Use a backup code and contact your IT administrator for a replacement.",
+        N_("This token was reported lost or damaged and no longer works."),
+        N_("Use a backup code and contact your IT administrator for a replacement."),
     ),
     Diagnosis.WRONG: (
-        "Invalid code.",
-        "Check that you entered the code correctly (typing error), or press the button for a new one.",
+        N_("Invalid code."),
+        N_("Check that you entered the code correctly (typing error), or press the button for a new one."),
     ),
     Diagnosis.MALFORMED: (
-        "A security code is the 6 or 8 digits shown on your token, or a backup code.",
-        "Verify you have entered the code correctly.",
+        N_("A security code is the 6 or 8 digits shown on your token, or a backup code."),
+        N_("Verify you have entered the code correctly."),
     ),
     Diagnosis.PAST_VALIDITY: (
-        "This token has expired: its vendor set an end date for it, and that date has passed.",
-        "Use a backup code and contact your IT administrator for a replacement token.",
+        N_("This token has expired: its vendor set an end date for it, and that date has passed."),
+        N_("Use a backup code and contact your IT administrator for a replacement token."),
     ),
     Diagnosis.BEFORE_VALIDITY: (
-        "This token is not valid yet: its vendor set a start date for it that has not come.",
-        "Use a backup code, or ask your IT administrator when the token can be used.",
+        N_("This token is not valid yet: its vendor set a start date for it that has not come."),
+        N_("Use a backup code, or ask your IT administrator when the token can be used."),
     ),
 }
 
@@ -250,12 +266,12 @@ DIAGNOSIS_MESSAGES: dict[Diagnosis, tuple[str, str]] = {
 class CodeRequired(KioskError):
     """Password accepted; a security code from a bound factor is needed too."""
 
-    hint = "Press the button on your hardware token and enter the displayed code."
+    hint = N_("Press the button on your hardware token and enter the displayed code.")
 
 
 BACKUP_CODE_REUSED = (
-    "That backup code was already used. Each backup code can only be used once.",
-    "Use another of your backup codes, or the code from your token.",
+    N_("That backup code was already used. Each backup code can only be used once."),
+    N_("Use another of your backup codes, or the code from your token."),
 )
 
 

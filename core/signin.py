@@ -15,7 +15,7 @@ from core.accounts import USERNAME_RE, Account, Accounts
 from core.audit import AuditTrail, fit_name
 from core.backup_codes import BackupCodes, BackupMatch, BackupUse, looks_like_backup_code
 from core.clock import Clock
-from core.errors import AccountLocked, AuthenticationFailed, KioskError
+from core.errors import N_, AccountLocked, AuthenticationFailed, KioskError
 
 # Defined in core.errors; kept importable from here for kiosk/ and screens/.
 from core.errors import CodeRefused as CodeRefused
@@ -34,8 +34,8 @@ NOT_CHECKED = frozenset({Diagnosis.LOCKED, Diagnosis.REVOKED, Diagnosis.PAST_VAL
 
 # Unknown username, wrong password and a throttled attempt all read this (and cost the same).
 NOT_CORRECT = (
-    "The username or password is not correct.",
-    "Check your username and password and try again. After several tries, wait a minute between them.",
+    N_("The username or password is not correct."),
+    N_("Check your username and password and try again. After several tries, wait a minute between them."),
 )
 
 
@@ -110,8 +110,8 @@ class SignInService:
                 self.throttle.release(conn, name, reservation, account=False)
                 self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.ACCOUNT_LOCKED)
                 failure = AccountLocked(
-                    "This account is locked after too many failed sign-ins.",
-                    "Ask IT staff to unlock it.",
+                    N_("This account is locked after too many failed sign-ins."),
+                    N_("Ask IT staff to unlock it."),
                 )
             else:
                 self.throttle.release(conn, name, reservation)
@@ -156,7 +156,7 @@ class SignInService:
             return None, SignedIn(account, self.clock.time(), None, ())
         if not code:
             self.audit.record(conn, event, actor=name, subject=name, outcome=Outcome.CODE_REQUIRED)
-            return CodeRequired("Enter the security code from your token."), None
+            return CodeRequired(N_("Enter the security code from your token.")), None
         used, check = self._second_factor(conn, name, code, factors, backup, prechecks)
         if used is not None:
             method = "backup_code" if used == "backup_code" else self._method_of(used, factors)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, case, select, update
 
 from core import otp
-from core.errors import SyncFailed, TokenUnavailable
+from core.errors import N_, SyncFailed, TokenUnavailable
 from core.otp import Diagnosis
 from core.schema import tokens
 from core.serials import normalize_serial
@@ -160,17 +160,26 @@ class TokenCodes(TokenRecords):
         row = self._row(conn, serial, lock=True)
         info = info_from_row(row)
         if info.state is TokenState.REVOKED:
-            raise TokenUnavailable(f"Token {info.serial} was reported {info.revoked_reason or 'revoked'}.")
+            raise TokenUnavailable(
+                N_("Token {serial} was reported {reason}."),
+                params={"serial": info.serial, "reason": info.revoked_reason or "revoked"},
+            )
         digits = info.params.digits
         c1 = otp.normalize_code(current, digits)
         c2 = otp.normalize_code(following, digits)
         if c1 is None:
-            raise SyncFailed(f"The Current Code must be the {digits} digits shown on the token.", "current")
+            raise SyncFailed(
+                N_("The Current Code must be the {digits} digits shown on the token."),
+                "current",
+                params={"digits": digits},
+            )
         if c2 is None:
-            raise SyncFailed(f"The Next Code must be the {digits} digits shown on the token.", "next")
+            raise SyncFailed(
+                N_("The Next Code must be the {digits} digits shown on the token."), "next", params={"digits": digits}
+            )
         if c1 == c2:
             raise SyncFailed(
-                "Both codes are the same. Wait for the code on the token to change, then enter the new one.",
+                N_("Both codes are the same. Wait for the code on the token to change, then enter the new one."),
                 "next",
             )
         seed = self._seed(row)
@@ -182,19 +191,21 @@ class TokenCodes(TokenRecords):
             i2 = otp.find(info.params, seed, c2, window.resync)
             if i1 is None and i2 is None:
                 raise SyncFailed(
-                    f"Neither code came from token {info.serial}. Check the serial number and the codes.", None
+                    N_("Neither code came from token {serial}. Check the serial number and the codes."),
+                    None,
+                    params={"serial": info.serial},
                 )
             if i1 is None:
-                raise SyncFailed("The Current Code does not match this token.", "current")
+                raise SyncFailed(N_("The Current Code does not match this token."), "current")
             if i2 is None:
-                raise SyncFailed("The Next Code does not match this token.", "next")
+                raise SyncFailed(N_("The Next Code does not match this token."), "next")
             raise SyncFailed(
-                "The two codes are not consecutive. Enter a code, wait for the very next one, and enter it.",
+                N_("The two codes are not consecutive. Enter a code, wait for the very next one, and enter it."),
                 "next",
             )
         newest = index + 1
         if newest <= info.last_used:
-            raise SyncFailed("These codes were already used. Press the button for new codes.", None)
+            raise SyncFailed(N_("These codes were already used. Press the button for new codes."), None)
         values: dict[str, object] = {"last_used": newest, "failures": 0, "last_used_at": t}
         if info.params.kind == "totp":
             values["drift"] = newest - otp.step_at(info.params, t)
@@ -202,7 +213,7 @@ class TokenCodes(TokenRecords):
             update(tokens).where(tokens.c.serial == info.serial, tokens.c.last_used < newest).values(**values)
         )
         if done.rowcount != 1:
-            raise SyncFailed("These codes were just used on another kiosk. Press the button for new codes.", None)
+            raise SyncFailed(N_("These codes were just used on another kiosk. Press the button for new codes."), None)
         updated = self.get(info.serial, conn)
         assert updated is not None
         return updated

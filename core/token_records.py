@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, Select, func, or_, select
 
 from core.clock import Clock
-from core.errors import TokenLocked, TokenNotFound, TokenUnavailable
+from core.errors import N_, TokenLocked, TokenNotFound, TokenUnavailable
 from core.otp import Diagnosis, OtpParams
 from core.schema import tokens
 from core.seeds import SeedBox
@@ -232,22 +232,31 @@ class TokenRecords:
         """Step 6: the serial must name an active, unassigned Code Generator."""
         cleaned = normalize_serial(serial)
         if not cleaned:
-            raise TokenNotFound("Enter the serial number of your token.")
+            raise TokenNotFound(N_("Enter the serial number of your token."))
         if not SERIAL_RE.match(cleaned):
-            raise TokenNotFound("A serial number has only letters and digits (and maybe dashes).")
+            raise TokenNotFound(N_("A serial number has only letters and digits (and maybe dashes)."))
         info = self.get(cleaned, conn)
         if info is None or info.method is not Method.CODE_GENERATOR:
-            raise TokenNotFound(f"No token with serial number {cleaned} is in this organization's inventory.")
+            raise TokenNotFound(
+                N_("No token with serial number {serial} is in this organization's inventory."),
+                params={"serial": cleaned},
+            )
         if info.state is TokenState.REVOKED:
             raise TokenUnavailable(
-                f"Token {cleaned} was reported {info.revoked_reason or 'revoked'} and cannot be used."
+                N_("Token {serial} was reported {reason} and cannot be used."),
+                params={"serial": cleaned, "reason": info.revoked_reason or "revoked"},
             )
         if info.state is TokenState.LOCKED:
-            raise TokenLocked(f"Token {cleaned} is locked.")
+            raise TokenLocked(N_("Token {serial} is locked."), params={"serial": cleaned})
         if info.owner is not None:
-            raise TokenUnavailable(f"Token {cleaned} is already assigned to another account.")
+            raise TokenUnavailable(
+                N_("Token {serial} is already assigned to another account."), params={"serial": cleaned}
+            )
         if self.outside_validity(info) is Diagnosis.PAST_VALIDITY:
-            raise TokenUnavailable(f"Token {cleaned} is past the validity its vendor gave it and cannot be used.")
+            raise TokenUnavailable(
+                N_("Token {serial} is past the validity its vendor gave it and cannot be used."),
+                params={"serial": cleaned},
+            )
         return info
 
     def _seed(self, row: RowMapping) -> bytes:

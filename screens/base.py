@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
-from screens.i18n import N_, _
+from screens.i18n import N_, _, error_text, translate_bindings
 from screens.messages import Ending, EndSession, Failed
 from screens.session import KioskSession
 from screens.widgets.step_header import StepHeader
@@ -23,15 +23,16 @@ class KioskScreen(Screen[None]):
     """A full screen of the kiosk. Subclasses compose `body()`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "app.help", "Help"),
-        Binding("escape", "back", "Back", show=False),
-        Binding("f10", "sign_out", "Sign out", show=False),
+        Binding("f1", "app.help", N_("Help")),
+        Binding("escape", "back", N_("Back"), show=False),
+        Binding("f10", "sign_out", N_("Sign out"), show=False),
     ]
     TITLE_TEXT = N_("iPrescribe two-factor setup")
 
     def __init__(self, session: KioskSession) -> None:
         super().__init__()
         self.session = session
+        translate_bindings(self)
 
     @classmethod
     def enter(cls, session: KioskSession) -> Callable[[], Self]:
@@ -67,7 +68,7 @@ class KioskScreen(Screen[None]):
     # -- helpers ---------------------------------------------------------------------------
 
     def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
-        text = exc if isinstance(exc, str) else f"{exc.message} {exc.hint}".strip()
+        text = exc if isinstance(exc, str) else " ".join(error_text(exc)).strip()
         self.query_one(target, Static).update(text)
 
     def clear_error(self, target: str = "#error") -> None:
@@ -103,7 +104,9 @@ class KioskScreen(Screen[None]):
 
                 log_unexpected(exc)
                 app.call_from_thread(
-                    deliver, failed, KioskError("Something went wrong on this kiosk.", "Try again, or ask IT staff.")
+                    deliver,
+                    failed,
+                    KioskError(N_("Something went wrong on this kiosk."), N_("Try again, or ask IT staff.")),
                 )
             else:
                 app.call_from_thread(deliver, done, result)

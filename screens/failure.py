@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 
 from core.errors import KioskError
 from screens.base import KioskScreen
+from screens.i18n import N_, _, error_text
 from screens.messages import Ending, EndSession, Purpose, Start
 from screens.session import KioskSession
 
@@ -21,7 +22,9 @@ log = logging.getLogger("ipkiosk")
 
 
 def unexpected() -> KioskError:
-    return KioskError("Something went wrong on this kiosk.", "Sign in again; if it happens again, ask IT staff.")
+    return KioskError(
+        N_("Something went wrong on this kiosk."), N_("Sign in again; if it happens again, ask IT staff.")
+    )
 
 
 def explain(error: BaseException) -> KioskError:
@@ -39,7 +42,7 @@ def log_unexpected(error: BaseException) -> None:
 
 
 class FailureScreen(KioskScreen):
-    TITLE_TEXT = "Could not continue"
+    TITLE_TEXT = N_("Could not continue")
 
     def __init__(self, session: KioskSession, error: KioskError, purpose: Purpose = Purpose.ENROLL) -> None:
         super().__init__(session)
@@ -49,16 +52,17 @@ class FailureScreen(KioskScreen):
     def body(self) -> ComposeResult:
         # markup=False: the words come from an exception and may hold brackets.
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static("This could not be finished", classes="title")
-            yield Static(self.error.message, classes="error", id="failure", markup=False)
-            yield Static(self.error.hint, classes="lead", id="failure-hint", markup=False)
+            message, hint = error_text(self.error)
+            yield Static(_("This could not be finished"), classes="title")
+            yield Static(message, classes="error", id="failure", markup=False)
+            yield Static(hint, classes="lead", id="failure-hint", markup=False)
             yield Static(
-                "You were signed out, and nothing of yours is left on this kiosk. Sign in again to carry on.",
+                _("You were signed out, and nothing of yours is left on this kiosk. Sign in again to carry on."),
                 classes="hint",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Sign in again", id="sign-in-again", variant="primary")
-                yield Button("Back to the welcome screen", id="welcome")
+                yield Button(_("Sign in again"), id="sign-in-again", variant="primary")
+                yield Button(_("Back to the welcome screen"), id="welcome")
 
     def on_mount(self) -> None:
         self.query_one("#sign-in-again", Button).focus()

@@ -8,8 +8,15 @@ the kiosk's configured one when the session is wiped."""
 from __future__ import annotations
 
 import gettext
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
+    from core.errors import KioskError
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "assets" / "locale"
 DOMAIN = "kiosk"
@@ -42,3 +49,27 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Marks `message` for the catalog where it is defined; `_` translates it where it is shown."""
     return message
+
+
+def f_(template: str, /, **params: object) -> str:
+    """`template` (an English message with `{name}` fields) translated, then filled."""
+    return _(template).format_map(params)
+
+
+def error_text(exc: KioskError) -> tuple[str, str]:
+    """A core refusal's message and hint in the provider's language. Core keeps its messages in
+    English and marks them (core.errors.N_); a parameter that is itself a marked message (a
+    refusal's detail) is translated too, a serial number or digit count is left as it is."""
+    params = {k: _(v) for k, v in exc.params.items()}
+    message = _(exc.template).format_map(params) if params else _(exc.message)
+    return message, _(exc.hint) if exc.hint else ""
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """The footer's key descriptions of `node` (a screen built for this session) in the
+    provider's language. Textual copies a class's bindings per node, sharing the lists: give the
+    node lists of its own."""
+    node._bindings.key_to_bindings = {
+        key: [replace(b, description=_(b.description)) if b.description else b for b in bindings]
+        for key, bindings in node._bindings.key_to_bindings.items()
+    }

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 from core.enrollment import AppOffer
 from core.errors import KioskError
 from screens.enrollment.base import StepScreen
+from screens.i18n import _
 from screens.session import KioskSession
 from screens.widgets.qr_code import QrCode
 
@@ -37,23 +38,27 @@ class AuthenticatorBindingScreen(StepScreen):
             with Vertical(id="qr-side"):
                 if self.enrollment.npi_outcome is not None and str(self.enrollment.npi_outcome) != "verified":
                     yield Static(
-                        "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
-                        "bound although your NPI was not verified.",
+                        _(
+                            "Legacy mode: IP-Auth-Stop-Binding-2.0 is off on this kiosk, so the app may be "
+                            "bound although your NPI was not verified."
+                        ),
                         classes="notice",
                     )
                 yield Static(
-                    "1. Open iPrescribe Authenticator on your phone.\n"
-                    "2. Add an account and scan this QR code.\n"
-                    "3. Enter the 6-digit code the app shows.",
+                    _(
+                        "1. Open iPrescribe Authenticator on your phone.\n"
+                        "2. Add an account and scan this QR code.\n"
+                        "3. Enter the 6-digit code the app shows."
+                    ),
                     classes="lead",
                 )
-                yield Static("Can't scan? Enter this key in the app:", classes="hint")
+                yield Static(_("Can't scan? Enter this key in the app:"), classes="hint")
                 yield Static(offer.manual_key, id="manual-key")
-                yield Label("Code from the app", classes="field-label")
-                yield Input(id="code", max_length=7, placeholder="6 digits", restrict=r"[0-9 ]*")
+                yield Label(_("Code from the app"), classes="field-label")
+                yield Input(id="code", max_length=7, placeholder=_("6 digits"), restrict=r"[0-9 ]*")
                 yield Static("", classes="error", id="error")
                 with Horizontal(classes="buttons"):
-                    yield Button("Confirm", id="confirm", variant="primary")
+                    yield Button(_("Confirm"), id="confirm", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
@@ -63,7 +68,7 @@ class AuthenticatorBindingScreen(StepScreen):
     def confirm(self) -> None:
         code = self.query_one("#code", Input).value
         if not code.strip():
-            self.show_error("Enter the 6-digit code shown in the app.")
+            self.show_error(_("Enter the 6-digit code shown in the app."))
             return
         self.query_one("#confirm", Button).disabled = True
         self.run_domain(lambda: self.enrollment.confirm_app_binding(code), self._bound, self._refused)

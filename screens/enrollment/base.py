@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from screens.base import KioskScreen
+from screens.i18n import N_
 from screens.messages import StepDone
 from screens.widgets.demo_token import DemoTokenPanel
 
@@ -21,8 +22,8 @@ class StepScreen(KioskScreen):
     """A screen for one enrollment step: the header shows the article's step."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f3", "demo_token", "Demo token"),
-        Binding("f4", "press_demo_token", "Press token button"),
+        Binding("f3", "demo_token", N_("Demo token")),
+        Binding("f4", "press_demo_token", N_("Press token button")),
     ]
     # A step where the provider reads codes off a hardware token: on demo data only, F3 shows the
     # demo token's display there (screens/widgets/demo_token.py).

@@ -13,14 +13,15 @@ from textual.widgets import Button, Static
 
 from core.enrollment import Step
 from screens.enrollment.base import StepScreen
+from screens.i18n import N_, _, f_
 from screens.session import KioskSession
 
 AUTO_CONTINUE_SECONDS = 10
 
 REASONS = {
-    "not_found": "Your NPI was not found in the DrWeb system (regions 1-5).",
-    "deactivated": "Your NPI is deactivated in the NPI registry, so it cannot be verified in regions 1-5.",
-    "unavailable": (
+    "not_found": N_("Your NPI was not found in the DrWeb system (regions 1-5)."),
+    "deactivated": N_("Your NPI is deactivated in the NPI registry, so it cannot be verified in regions 1-5."),
+    "unavailable": N_(
         "A regional directory did not answer, so your NPI could not be verified in regions 1-5 right now. "
         "You can try the verification again, or continue with a Code Generator."
     ),
@@ -28,7 +29,7 @@ REASONS = {
 
 
 class BindingStoppedScreen(StepScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "continue", "Continue", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "continue", N_("Continue"), show=False)]
 
     def __init__(self, session: KioskSession, auto_continue: float = AUTO_CONTINUE_SECONDS) -> None:
         super().__init__(session)
@@ -37,23 +38,25 @@ class BindingStoppedScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static("iPrescribe Authenticator cannot be bound to your device", classes="title")
-            yield Static(REASONS.get(self.outcome, REASONS["not_found"]), classes="notice")
+            yield Static(_("iPrescribe Authenticator cannot be bound to your device"), classes="title")
+            yield Static(_(REASONS.get(self.outcome, REASONS["not_found"])), classes="notice")
             yield Static(
-                "This is the IP-Auth-Stop-Binding-2.0 feature working as intended: a security "
-                "requirement, not an error. Providers whose NPI cannot be verified use the Code "
-                "Generator (hardware token) instead. No additional action is required on your part.",
+                _(
+                    "This is the IP-Auth-Stop-Binding-2.0 feature working as intended: a security "
+                    "requirement, not an error. Providers whose NPI cannot be verified use the Code "
+                    "Generator (hardware token) instead. No additional action is required on your part."
+                ),
                 classes="lead",
             )
             yield Static(
-                "Contact your administrator only if you believe there is an error with your NPI status.",
+                _("Contact your administrator only if you believe there is an error with your NPI status."),
                 classes="hint",
             )
             yield Static("", id="countdown-text")
             with Horizontal(classes="buttons"):
-                yield Button("Continue to Code Generator", id="continue", variant="primary")
+                yield Button(_("Continue to Code Generator"), id="continue", variant="primary")
                 if self.outcome == "unavailable":
-                    yield Button("Try verification again", id="retry")
+                    yield Button(_("Try verification again"), id="retry")
 
     def on_mount(self) -> None:
         self.query_one("#continue", Button).focus()
@@ -66,7 +69,7 @@ class BindingStoppedScreen(StepScreen):
             self.action_continue()
             return
         self.query_one("#countdown-text", Static).update(
-            f"You will be directed to Code Generator setup in {self.remaining} s."
+            f_("You will be directed to Code Generator setup in {seconds} s.", seconds=self.remaining)
         )
         self.remaining -= 1
 

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
 from screens.enrollment.base import StepScreen
+from screens.i18n import _, f_
 from screens.session import KioskSession
 
 
@@ -27,22 +28,24 @@ class ConfirmScreen(StepScreen):
     def body(self) -> ComposeResult:
         e = self.enrollment
         what = (
-            "iPrescribe Authenticator is now bound to your account."
+            _("iPrescribe Authenticator is now bound to your account.")
             if (e.method is not None and e.method.value == "authenticator")
-            else f"Your hardware token {e.serial} is now active."
+            else f_("Your hardware token {serial} is now active.", serial=e.serial)
         )
         codes = self.backup_codes
         with VerticalScroll(classes="page", can_focus=False):
             yield Static(what, classes="success")
             yield Static(
-                "Save these backup codes and store them securely. Each works once, in place of a "
-                "code from your token, if your token is lost or not with you. They are shown only now.",
+                _(
+                    "Save these backup codes and store them securely. Each works once, in place of a "
+                    "code from your token, if your token is lost or not with you. They are shown only now."
+                ),
                 classes="lead",
             )
             yield Static(two_columns(codes), id="codes")
-            yield Checkbox("I have stored these codes in a secure place", id="stored")
+            yield Checkbox(_("I have stored these codes in a secure place"), id="stored")
             with Horizontal(classes="buttons"):
-                yield Button("Continue to test sign-in", id="continue", variant="primary", disabled=True)
+                yield Button(_("Continue to test sign-in"), id="continue", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#stored", Checkbox).focus()

@@ -15,23 +15,24 @@ from core.directory import RegionAnswer, Verification
 from core.errors import KioskError
 from core.regions import default_region_map
 from screens.enrollment.base import StepScreen
+from screens.i18n import N_, _, f_
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
-REGION_COLUMNS = {"region": "Region", "answer": "Answer", "detail": "Detail"}
+REGION_COLUMNS = {"region": N_("Region"), "answer": N_("Answer"), "detail": N_("Detail")}
 REGION_STATUS = {
-    "found": "found",
-    "not_found": "not found",
-    "deactivated": "deactivated",
-    "error": "no answer",
-    "timeout": "no answer (timed out)",
+    "found": N_("found"),
+    "not_found": N_("not found"),
+    "deactivated": N_("deactivated"),
+    "error": N_("no answer"),
+    "timeout": N_("no answer (timed out)"),
 }
 OUTCOME_TEXT = {
-    "verified": "NPI verified. You can now set up iPrescribe Authenticator.",
-    "not_found": "Your NPI was not found in the iPrescribe system (regions 1-5).",
-    "deactivated": "Your NPI is deactivated in the iPrescribe system.",
-    "unavailable": "A regional directory did not answer, so your NPI could not be verified now.",
+    "verified": N_("NPI verified. You can now set up iPrescribe Authenticator."),
+    "not_found": N_("Your NPI was not found in the iPrescribe system (regions 1-5)."),
+    "deactivated": N_("Your NPI is deactivated in the iPrescribe system."),
+    "unavailable": N_("A regional directory did not answer, so your NPI could not be verified now."),
 }
 
 
@@ -51,10 +52,12 @@ class NpiVerificationScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static("NPI verification", classes="title")
+            yield Static(_("NPI verification"), classes="title")
             yield Static(
-                "Hold your enrollment image (cronto image) up to the camera. The system scans it "
-                "and checks your NPI against the DrWeb database across regions 1-5.",
+                _(
+                    "Hold your enrollment image (cronto image) up to the camera. The system scans it "
+                    "and checks your NPI against the DrWeb database across regions 1-5."
+                ),
                 classes="lead",
             )
             if self._camera:
@@ -62,24 +65,28 @@ class NpiVerificationScreen(StepScreen):
 
                 yield CameraPreview(id="preview")
                 assert self.scanner is not None
-                yield Static(f"Scanning with {self.scanner.description}...", id="scan-status", classes="hint")
+                yield Static(
+                    f_("Scanning with {camera}...", camera=self.scanner.description), id="scan-status", classes="hint"
+                )
             else:
-                yield Static("No camera is set up on this kiosk: read the image from a file instead.", classes="notice")
-            yield Label("Or read the image from a file:", classes="field-label")
-            yield Input(id="image-path", value=self._default_image(), placeholder="path to the image")
+                yield Static(
+                    _("No camera is set up on this kiosk: read the image from a file instead."), classes="notice"
+                )
+            yield Label(_("Or read the image from a file:"), classes="field-label")
+            yield Input(id="image-path", value=self._default_image(), placeholder=_("path to the image"))
             yield LoadingIndicator(id="checking")
             table: DataTable[str] = DataTable(id="regions", cursor_type="none", show_cursor=False)
             table.can_focus = False  # five rows, no cursor: a Tab stop there would do nothing
-            refill(table, REGION_COLUMNS)
+            refill(table, {key: _(label) for key, label in REGION_COLUMNS.items()})
             yield table
             yield Static("", id="outcome")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
-                yield Button("Read file", id="read-file")
+                yield Button(_("Read file"), id="read-file")
                 if self._camera:
-                    yield Button("Scan again", id="rescan")
-                yield Button("Continue", id="continue", variant="primary")
-            yield Static("Escape: choose another method", classes="hint")
+                    yield Button(_("Scan again"), id="rescan")
+                yield Button(_("Continue"), id="continue", variant="primary")
+            yield Static(_("Escape: choose another method"), classes="hint")
 
     def _default_image(self) -> str:
         if self.session.demo_images and self.session.username:
@@ -118,13 +125,13 @@ class NpiVerificationScreen(StepScreen):
 
     @on(ScanHint)
     def _hint(self, message: ScanHint) -> None:
-        self.query_one("#scan-status", Static).update(message.text)
+        self.query_one("#scan-status", Static).update(_(message.text))
 
     @on(ScanFailed)
     def _failed(self, message: ScanFailed) -> None:
         if self.query("#scan-status"):
             self.query_one("#scan-status", Static).update(
-                f"{message.message} Scan again, read the image from a file, or ask IT staff."
+                f_("{problem} Scan again, read the image from a file, or ask IT staff.", problem=_(message.message))
             )
 
     @on(ScanFound)
@@ -143,11 +150,11 @@ class NpiVerificationScreen(StepScreen):
     def read_file(self) -> None:
         path = Path(self.query_one("#image-path", Input).value.strip()).expanduser()
         if not str(path) or not path.is_file():
-            self.show_error("No image file at that path.")
+            self.show_error(_("No image file at that path."))
             return
         scanner = self.scanner
         if scanner is None:
-            self.show_error("This kiosk cannot read images. Ask IT staff.")
+            self.show_error(_("This kiosk cannot read images. Ask IT staff."))
             return
         self._verify_with(lambda: scanner.read_file(path))
 
@@ -169,9 +176,9 @@ class NpiVerificationScreen(StepScreen):
     def _show_checking(self) -> None:
         names = default_region_map().names
         table = self.query_one("#regions", DataTable)
-        refill(table, REGION_COLUMNS)
+        refill(table, {key: _(label) for key, label in REGION_COLUMNS.items()})
         for region in range(1, 6):
-            table.add_row(f"{region} {names.get(region, '')}", "checking...", "", key=str(region))
+            table.add_row(f"{region} {names.get(region, '')}", _("checking..."), "", key=str(region))
         table.display = True
 
     @on(RegionAnswered)
@@ -180,7 +187,7 @@ class NpiVerificationScreen(StepScreen):
         key = str(message.answer.region)
         if key in table.rows:
             status = REGION_STATUS.get(message.answer.status, message.answer.status)
-            table.update_cell(key, "answer", status)
+            table.update_cell(key, "answer", _(status))
             table.update_cell(key, "detail", message.answer.reason or "")
 
     def _run(self, call: object) -> None:
@@ -190,7 +197,7 @@ class NpiVerificationScreen(StepScreen):
         self.clear_error()
         self.query_one("#checking").display = True
         self._show_checking()
-        self.query_one("#outcome", Static).update("Checking your NPI in regions 1-5...")
+        self.query_one("#outcome", Static).update(_("Checking your NPI in regions 1-5..."))
         self.run_domain(call, self._verified, self._refused)  # type: ignore[arg-type]
 
     def _verified(self, verification: Verification) -> None:
@@ -199,7 +206,7 @@ class NpiVerificationScreen(StepScreen):
         for answer in verification.answers.values():  # the final word, also for late regions
             self._region_answered(RegionAnswered(answer))
         outcome = str(verification.outcome)
-        self.query_one("#outcome", Static).update(OUTCOME_TEXT.get(outcome, outcome))
+        self.query_one("#outcome", Static).update(_(OUTCOME_TEXT.get(outcome, outcome)))
         button = self.query_one("#continue", Button)
         button.display = True
         button.focus()

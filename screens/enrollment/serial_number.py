@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 from core.errors import KioskError
 from core.tokens import TokenInfo
 from screens.enrollment.base import StepScreen
+from screens.i18n import _
 from screens.widgets.demo_token import DemoTokenPanel
 
 
@@ -26,17 +27,17 @@ class SerialNumberScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static("Enter the token serial number", classes="title")
+            yield Static(_("Enter the token serial number"), classes="title")
             yield Static(
-                "Locate the serial number on your hardware token device - usually printed on the back or bottom.",
+                _("Locate the serial number on your hardware token device - usually printed on the back or bottom."),
                 classes="lead",
             )
-            yield Label("Serial number", classes="field-label")
-            yield Input(id="serial", max_length=64, placeholder="e.g. DEMO-0001")
+            yield Label(_("Serial number"), classes="field-label")
+            yield Input(id="serial", max_length=64, placeholder=_("e.g. DEMO-0001"))
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
-                yield Button("Next", id="next", variant="primary")
-            yield Static("Escape: back", classes="hint")
+                yield Button(_("Next"), id="next", variant="primary")
+            yield Static(_("Escape: back"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#serial", Input).focus()

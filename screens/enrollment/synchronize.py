@@ -14,12 +14,13 @@ from textual.widgets import Button, Static
 from core.errors import KioskError, StepOutOfOrder
 from core.tokens import TokenInfo
 from screens.enrollment.base import StepScreen
+from screens.i18n import N_, _, f_
 from screens.session import KioskSession
 from screens.widgets.two_code_input import TwoCodeInput
 
 MISSING = {
-    "current": "Enter the code your token shows now in Current Code.",
-    "next": "Wait for the code to change, then enter the new code in Next Code.",
+    "current": N_("Enter the code your token shows now in Current Code."),
+    "next": N_("Wait for the code to change, then enter the new code in Next Code."),
 }
 
 
@@ -36,30 +37,33 @@ class SynchronizeScreen(StepScreen):
         serial = session.current_enrollment.serial
         token = session.system.tokens.get(serial) if serial is not None else None
         if token is None:
-            raise StepOutOfOrder("Enter your token's serial number first.")
+            raise StepOutOfOrder(N_("Enter your token's serial number first."))
         return partial(cls, session, token)
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static(f"Synchronize your token {self.serial}", classes="title")
+            yield Static(f_("Synchronize your token {serial}", serial=self.serial), classes="title")
             yield Static(
-                "1. Press the button on your hardware token to generate a code.\n"
-                "2. Enter the displayed code in the Current Code field.\n"
-                "3. Wait for the code to change (typically 30-60 seconds).\n"
-                "4. Enter the new code in the Next Code field.\n"
-                "5. Select Verify.",
+                _(
+                    "1. Press the button on your hardware token to generate a code.\n"
+                    "2. Enter the displayed code in the Current Code field.\n"
+                    "3. Wait for the code to change (typically 30-60 seconds).\n"
+                    "4. Enter the new code in the Next Code field.\n"
+                    "5. Select Verify."
+                ),
                 classes="lead",
             )
             yield TwoCodeInput(
                 digits=self.params.digits,
                 countdown=self.params.period if self.params.kind == "totp" else None,
-                between="Then press the button again for the next code.",
+                between=_("Then press the button again for the next code."),
                 id="two-codes",
             )
             yield Static("", classes="error", id="error")
+            # The way back beside the button: a line saved for an 80x24 screen with the demo token shown.
             with Horizontal(classes="buttons"):
-                yield Button("Verify", id="verify", variant="primary")
-            yield Static("Escape: back to the serial number", classes="hint")
+                yield Button(_("Verify"), id="verify", variant="primary")
+                yield Static(_("Escape: back to the serial number"), classes="hint")
 
     @property
     def codes(self) -> TwoCodeInput:
@@ -79,7 +83,7 @@ class SynchronizeScreen(StepScreen):
     def verify(self) -> None:
         missing = self.codes.missing()
         if missing is not None:
-            self.show_error(MISSING[missing])
+            self.show_error(_(MISSING[missing]))
             return
         current, following = self.codes.codes
         self.query_one("#verify", Button).disabled = True

@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 from core.errors import KioskError
 from core.signin import SignedIn
 from screens.enrollment.base import StepScreen
+from screens.i18n import _, f_
 
 
 class TrialSignInScreen(StepScreen):
@@ -17,19 +18,22 @@ class TrialSignInScreen(StepScreen):
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="page", can_focus=False):
-            yield Static("Test your sign-in", classes="title")
+            yield Static(_("Test your sign-in"), classes="title")
             yield Static(
-                f"Sign in again as {self.enrollment.username} with your password and a new code, as "
-                "you will every time you log in to iPrescribe.",
+                f_(
+                    "Sign in again as {username} with your password and a new code, as "
+                    "you will every time you log in to iPrescribe.",
+                    username=self.enrollment.username,
+                ),
                 classes="lead",
             )
-            yield Label("Password", classes="field-label")
+            yield Label(_("Password"), classes="field-label")
             yield Input(id="password", password=True, max_length=256)
-            yield Label("Security code", classes="field-label")
-            yield Input(id="code", max_length=24, placeholder="press the button on your token")
+            yield Label(_("Security code"), classes="field-label")
+            yield Input(id="code", max_length=24, placeholder=_("press the button on your token"))
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
-                yield Button("Sign in", id="submit", variant="primary")
+                yield Button(_("Sign in"), id="submit", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#password", Input).focus()
@@ -44,7 +48,7 @@ class TrialSignInScreen(StepScreen):
         password = self.query_one("#password", Input).value
         code = self.query_one("#code", Input).value.strip()
         if not password or not code:
-            self.show_error("Enter your password and the code your token shows.")
+            self.show_error(_("Enter your password and the code your token shows."))
             return
         self.query_one("#submit", Button).disabled = True
         self.run_domain(lambda: self.enrollment.test_sign_in(password, code), self._ok, self._refused)

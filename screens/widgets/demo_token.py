@@ -14,6 +14,7 @@ from textual import work
 from textual.widgets import Static
 
 from core.tokens import TokenInventory
+from screens.i18n import _, f_
 
 TICK_SECONDS = 0.5
 
@@ -85,12 +86,20 @@ class DemoTokenPanel(Static):
         self.app.call_from_thread(self._show, Display(info.serial, info.params.kind, code, left), press)
 
     def _offer(self, free: list[str]) -> None:
-        self.update(f"Demo token: type one of these serial numbers: {', '.join(free) or 'none left'}")
+        self.update(
+            f_("Demo token: type one of these serial numbers: {serials}", serials=", ".join(free) or _("none left"))
+        )
 
     def _show(self, display: Display, press: int | None) -> None:
         if display.serial != (self.serial or "").strip():
             return  # the serial changed while this was read
         self.press = press
         spaced = f"{display.code[: len(display.code) // 2]} {display.code[len(display.code) // 2 :]}"
-        after = f"changes in {int(display.seconds_left)} s" if display.kind == "totp" else "F4 presses its button"
-        self.update(f"Demo token {display.serial}:  {spaced}   {after}   (F3 hides)")
+        after = (
+            f_("changes in {seconds} s", seconds=int(display.seconds_left))
+            if display.kind == "totp"
+            else _("F4 presses its button")
+        )
+        self.update(
+            f_("Demo token {serial}:  {code}   {after}   (F3 hides)", serial=display.serial, code=spaced, after=after)
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from screens.i18n import N_, _
+from screens.i18n import N_, _, f_
 
 HELP = N_("F1 Help")
 
@@ -23,7 +23,7 @@ class StepHeader(Static):
 def header_line(step: tuple[int, str] | None, who: str | None, title: str, width: int) -> str:
     """`width` cells, always ending in "F1 Help" (the way to help must never be cut): the
     step's name gives way first (shortened with an ellipsis), then who is signed in."""
-    left = f"Step {step[0]} of 8 · {step[1]}" if step else title
+    left = f_("Step {number} of 8 · {name}", number=step[0], name=_(step[1])) if step else title
     help_key = _(HELP)
     right = f"{who}  ·  {help_key}" if who else help_key
     if who and len(right) + 1 + min(len(left), 20) > width:

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import KioskError, SyncFailed
+from screens.i18n import _, f_
 
 Field = Literal["current", "next"]
 
@@ -49,22 +50,25 @@ class TwoCodeInput(Vertical):
 
     def compose(self) -> ComposeResult:
         length = self.digits + 2 if self.digits else 10  # room for a space in the middle
-        hint = f"{self.digits} digits" if self.digits else "6 or 8 digits"
+        hint = f_("{digits} digits", digits=self.digits) if self.digits else _("6 or 8 digits")
         if self.compact:
             with Horizontal(classes="it-row"):
-                yield Input(id="current", max_length=length, placeholder="Current Code", restrict=r"[0-9 ]*")
-                yield Input(id="next", max_length=length, placeholder="Next Code", restrict=r"[0-9 ]*")
+                yield Input(id="current", max_length=length, placeholder=_("Current Code"), restrict=r"[0-9 ]*")
+                yield Input(id="next", max_length=length, placeholder=_("Next Code"), restrict=r"[0-9 ]*")
             return
-        yield Label("Current Code", classes="field-label")
+        yield Label(_("Current Code"), classes="field-label")
         yield Input(id="current", max_length=length, placeholder=hint, restrict=r"[0-9 ]*")
         if self.countdown:
             yield Static("", id="countdown-text", classes="hint")
             yield ProgressBar(total=self.countdown, show_eta=False, show_percentage=False, id="countdown")
         elif self.between:
             yield Static(self.between, classes="hint")
-        yield Label("Next Code", classes="field-label")
+        yield Label(_("Next Code"), classes="field-label")
         yield Input(
-            id="next", max_length=length, placeholder=hint if self.digits else "the code after it", restrict=r"[0-9 ]*"
+            id="next",
+            max_length=length,
+            placeholder=hint if self.digits else _("the code after it"),
+            restrict=r"[0-9 ]*",
         )
 
     def show_time(self, now: float) -> None:
@@ -74,7 +78,9 @@ class TwoCodeInput(Vertical):
         elapsed = now % self.countdown
         left = int(self.countdown - elapsed) or self.countdown
         self.query_one("#countdown", ProgressBar).update(progress=elapsed)
-        self.query_one("#countdown-text", Static).update(f"The code on your token changes in about {left} s.")
+        self.query_one("#countdown-text", Static).update(
+            f_("The code on your token changes in about {seconds} s.", seconds=left)
+        )
 
     @property
     def codes(self) -> tuple[str, str]:
