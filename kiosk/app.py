@@ -142,6 +142,8 @@ class KioskApp(App[int], inherit_bindings=False):
         await super().on_event(event)
 
     def _check_idle(self) -> None:
+        if not self.screen_stack:
+            return  # the App is closing (the timer can fire once after the last screen is gone)
         if self.session.failed or (self.session.signed_in is None and isinstance(self.screen, WelcomeScreen)):
             return  # nobody's session to wipe (and a start-up failure must stay on screen)
         idle = time.monotonic() - self._last_input
