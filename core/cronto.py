@@ -98,11 +98,12 @@ REASONS: tuple[str, ...] = tuple(REFUSALS)
 WITH_DETAIL = N_("{message} ({detail})")
 
 
-def refuse(reason: str, detail: str | None = None) -> CrontoRejected:
-    """The typed refusal for `reason`; `detail` (never token text) refines the message."""
+def refuse(reason: str, detail: str | None = None, **names: str) -> CrontoRejected:
+    """The typed refusal for `reason`; `detail` (never token text) refines the message. `detail`
+    is a marked template; `names` fill it (a claim's name, shown as it is in every language)."""
     message, hint = REFUSALS[reason]
     if detail:
-        return CrontoRejected(WITH_DETAIL, reason, hint, params={"message": message, "detail": detail})
+        return CrontoRejected(WITH_DETAIL, reason, hint, params={"message": message, "detail": detail, **names})
     return CrontoRejected(message, reason, hint)
 
 
@@ -343,9 +344,9 @@ def _time_claim(body: dict[str, Any], name: str) -> int:
     value = body[name]
     # bool is an int in Python; a JSON true is not a time (nor is 1e309, which json reads as inf).
     if not isinstance(value, int) or isinstance(value, bool):
-        raise refuse("not_our_format", f"the time claim {name} is not a whole number")
+        raise refuse("not_our_format", N_("the time claim {name} is not a whole number"), name=name)
     if not 0 <= value <= MAX_TIME:
-        raise refuse("not_our_format", f"the time claim {name} is not a date before the year 10000")
+        raise refuse("not_our_format", N_("the time claim {name} is not a date before the year 10000"), name=name)
     return value
 
 
@@ -355,9 +356,9 @@ def _string_claim(body: dict[str, Any], name: str, limit: int) -> str:
         raise refuse("not_our_format", N_("a claim has the wrong type"))
     # Claims are printed by `ipkiosk cronto decode`: no terminal escapes, nothing unbounded.
     if not value.isascii() or not value.isprintable():
-        raise refuse("not_our_format", f"the claim {name} has characters that are not printable")
+        raise refuse("not_our_format", N_("the claim {name} has characters that are not printable"), name=name)
     if len(value) > limit:
-        raise refuse("not_our_format", f"the claim {name} is too long")
+        raise refuse("not_our_format", N_("the claim {name} is too long"), name=name)
     return value
 
 
@@ -365,7 +366,7 @@ def _claims_from(body: dict[str, Any]) -> EnrollmentClaims:
     """Typed, bounded claims from a signed body; a signed but malformed body is still not ours."""
     missing = [c for c in _CLAIMS if c not in body]
     if missing:
-        raise refuse("not_our_format", f"missing {', '.join(missing)}")
+        raise refuse("not_our_format", N_("missing {claims}"), claims=", ".join(missing))
     for c in ("iss", "sub", "npi", "jti"):
         if not isinstance(body[c], str) or not body[c]:
             raise refuse("not_our_format", N_("a claim has the wrong type"))

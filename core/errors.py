@@ -6,7 +6,8 @@ seed, one-time code or backup code (docs/security.md rule 19): constructors take
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Callable, Mapping
 
 from core.otp import Diagnosis
 
@@ -15,6 +16,33 @@ def N_(message: str) -> str:
     """Marks a provider-facing message (or a template of one, with `{name}` fields) for the
     kiosk's catalogs: core stays English; the screens translate `template` and fill `params`."""
     return message
+
+
+def _as_is(message: str) -> str:
+    return message
+
+
+def fill(template: str, params: Mapping[str, str], translate: Callable[[str], str] = _as_is) -> str:
+    """`template` translated and filled from `params`, English by default (the CLI, logs).
+
+    A parameter that is itself a marked message (a refusal's detail, a revoked token's reason
+    word) is translated too, and its own `{name}` fields are filled from the same `params`; a
+    serial number or a claim name is no message and stays as it is."""
+    # An empty value is no message: gettext would give the catalog's header for it.
+    details = {k: _filled_detail(translate(v), params) if v else v for k, v in params.items()}
+    return translate(template).format_map(details)
+
+
+def _filled_detail(text: str, params: Mapping[str, str]) -> str:
+    # Only plain `{name}` fields naming a parameter: a value typed by someone ("{0}",
+    # "{serial:>99999999}") is shown as typed, never used as a format.
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return text
+    if not fields or any(name not in params or spec or conv for name, spec, conv in fields):
+        return text
+    return text.format_map(params)
 
 
 class KioskError(Exception):
@@ -27,7 +55,7 @@ class KioskError(Exception):
         # counts: never a secret); a screen translates the template, then fills it the same way.
         self.template = message
         self.params = {k: str(v) for k, v in (params or {}).items()}
-        self.message = message.format_map(self.params) if params else message
+        self.message = fill(message, self.params) if params else message
         super().__init__(self.message)
         if hint is not None:
             self.hint = hint

@@ -15,7 +15,7 @@ from core.errors import N_, SyncFailed, TokenUnavailable
 from core.otp import Diagnosis
 from core.schema import tokens
 from core.serials import normalize_serial
-from core.token_model import CodeCheck, CodeMatch, TokenInfo, TokenState, info_from_row
+from core.token_model import CodeCheck, CodeMatch, TokenInfo, TokenState, info_from_row, revoked_word
 from core.token_records import TokenRecords
 
 
@@ -162,7 +162,7 @@ class TokenCodes(TokenRecords):
         if info.state is TokenState.REVOKED:
             raise TokenUnavailable(
                 N_("Token {serial} was reported {reason}."),
-                params={"serial": info.serial, "reason": info.revoked_reason or "revoked"},
+                params={"serial": info.serial, "reason": revoked_word(info.revoked_reason)},
             )
         digits = info.params.digits
         c1 = otp.normalize_code(current, digits)

@@ -18,7 +18,7 @@ from core.schema import tokens
 from core.seeds import SeedBox
 from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store
-from core.token_model import ImportReport, Method, TokenInfo, TokenState, info_from_row
+from core.token_model import ImportReport, Method, TokenInfo, TokenState, info_from_row, revoked_word
 from core.token_spec import Rejected, TokenSpec
 
 LIST_CHUNK = 1000  # rows fetched at a time by `iter`
@@ -244,7 +244,7 @@ class TokenRecords:
         if info.state is TokenState.REVOKED:
             raise TokenUnavailable(
                 N_("Token {serial} was reported {reason} and cannot be used."),
-                params={"serial": cleaned, "reason": info.revoked_reason or "revoked"},
+                params={"serial": cleaned, "reason": revoked_word(info.revoked_reason)},
             )
         if info.state is TokenState.LOCKED:
             raise TokenLocked(N_("Token {serial} is locked."), params={"serial": cleaned})

@@ -20,6 +20,7 @@ from kiosk.scan_service import ScanService
 from screens import i18n
 from screens.base import KioskScreen
 from screens.help import HelpScreen
+from screens.i18n import _, f_
 from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
 from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
@@ -153,8 +154,8 @@ class KioskApp(App[int], inherit_bindings=False):
             self._warned = True
             left = int(self.idle_timeout - idle)
             self.notify(
-                f"Still there? This session ends in {left} seconds. Press any key to continue.",
-                title="Shared kiosk",
+                f_("Still there? This session ends in {left} seconds. Press any key to continue.", left=left),
+                title=_("Shared kiosk"),
                 severity="warning",
                 timeout=self.idle_warning,
             )
@@ -289,7 +290,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self._wipe()
         self.show(WelcomeScreen(self.session))
         if reason is Ending.TIMEOUT:
-            self.notify("Your session ended after a period without input.", title="Shared kiosk", timeout=8)
+            self.notify(_("Your session ended after a period without input."), title=_("Shared kiosk"), timeout=8)
 
     def enter_it_area(self) -> None:
         from screens.it.area import ItAreaScreen

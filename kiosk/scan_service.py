@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import KioskError
+from core.errors import N_, KioskError
 
 
 class ImageUnreadable(KioskError):
-    hint = "Check the file, hold the image closer to the camera, or ask IT staff for a new enrollment image."
+    hint = N_("Check the file, hold the image closer to the camera, or ask IT staff for a new enrollment image.")
 
 
 class ScanService:
@@ -45,7 +45,7 @@ class ScanService:
                     self._noticed = True
                     post(ScanHint(event.text))
             elif isinstance(event, Failed):
-                post(ScanFailed(event.reason, event.message))
+                post(ScanFailed(event.reason, event.template, params=event.params))
 
         with self._lock:
             self._stop_locked()
@@ -68,7 +68,7 @@ class ScanService:
         try:
             payload = first_payload_in_file(str(path))
         except SourceError as exc:
-            raise ImageUnreadable(exc.message) from None
+            raise ImageUnreadable(exc.template, params=exc.params) from None
         if not payload:
-            raise ImageUnreadable(f"No enrollment image could be read from {path.name}.")
+            raise ImageUnreadable(N_("No enrollment image could be read from {name}."), params={"name": path.name})
         return payload

@@ -13,7 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import fill
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from textual.dom import DOMNode
 
     from core.errors import KioskError
@@ -60,9 +64,14 @@ def error_text(exc: KioskError) -> tuple[str, str]:
     """A core refusal's message and hint in the provider's language. Core keeps its messages in
     English and marks them (core.errors.N_); a parameter that is itself a marked message (a
     refusal's detail) is translated too, a serial number or digit count is left as it is."""
-    params = {k: _(v) for k, v in exc.params.items()}
-    message = _(exc.template).format_map(params) if params else _(exc.message)
+    message = fill(exc.template, exc.params, _) if exc.params else _(exc.message)
     return message, _(exc.hint) if exc.hint else ""
+
+
+def outcome_text(template: str, params: Mapping[str, str]) -> str:
+    """A directory's or camera's English message (a `template` and its `params`, filled the
+    same way as a core refusal) in the provider's language."""
+    return fill(template, params, _) if params else _(template)
 
 
 def translate_bindings(node: DOMNode) -> None:

@@ -6,7 +6,7 @@ it; `Screen.post_message` is thread safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,10 +40,13 @@ class ScanHint(Message):
 
 
 class ScanFailed(Message):
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, params: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.reason = reason  # no_camera | unplugged | timeout | unreadable
+        # `message` is a marked English message, maybe a template filled from `params` (a camera
+        # index, a file name) as a core refusal is; the screen translates it (screens.i18n).
         self.message = message
+        self.params = dict(params or {})
 
 
 class ScanService(Protocol):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from core.errors import DirectoryUnavailable
+from core.errors import DirectoryUnavailable, fill
 
 ENTITY_INDIVIDUAL = 1
 ENTITY_ORGANIZATION = 2
@@ -80,6 +81,24 @@ class RegionAnswer:
     status: RegionStatus
     reason: str = ""
     record: DirectoryRecord | None = None
+    # `reason` as a marked template and its parameters (core.errors.fill), for a screen to
+    # translate; `reason` is the English, for IT staff and the command line.
+    template: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def told(
+        cls,
+        region: int,
+        status: RegionStatus,
+        template: str,
+        record: DirectoryRecord | None = None,
+        /,
+        **params: object,
+    ) -> RegionAnswer:
+        """An answer whose reason is `template` filled from `params`."""
+        values = {k: str(v) for k, v in params.items()}
+        return cls(region, status, fill(template, values), record, template, values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +118,9 @@ class Verification:
     name_matched: bool | None = None
     # Plain words for the provider at the kiosk; admin detail stays in the answers' reasons.
     message: str = ""
+    # `message` as a marked template and its parameters, for a screen to translate.
+    template: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def verified(self) -> bool:

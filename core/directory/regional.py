@@ -29,7 +29,23 @@ from core.directory.model import (
 )
 from core.directory.online import OnlineRegionBackend
 from core.directory.shard import LocalRegionBackend, lookup_threads, shard_name
-from core.errors import DirectoryUnavailable
+from core.directory.wording import (
+    BLANK,
+    DEACTIVATED,
+    DEACTIVATED_ON,
+    LATE,
+    MONTHS,
+    NAME_MISMATCH,
+    NOT_FOUND,
+    ORGANIZATION,
+    SLOW,
+    UNKNOWN_LOCATION,
+    UNREACHABLE,
+    UNREACHABLES,
+    UNREACHED,
+    VERIFIED,
+)
+from core.errors import N_, DirectoryUnavailable, fill
 from core.npi import validate_npi
 from core.regions import REGIONS, RegionMap, default_region_map
 
@@ -134,8 +150,10 @@ class RegionalDirectory:
 
     def _complete(self, found: dict[int, RegionAnswer]) -> dict[int, RegionAnswer]:
         """Every region gets an answer; one that gave none in time is a timeout."""
-        late = f"did not answer within {self.timeout:g} s."
-        return {r: found.get(r) or RegionAnswer(r, "timeout", f"Region {r} {late}") for r in self.backends}
+        return {r: found.get(r) or self._timed_out(r) for r in self.backends}
+
+    def _timed_out(self, region: int) -> RegionAnswer:
+        return RegionAnswer.told(region, "timeout", LATE, region=region, seconds=f"{self.timeout:g}")
 
     async def _ask_online(
         self, region: int, npi: str, on_answer: Callable[[RegionAnswer], object] | None = None
@@ -151,90 +169,53 @@ class RegionalDirectory:
             async with asyncio.timeout(self.timeout):
                 record = await backend.alookup(npi)
         except TimeoutError:
-            return RegionAnswer(region, "timeout", f"Region {region} did not answer within {self.timeout:g} s.")
+            return self._timed_out(region)
         except Exception as exc:
             return _failure(region, exc)
         return _answer(region, record)
 
     def _decide(self, npi: str, last_name: str | None, answers: dict[int, RegionAnswer]) -> Verification:
-        def result(outcome: Outcome, region: int | None, message: str, matched: bool | None = None) -> Verification:
-            return Verification(outcome, npi, region, answers, matched, message)
+        def result(
+            outcome: Outcome, where: int | None, template: str, matched: bool | None = None, **more: str
+        ) -> Verification:
+            params = {"npi": npi, **more}
+            return Verification(outcome, npi, where, answers, matched, fill(template, params), template, params)
 
         deactivated = [a for a in answers.values() if a.status == "deactivated"]
         if deactivated:
             # Any region saying "deactivated" wins: a stale copy elsewhere must not verify.
             first = deactivated[0]
             day = first.record.deactivation_date if first.record else None
-            when = f" on {day:%B %d, %Y}" if day else ""
+            if day is None:
+                return result(Outcome.DEACTIVATED, first.region, DEACTIVATED)
+            month = MONTHS[day.month - 1]
             return result(
-                Outcome.DEACTIVATED,
-                first.region,
-                f"NPI {npi} was deactivated{when}, so it cannot be used to set up the "
-                "iPrescribe Authenticator. Contact your administrator if this is wrong.",
+                Outcome.DEACTIVATED, first.region, DEACTIVATED_ON, month=month, day=f"{day:%d}", year=f"{day:%Y}"
             )
         found = [a for a in answers.values() if a.status == "found" and a.record is not None]
-        refusals: list[tuple[int, str, bool | None]] = []
+        refusals: list[tuple[int, str, bool | None, dict[str, str]]] = []
         for answer in found:
             record = answer.record
             assert record is not None
             if not record.is_individual:
-                refusals.append(
-                    (
-                        answer.region,
-                        f"NPI {npi} belongs to an organization, not to an individual "
-                        "prescriber, so it cannot verify you.",
-                        None,
-                    )
-                )
+                refusals.append((answer.region, ORGANIZATION, None, {}))
                 continue
             if self.region_map.get(record.state) is None:
-                refusals.append(
-                    (
-                        answer.region,
-                        f"NPI {npi} has a practice location ('{record.state or 'blank'}') the "
-                        "kiosk's region map does not know, so it cannot be verified here. "
-                        "Contact your administrator.",
-                        None,
-                    )
-                )
+                refusals.append((answer.region, UNKNOWN_LOCATION, None, {"state": record.state or BLANK}))
                 continue
             if last_name is not None and name_key(record.last_name) != name_key(last_name):
-                refusals.append(
-                    (
-                        answer.region,
-                        f"The name registered for NPI {npi} does not match the name on your "
-                        "account. Check that you scanned your own enrollment image, or contact "
-                        "your administrator.",
-                        False,
-                    )
-                )
+                refusals.append((answer.region, NAME_MISMATCH, False, {}))
                 continue
-            return result(
-                Outcome.VERIFIED,
-                answer.region,
-                f"Your NPI {npi} is verified (region {answer.region}).",
-                True if last_name is not None else None,
-            )
+            matched = True if last_name is not None else None
+            return result(Outcome.VERIFIED, answer.region, VERIFIED, matched, region=str(answer.region))
         if refusals:
-            region, message, matched = refusals[0]
-            return result(Outcome.NOT_FOUND, region, message, matched)
+            region, template, matched, more = refusals[0]
+            return result(Outcome.NOT_FOUND, region, template, matched, **more)
         silent = [a.region for a in answers.values() if a.status in ("error", "timeout")]
         if silent:
             listed = ", ".join(str(r) for r in silent)
-            plural = "s" if len(silent) > 1 else ""
-            return result(
-                Outcome.UNAVAILABLE,
-                None,
-                f"The provider directory for region{plural} {listed} could not be reached, so "
-                f"NPI {npi} could not be checked right now. Try again in a minute; if it "
-                "persists, contact your administrator.",
-            )
-        return result(
-            Outcome.NOT_FOUND,
-            None,
-            f"NPI {npi} was not found in the provider directory. Check the NPI on your "
-            "enrollment image, or contact your administrator.",
-        )
+            return result(Outcome.UNAVAILABLE, None, UNREACHABLE if len(silent) == 1 else UNREACHABLES, regions=listed)
+        return result(Outcome.NOT_FOUND, None, NOT_FOUND)
 
 
 def _ask_local(
@@ -263,19 +244,22 @@ def _answer(region: int, record: DirectoryRecord | None) -> RegionAnswer:
         return RegionAnswer(region, "not_found", "")
     if record.is_deactivated:
         day = record.deactivation_date.isoformat() if record.deactivation_date else "?"
-        return RegionAnswer(region, "deactivated", f"Deactivated on {day}.", record)
+        return RegionAnswer.told(region, "deactivated", N_("Deactivated on {day}."), record, day=day)
     return RegionAnswer(region, "found", "", record)
 
 
 def _failure(region: int, exc: Exception) -> RegionAnswer:
+    # The reason is for IT staff (a URL, a file path, an HTTP status); the provider reads a
+    # plain template instead.
     if isinstance(exc, RegionTimedOut):
-        return RegionAnswer(region, "timeout", exc.message)
+        return RegionAnswer(region, "timeout", exc.message, None, SLOW, {"region": str(region)})
     if isinstance(exc, RegionCredentialsRejected):
-        return RegionAnswer(region, "error", str(exc))
+        return RegionAnswer(region, "error", str(exc), None, UNREACHED, {"region": str(region)})
     if isinstance(exc, DirectoryUnavailable):
-        return RegionAnswer(region, "error", exc.message)
+        return RegionAnswer(region, "error", exc.message, None, UNREACHED, {"region": str(region)})
     # A broken backend is an unavailable region, not a crash.
-    return RegionAnswer(region, "error", f"Region {region} failed: {exc.__class__.__name__}.")
+    reason = f"Region {region} failed: {exc.__class__.__name__}."
+    return RegionAnswer(region, "error", reason, None, UNREACHED, {"region": str(region)})
 
 
 def default_shard_paths(directory: Path) -> dict[int, Path]:

@@ -6,10 +6,13 @@ Events are produced on the capture thread; the screen hands them to the UI threa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
+from core.errors import fill
 
 FailReason = Literal["no_camera", "unplugged", "timeout", "unreadable"]
 
@@ -37,7 +40,8 @@ class Found:
 
 @dataclass(frozen=True)
 class Hint:
-    """Advice while nothing decodes: "Hold the image closer to the camera.", "Too dark..."."""
+    """Advice while nothing decodes: "Hold the image closer to the camera.", "Too dark...";
+    a marked message (core.errors.N_) the screen translates."""
 
     text: str
 
@@ -60,7 +64,14 @@ class Failed:
     """
 
     reason: FailReason
-    message: str
+    # A marked message (core.errors.N_), maybe with `{name}` fields filled from `params` (a
+    # camera index, a file path); the screen translates `template`, `message` is the English.
+    template: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return fill(self.template, self.params) if self.params else self.template
 
 
 ScanEvent = Frame | Found | Hint | Notice | Failed

@@ -21,9 +21,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from core.errors import N_
 from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, Reading
 from kiosk.camera.events import Failed, Found, Frame, Hint, Notice, ScanEvent
-from kiosk.camera.source import FrameSource, SourceError, parse_camera
+from kiosk.camera.source import CameraSetting, FrameSource, SourceError, parse_camera
 from kiosk.camera.zbar import ZBAR_MISSING_REASON
 
 PREVIEW_WIDTH = 96  # pixels; the widget shows two rows of pixels per character cell
@@ -32,8 +33,8 @@ HINT_AFTER = 3.0  # seconds without a decode before the first hint
 HINT_EVERY = 2.5
 UNPLUGGED_AFTER = 2.0  # seconds of failed reads from a live camera
 
-NOT_OURS_HINT = "That QR code is not an enrollment image. Hold up the image your administrator gave you."
-OPENCV_NOTICE = (
+NOT_OURS_HINT = N_("That QR code is not an enrollment image. Hold up the image your administrator gave you.")
+OPENCV_NOTICE = N_(
     "The camera reads codes with OpenCV because the zbar library is not installed; reading "
     "may be slower. IT staff: install libzbar0."
 )
@@ -52,15 +53,21 @@ def preview_of(frame: np.ndarray, width: int = PREVIEW_WIDTH) -> tuple[np.ndarra
 def hint_for(reading: Reading, frame_height: int) -> str:
     """The one piece of advice most likely to help when codes are not decoding."""
     if reading.brightness < 45:
-        return "Too dark: move closer to a light or turn the image towards the light."
+        return N_("Too dark: move closer to a light or turn the image towards the light.")
     if reading.brightness > 225 or reading.contrast < 18:
-        return "The picture is washed out: avoid glare and hold the image flat."
+        return N_("The picture is washed out: avoid glare and hold the image flat.")
     if reading.corners is None:
-        return "Hold your enrollment image up to the camera, in the middle of the picture."
+        return N_("Hold your enrollment image up to the camera, in the middle of the picture.")
     side = float(np.linalg.norm(reading.corners[1] - reading.corners[0]))
     if side < 0.25 * frame_height:
-        return "Hold the image closer to the camera."
-    return "Hold the image still and flat, facing the camera."
+        return N_("Hold the image closer to the camera.")
+    return N_("Hold the image still and flat, facing the camera.")
+
+
+def _stopped_sending(setting: CameraSetting) -> Failed:
+    if setting.kind == "device":
+        return Failed("unplugged", N_("Camera {index} stopped sending pictures."), {"index": str(setting.index)})
+    return Failed("unplugged", N_("{path} stopped sending pictures."), {"path": str(setting.path)})
 
 
 class Scanner:
@@ -134,9 +141,11 @@ class Scanner:
         try:
             self._scan()
         except SourceError as exc:
-            self._emit(Failed(exc.reason, exc.message))
+            self._emit(Failed(exc.reason, exc.template, exc.params))
         except Exception as exc:  # a driver or codec error must end in a message, not a trace
-            self._emit(Failed("unplugged", f"The camera stopped working ({exc.__class__.__name__})."))
+            self._emit(
+                Failed("unplugged", N_("The camera stopped working ({error})."), {"error": exc.__class__.__name__})
+            )
 
     def _scan(self) -> None:
         started = time.monotonic()
@@ -157,11 +166,11 @@ class Scanner:
                 if self._stop.is_set():
                     return
                 if now >= deadline:
-                    self._emit(Failed("timeout", "No enrollment image was read in time."))
+                    self._emit(Failed("timeout", N_("No enrollment image was read in time.")))
                     return
                 if frame is None:  # a live camera that stopped answering
                     if now - last_good > UNPLUGGED_AFTER:
-                        self._emit(Failed("unplugged", f"{setting.describe()} stopped sending pictures."))
+                        self._emit(_stopped_sending(setting))
                         return
                     time.sleep(0.05)
                     continue
@@ -187,8 +196,11 @@ class Scanner:
                     self._emit(Hint(hint))
                     last_hint, last_hint_at = hint, now
             if not self._stop.is_set():
-                what = "image" if setting.kind == "image" else "video"
-                self._emit(Failed("unreadable", f"No readable code in the {what} {setting.path}."))
+                where = {"path": str(setting.path)}
+                if setting.kind == "image":
+                    self._emit(Failed("unreadable", N_("No readable code in the image {path}."), where))
+                else:
+                    self._emit(Failed("unreadable", N_("No readable code in the video {path}."), where))
         finally:
             source.close()
 

@@ -20,6 +20,8 @@ import cv2
 import imagesize
 import numpy as np
 
+from core.errors import N_, fill
+
 # The kiosk owns the terminal: OpenCV and FFmpeg must not write to stderr under the Textual
 # screen. Every failure they would print is reported as a scan event instead.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read at first video open
@@ -35,10 +37,13 @@ MAX_IMAGE_PIXELS = 50_000_000
 class SourceError(Exception):
     """The camera setting names nothing usable; `reason` is a Failed reason."""
 
-    def __init__(self, reason: Literal["no_camera", "unreadable"], message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: Literal["no_camera", "unreadable"], message: str, **params: object) -> None:
+        # `message` is a marked template (core.errors.N_), filled from `params` like a KioskError's.
+        self.template = message
+        self.params = {k: str(v) for k, v in params.items()}
+        self.message = fill(message, self.params) if params else message
+        super().__init__(self.message)
         self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,14 @@ def parse_camera(value: str | int) -> CameraSetting:
     if text.lstrip("+-").isdigit():
         index = int(text)
         if index < 0:
-            raise SourceError("no_camera", f"Camera index {index} is not valid: use 0, 1, 2, ...")
+            raise SourceError("no_camera", N_("Camera index {index} is not valid: use 0, 1, 2, ..."), index=index)
         return CameraSetting("device", index=index)
     try:
         path = Path(text).expanduser()
     except RuntimeError:  # `~nouser/clip.mp4`: no such user's home
-        raise SourceError("unreadable", f"The camera setting {text!r} names an unknown user's home folder.") from None
+        raise SourceError(
+            "unreadable", N_("The camera setting {setting} names an unknown user's home folder."), setting=repr(text)
+        ) from None
     kind: Literal["video", "image"] = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
     return CameraSetting(kind, path=path)
 
@@ -88,16 +95,24 @@ def read_image(path: Path) -> np.ndarray:
     except (OSError, ValueError):  # a header too damaged to read: not an image the kiosk uses
         width = height = -1
     if width <= 0 or height <= 0:
-        raise SourceError("unreadable", f"{path} is not an image the kiosk can read (PNG, JPEG, BMP, WebP, TIFF).")
+        raise SourceError(
+            "unreadable", N_("{path} is not an image the kiosk can read (PNG, JPEG, BMP, WebP, TIFF)."), path=path
+        )
     if width * height > MAX_IMAGE_PIXELS:
         raise SourceError(
             "unreadable",
-            f"{path} is {width} x {height} pixels, larger than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels "
-            "the kiosk decodes: use a smaller photo of the enrollment image.",
+            N_(
+                "{path} is {width} x {height} pixels, larger than the {limit} megapixels the kiosk "
+                "decodes: use a smaller photo of the enrollment image."
+            ),
+            path=path,
+            width=width,
+            height=height,
+            limit=MAX_IMAGE_PIXELS // 1_000_000,
         )
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise SourceError("unreadable", f"{path} is not an image OpenCV can read.")
+        raise SourceError("unreadable", N_("{path} is not an image OpenCV can read."), path=path)
     return image
 
 
@@ -117,16 +132,16 @@ class FrameSource:
         s = self.setting
         if s.kind == "device":
             if not device_present(s.index):
-                raise SourceError("no_camera", f"No camera found at index {s.index}.")
+                raise SourceError("no_camera", N_("No camera found at index {index}."), index=s.index)
             cap = cv2.VideoCapture(s.index)
             if not cap.isOpened():
-                raise SourceError("no_camera", f"Camera {s.index} is present but would not open.")
+                raise SourceError("no_camera", N_("Camera {index} is present but would not open."), index=s.index)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # decode the newest frame, not a backlog
             self._cap = cap
             return
         assert s.path is not None
         if not s.path.is_file():
-            raise SourceError("no_camera", f"There is no file {s.path}.")
+            raise SourceError("no_camera", N_("There is no file {path}."), path=s.path)
         if s.kind == "image":
             self._image = read_image(s.path)
             return
@@ -135,11 +150,11 @@ class FrameSource:
         pixels = cap.get(cv2.CAP_PROP_FRAME_WIDTH) * cap.get(cv2.CAP_PROP_FRAME_HEIGHT) if cap.isOpened() else 0
         if pixels > MAX_IMAGE_PIXELS:
             cap.release()
-            raise SourceError("unreadable", f"{s.path} has frames larger than the kiosk decodes.")
+            raise SourceError("unreadable", N_("{path} has frames larger than the kiosk decodes."), path=s.path)
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
-            raise SourceError("unreadable", f"{s.path} is not a video OpenCV can read.")
+            raise SourceError("unreadable", N_("{path} is not a video OpenCV can read."), path=s.path)
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1.0 <= fps <= 240.0 else DEFAULT_FPS
         cap.set(cv2.CAP_PROP_POS_FRAMES, 0)

@@ -15,7 +15,7 @@ from core.directory import RegionAnswer, Verification
 from core.errors import KioskError
 from core.regions import default_region_map
 from screens.enrollment.base import StepScreen
-from screens.i18n import N_, _, f_
+from screens.i18n import N_, _, f_, outcome_text
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
 from screens.widgets.tables import refill
@@ -131,7 +131,10 @@ class NpiVerificationScreen(StepScreen):
     def _failed(self, message: ScanFailed) -> None:
         if self.query("#scan-status"):
             self.query_one("#scan-status", Static).update(
-                f_("{problem} Scan again, read the image from a file, or ask IT staff.", problem=_(message.message))
+                f_(
+                    "{problem} Scan again, read the image from a file, or ask IT staff.",
+                    problem=outcome_text(message.message, message.params),
+                )
             )
 
     @on(ScanFound)
@@ -188,7 +191,8 @@ class NpiVerificationScreen(StepScreen):
         if key in table.rows:
             status = REGION_STATUS.get(message.answer.status, message.answer.status)
             table.update_cell(key, "answer", _(status))
-            table.update_cell(key, "detail", message.answer.reason or "")
+            answer = message.answer
+            table.update_cell(key, "detail", outcome_text(answer.template, answer.params) if answer.template else "")
 
     def _run(self, call: object) -> None:
         if self._busy:
@@ -206,7 +210,11 @@ class NpiVerificationScreen(StepScreen):
         for answer in verification.answers.values():  # the final word, also for late regions
             self._region_answered(RegionAnswered(answer))
         outcome = str(verification.outcome)
-        self.query_one("#outcome", Static).update(_(OUTCOME_TEXT.get(outcome, outcome)))
+        headline = _(OUTCOME_TEXT.get(outcome, outcome))
+        # The headline says what happens next; the detail says why (deactivated on which day,
+        # which region did not answer, a name that does not match).
+        detail = outcome_text(verification.template, verification.params) if verification.template else ""
+        self.query_one("#outcome", Static).update(f"{headline} {detail}".strip())
         button = self.query_one("#continue", Button)
         button.display = True
         button.focus()

@@ -31,7 +31,7 @@ PO = ROOT / "assets" / "locale" / "es" / "LC_MESSAGES" / "kiosk.po"
 
 # Where a marked literal is a message a provider may read: `_`, `N_` and `f_` in the screens,
 # and core's `N_` (core.errors.N_), which marks the refusals and hints core raises towards them.
-MARKERS = {"screens": ("_", "N_", "f_"), "core": ("N_",)}
+MARKERS = {"screens": ("_", "N_", "f_"), "core": ("N_",), "kiosk": ("_", "N_", "f_")}
 
 
 def marked_messages() -> set[str]:
