@@ -59,6 +59,7 @@ class NpiVerificationScreen(StepScreen):
                     "and checks your NPI against the DrWeb database across regions 1-5."
                 ),
                 classes="lead",
+                id="lead",
             )
             if self._camera:
                 from screens.widgets.camera_preview import CameraPreview
@@ -142,8 +143,13 @@ class NpiVerificationScreen(StepScreen):
         self._stop_scan()
         self._verify(message.payload)
 
+    def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
+        self.query_one(target).display = True
+        super().show_error(exc, target)
+
     @on(Button.Pressed, "#rescan")
     def rescan(self) -> None:
+        self.query_one("#lead").display = True
         self.clear_error()
         self._stop_scan()
         self._start_scan()
@@ -215,6 +221,10 @@ class NpiVerificationScreen(StepScreen):
         # which region did not answer, a name that does not match).
         detail = outcome_text(verification.template, verification.params) if verification.template else ""
         self.query_one("#outcome", Static).update(f"{headline} {detail}".strip())
+        # At 80x24 the outcome takes the place of the instructions read before the scan (and of
+        # the error line, empty now): nothing to scroll to.
+        self.query_one("#lead").display = False
+        self.query_one("#error").display = False
         button = self.query_one("#continue", Button)
         button.display = True
         button.focus()
