@@ -117,6 +117,7 @@ async def test_the_idle_notices_in_the_providers_language_then_the_kiosks(spanis
         app = spanish_kiosk.app
         app._last_input = time.monotonic() - (app.idle_timeout - app.idle_warning + 1)
         app._check_idle()
+        await settle(pilot)  # a notification is a message to the App
         warning = [str(n.message) for n in app._notifications]
         assert any(m.startswith("¿Sigue ahí? Esta sesión termina en") for m in warning), warning
         assert any(n.title == "Quiosco compartido" for n in app._notifications)
