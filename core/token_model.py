@@ -48,7 +48,7 @@ REVOKED_WORDS = {
 def revoked_word(reason: str | None) -> str:
     """The marked word for a stored revoke reason; "revoked" for one the kiosk no longer knows."""
     try:
-        return REVOKED_WORDS[RevokeReason(reason)]
+        return REVOKED_WORDS[RevokeReason(reason or "")]
     except ValueError:
         return N_("revoked")
 
