@@ -15,8 +15,8 @@ from core.errors import N_, SyncFailed, TokenUnavailable
 from core.otp import Diagnosis
 from core.schema import tokens
 from core.serials import normalize_serial
-from core.token_model import CodeCheck, CodeMatch, TokenInfo, TokenState, info_from_row, revoked_word
-from core.token_records import TokenRecords
+from core.token_model import CodeCheck, CodeMatch, TokenInfo, TokenState, info_from_row
+from core.token_records import TokenRecords, revoked_word
 
 
 def _moment(info: TokenInfo, t: float) -> tuple[int, int, int]:

@@ -9,7 +9,6 @@ from enum import StrEnum
 
 from sqlalchemy import RowMapping
 
-from core.errors import N_
 from core.otp import Diagnosis, OtpParams
 from core.token_spec import Rejected
 
@@ -33,24 +32,6 @@ class RevokeReason(StrEnum):
     DAMAGED = "damaged"
     STOLEN = "stolen"
     REPLACED = "replaced"
-
-
-# The reason as a provider reads it in "Token X was reported lost": marked for the catalogs, so
-# a screen translates the word as a refusal's parameter (core.errors.fill).
-REVOKED_WORDS = {
-    RevokeReason.LOST: N_("lost"),
-    RevokeReason.DAMAGED: N_("damaged"),
-    RevokeReason.STOLEN: N_("stolen"),
-    RevokeReason.REPLACED: N_("replaced"),
-}
-
-
-def revoked_word(reason: str | None) -> str:
-    """The marked word for a stored revoke reason; "revoked" for one the kiosk no longer knows."""
-    try:
-        return REVOKED_WORDS[RevokeReason(reason or "")]
-    except ValueError:
-        return N_("revoked")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,29 @@ from core.schema import tokens
 from core.seeds import SeedBox
 from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store
-from core.token_model import ImportReport, Method, TokenInfo, TokenState, info_from_row, revoked_word
+from core.token_model import ImportReport, Method, RevokeReason, TokenInfo, TokenState, info_from_row
 from core.token_spec import Rejected, TokenSpec
 
 LIST_CHUNK = 1000  # rows fetched at a time by `iter`
 IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
+
+
+# The reason as a provider reads it in "Token X was reported lost": marked for the catalogs, so
+# a screen translates the word as a refusal's parameter (core.errors.fill).
+REVOKED_WORDS = {
+    RevokeReason.LOST: N_("lost"),
+    RevokeReason.DAMAGED: N_("damaged"),
+    RevokeReason.STOLEN: N_("stolen"),
+    RevokeReason.REPLACED: N_("replaced"),
+}
+
+
+def revoked_word(reason: str | None) -> str:
+    """The marked word for a stored revoke reason; "revoked" for one the kiosk no longer knows."""
+    try:
+        return REVOKED_WORDS[RevokeReason(reason or "")]
+    except ValueError:
+        return N_("revoked")
 
 
 class TokenRecords:

@@ -131,7 +131,7 @@ async def test_the_idle_notices_in_the_providers_language_then_the_kiosks(spanis
 
 def test_a_revoked_tokens_reason_and_a_claims_name_in_spanish() -> None:
     from core.cronto import refuse
-    from core.token_model import revoked_word
+    from core.token_records import revoked_word
 
     revoked = TokenUnavailable(
         "Token {serial} was reported {reason}.", params={"serial": "DEMO-0001", "reason": revoked_word("lost")}
