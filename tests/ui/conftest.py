@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -59,13 +60,13 @@ def kiosk(demo_template: Path, tmp_path: Path, clock: ManualClock) -> Iterator[K
     k.services.close()
 
 
-async def workers_done(pilot: Pilot[object]) -> None:
+async def workers_done(pilot: Pilot[Any]) -> None:
     # A worker that raised has been handled by the App (the failure screen): only wait for it.
     with contextlib.suppress(WorkerFailed):
         await pilot.app.workers.wait_for_complete()
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[Any]) -> None:
     """Let workers finish and the screen redraw, tables included. A step's screen is prepared
     on a worker (its entry call) and then built, which may start workers of its own."""
     from textual.widgets import DataTable
@@ -81,7 +82,7 @@ async def settle(pilot: Pilot[object]) -> None:
         await pilot.pause(0.05)
 
 
-async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
+async def fill(pilot: Pilot[Any], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
     """Put `text` in a field (typed key by key with type_it, else set) and maybe press Enter."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
@@ -95,7 +96,7 @@ async def fill(pilot: Pilot[object], selector: str, text: str, submit: bool = Fa
     await settle(pilot)
 
 
-def screen_text(pilot: Pilot[object]) -> str:
+def screen_text(pilot: Pilot[Any]) -> str:
     """Everything the current screen shows, as plain text (what a person reads)."""
     from textual.widgets import Button, Label, Static
 
