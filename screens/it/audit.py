@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.audit import AuditRow, ChainReport
 from core.errors import KioskError
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note
 from screens.widgets.tables import refill
 
 SHOWN = 200  # newest rows on screen; the export has them all
@@ -65,9 +65,9 @@ class ItAuditScreen(ItScreen):
                 yield Button("Filter", id="filter", variant="primary")
                 yield Button("Verify the chain", id="verify")
                 yield Button("Back", id="back")
-            yield Static("", id="count", classes="hint")
-            yield Static("", classes="error", id="error")
-            yield Static("", id="chain")
+            yield Note(id="count", classes="hint")
+            yield Note(classes="error", id="error")
+            yield Note(id="chain")
             table: DataTable[str] = DataTable(id="rows", cursor_type="row", zebra_stripes=True)
             refill(table, COLUMNS)
             yield table
@@ -75,7 +75,7 @@ class ItAuditScreen(ItScreen):
             with Horizontal(classes="it-row"):
                 yield Input(id="export-path", placeholder="/media/usb/audit.csv", classes="it-wide")
                 yield Button("Export CSV", id="export")
-            yield Static("", id="exported", classes="success")
+            yield Note(id="exported", classes="success")
 
     def on_mount(self) -> None:
         self.query_one("#user", Input).focus()
@@ -122,7 +122,7 @@ class ItAuditScreen(ItScreen):
                 key=str(r.seq),
             )
         more = " (newest shown; export for all)" if len(rows) == SHOWN else ""
-        self.query_one("#count", Static).update(f"{len(rows)} row{'s' if len(rows) != 1 else ''}{more}")
+        self.query_one("#count", Note).update(f"{len(rows)} row{'s' if len(rows) != 1 else ''}{more}")
 
     @on(Button.Pressed, "#verify")
     def verify_chain(self) -> None:
@@ -130,7 +130,7 @@ class ItAuditScreen(ItScreen):
         self.run_domain(trail.verify, self._verified, self.show_error)
 
     def _verified(self, report: ChainReport) -> None:
-        chain = self.query_one("#chain", Static)
+        chain = self.query_one("#chain", Note)
         chain.set_class(not report.intact, "error")
         chain.set_class(report.intact, "success")
         if report.intact:
@@ -145,7 +145,7 @@ class ItAuditScreen(ItScreen):
     @on(Button.Pressed, "#export")
     def export(self) -> None:
         text = self.query_one("#export-path", Input).value.strip()
-        self.query_one("#exported", Static).update("")
+        self.query_one("#exported", Note).update("")
         if not text:
             self.show_error("Enter the path of the CSV file to write.")
             return
@@ -164,5 +164,5 @@ class ItAuditScreen(ItScreen):
 
     def _exported(self, count: int, path: Path) -> None:
         self.clear_error()
-        self.query_one("#exported", Static).update(f"Wrote {count} rows to {path}.")
+        self.query_one("#exported", Note).update(f"Wrote {count} rows to {path}.")
         self.apply_filter()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from textual import on
-from textual.widgets import Button
+from textual.containers import VerticalScroll
+from textual.visual import VisualType
+from textual.widgets import Button, Static
 
 from core.admin import Administration
 from screens.base import KioskScreen
@@ -21,6 +23,27 @@ def when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+class Note(Static):
+    """A line of feedback (an error, a result, a count). Marked `-empty` while it says nothing,
+    so a short terminal gives its line to the page (assets/kiosk.tcss) rather than scroll."""
+
+    def __init__(self, content: str = "", *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(content, id=id, classes=classes)
+        self.set_class(not content, "-empty")
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.set_class(not str(content), "-empty")
+
+
+class Report(VerticalScroll):
+    """A long result that scrolls inside itself. A focus stop only while it has more than it
+    shows (there is nothing for the keys to do otherwise: no empty stop on Tab)."""
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_y > 0 or self.max_scroll_x > 0
 
 
 class ItScreen(KioskScreen):

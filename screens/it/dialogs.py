@@ -43,3 +43,33 @@ class ConfirmDialog(ModalScreen[bool]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class BackupCodesDialog(ModalScreen[bool]):
+    """The provider's new backup codes, over the page they were issued from: ten lines would push
+    an 80x24 page past the screen. "Codes handed over" (or Escape) closes it, and the codes are
+    shown nowhere else, so they are on screen only until then."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "handed_over", "Codes handed over", show=False)]
+
+    def __init__(self, owner: str, codes: list[str]) -> None:
+        super().__init__()
+        self.owner = owner
+        self.codes = codes
+
+    def compose(self) -> ComposeResult:
+        lines = [f"Backup codes for {self.owner}: each works once; shown only now."]
+        lines += [f"{i:>2}. {c}" for i, c in enumerate(self.codes, 1)]
+        with Vertical(classes="it-dialog"):
+            yield Static("\n".join(lines), id="codes")
+            with Horizontal(classes="buttons"):
+                yield Button("Codes handed over", id="hide", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#hide", Button).focus()
+
+    @on(Button.Pressed, "#hide")
+    def action_handed_over(self) -> None:
+        self.query_one("#codes", Static).update("")
+        self.codes = []
+        self.dismiss(True)

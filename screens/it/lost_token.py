@@ -11,8 +11,8 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from core.errors import KioskError, TokenNotFound
 from core.serials import normalize_serial
 from core.tokens import TokenInfo, TokenState
-from screens.it.base import ItScreen
-from screens.it.dialogs import ConfirmDialog
+from screens.it.base import ItScreen, Note
+from screens.it.dialogs import BackupCodesDialog, ConfirmDialog
 from screens.session import KioskSession
 from screens.widgets.two_code_input import TwoCodeInput
 
@@ -28,34 +28,34 @@ class ItLostTokenScreen(ItScreen):
         self.token: TokenInfo | None = None
 
     def body(self) -> ComposeResult:
+        # Each step on as few rows as it needs: the three fit an 80x24 terminal with room for a
+        # message, and the backup codes are shown over the page (BackupCodesDialog).
         with VerticalScroll(classes="page", can_focus=False):
             yield Static("Lost or damaged token", classes="title")
             yield Label("1. The provider's token: serial number", classes="field-label")
             with Horizontal(classes="it-row"):
                 yield Input(self.initial_serial, id="serial", max_length=64, placeholder="serial of the old token")
                 yield Button("Look up", id="lookup")
-            yield Static("", id="token-info", classes="hint")
-            with RadioSet(id="reason"):
-                for reason in REASONS:
-                    yield RadioButton(reason.capitalize(), id=reason, value=reason == "lost")
-            with Horizontal(classes="buttons"):
+            yield Note(id="token-info", classes="hint")
+            with Horizontal(classes="it-row", id="reason-row"):
+                with RadioSet(id="reason"):
+                    for reason in REASONS:
+                        yield RadioButton(reason.capitalize(), id=reason, value=reason == "lost")
                 yield Button("Revoke now", id="revoke", variant="error", disabled=True)
-            yield Label("2. Temporary backup codes (the provider's old set stops working)", classes="field-label")
-            with Horizontal(classes="buttons"):
+            with Horizontal(classes="it-row", id="codes-row"):
+                yield Label("2. Temporary backup codes (the old set stops working)", classes="field-label")
                 yield Button("Issue backup codes", id="issue", disabled=True)
-                yield Button("Codes handed over", id="hide", disabled=True)
-            yield Static("", id="codes")
             yield Label("3. Replacement token: serial number, then two consecutive codes", classes="field-label")
-            yield Input(id="new-serial", max_length=64, placeholder="serial of the new token")
-            yield TwoCodeInput(compact=True, id="new-codes")
+            with Horizontal(classes="it-row", id="replacement"):
+                yield Input(id="new-serial", max_length=64, placeholder="new token's serial")
+                yield TwoCodeInput(compact=True, id="new-codes")
             with Horizontal(classes="buttons"):
                 yield Button("Assign and sync", id="replace", variant="primary", disabled=True)
                 yield Button("Back", id="back")
-            yield Static("", classes="error", id="error")
-            yield Static("", classes="success", id="done")
+            yield Note(classes="error", id="error")
+            yield Note(classes="success", id="done")
 
     def on_mount(self) -> None:
-        self.query_one("#codes", Static).display = False
         self.query_one("#serial", Input).focus()
         if self.initial_serial:
             self.look_up()
@@ -83,12 +83,12 @@ class ItLostTokenScreen(ItScreen):
         self.clear_error()
         self.token = token
         if token.owner is None:
-            self.query_one("#token-info", Static).update(
+            self.query_one("#token-info", Note).update(
                 f"Token {token.serial} is not assigned to anyone ({token.state.value}): nothing to replace."
             )
         else:
             state = f"revoked ({token.revoked_reason})" if token.state is TokenState.REVOKED else token.state.value
-            self.query_one("#token-info", Static).update(f"Token {token.serial} of {token.owner}: {state}.")
+            self.query_one("#token-info", Note).update(f"Token {token.serial} of {token.owner}: {state}.")
         revoked = token.state is TokenState.REVOKED
         self.query_one("#revoke", Button).disabled = revoked
         self.query_one("#issue", Button).disabled = token.owner is None
@@ -136,20 +136,10 @@ class ItLostTokenScreen(ItScreen):
 
     def _show_codes(self, codes: list[str]) -> None:
         assert self.token is not None
-        box = self.query_one("#codes", Static)
-        lines = [f"Backup codes for {self.token.owner}: each works once; shown only now."]
-        lines += [f"{i:>2}. {c}" for i, c in enumerate(codes, 1)]
-        box.update("\n".join(lines))
-        box.display = True
-        self.query_one("#hide", Button).disabled = False
         self._done("New backup codes issued; the provider's old set no longer works.")
+        self.app.push_screen(BackupCodesDialog(self.token.owner or "", codes), self._codes_handed_over)
 
-    @on(Button.Pressed, "#hide")
-    def hide_codes(self) -> None:
-        box = self.query_one("#codes", Static)
-        box.update("")
-        box.display = False
-        self.query_one("#hide", Button).disabled = True
+    def _codes_handed_over(self, _handed: bool | None) -> None:
         self.query_one("#new-serial", Input).focus()
 
     # -- 3. replacement --------------------------------------------------------------------
@@ -192,12 +182,12 @@ class ItLostTokenScreen(ItScreen):
 
     def _done(self, text: str) -> None:
         self.clear_error()
-        self.query_one("#done", Static).update(text)
+        self.query_one("#done", Note).update(text)
 
     def _failed(self, exc: KioskError) -> None:
-        self.query_one("#done", Static).update("")
+        self.query_one("#done", Note).update("")
         self.show_error(exc)
 
     def forget(self) -> None:
-        self.hide_codes()
+        # The backup codes are on their dialog only, which is gone before this screen can be left.
         self._clear_codes()

@@ -13,7 +13,7 @@ from core.accounts import Account
 from core.admin import NpiCheck
 from core.directory.model import RegionAnswer
 from core.errors import KioskError
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
@@ -53,8 +53,8 @@ class ItNpiCheckScreen(ItScreen):
             with Horizontal(classes="buttons"):
                 yield Button("Check the NPI", id="check", variant="primary")
                 yield Button("Back", id="back")
-            yield Static("", classes="error", id="error")
-            yield Static("", id="outcome")
+            yield Note(classes="error", id="error")
+            yield Note(id="outcome")
             table: DataTable[str] = DataTable(id="answers", cursor_type="none")
             refill(table, COLUMNS)
             yield table
@@ -102,7 +102,7 @@ class ItNpiCheckScreen(ItScreen):
         self.clear_error()
         self.query_one("#check", Button).disabled = False
         v = result.verification
-        self.query_one("#outcome", Static).update(f"Result: {v.outcome}. {v.message}")
+        self.query_one("#outcome", Note).update(f"Result: {v.outcome}. {v.message}")
         table = self.query_one("#answers", DataTable)
         refill(table, COLUMNS)
         for region in sorted(v.answers):
@@ -111,7 +111,7 @@ class ItNpiCheckScreen(ItScreen):
 
     def _failed(self, exc: KioskError) -> None:
         self.query_one("#check", Button).disabled = False
-        self.query_one("#outcome", Static).update("")
+        self.query_one("#outcome", Note).update("")
         self.query_one("#answers", DataTable).display = False
         self.show_error(exc)
 

@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.errors import KioskError
 from core.tokens import TokenInfo
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
 from screens.widgets.two_code_input import TwoCodeInput
 
@@ -26,16 +26,15 @@ class ItResyncScreen(ItScreen):
         with VerticalScroll(classes="page", can_focus=False):
             yield Static("Resync a token", classes="title")
             yield Static(
-                "With the provider's token in hand: press its button and enter the code shown, "
-                "wait for the code to change, and enter the new one. The two codes must follow "
-                "each other.",
+                "With the provider's token in hand: enter the code it shows, wait for the code to "
+                "change, and enter the new one (the two codes must follow each other).",
                 classes="lead",
             )
             yield Label("Serial number", classes="field-label")
             yield Input(self.initial_serial, id="serial", max_length=64, placeholder="serial on the back of the token")
             yield TwoCodeInput(id="two-codes")
-            yield Static("", classes="error", id="error")
-            yield Static("", classes="success", id="done")
+            yield Note(classes="error", id="error")
+            yield Note(classes="success", id="done")
             with Horizontal(classes="buttons"):
                 yield Button("Resync", id="resync", variant="primary")
                 yield Button("Back", id="back")
@@ -59,7 +58,7 @@ class ItResyncScreen(ItScreen):
     def resync(self) -> None:
         serial = self.query_one("#serial", Input).value.strip()
         current, following = self.codes.codes
-        self.query_one("#done", Static).update("")
+        self.query_one("#done", Note).update("")
         if not serial:
             self.show_error("Enter the token's serial number.")
             self.query_one("#serial", Input).focus()
@@ -77,7 +76,7 @@ class ItResyncScreen(ItScreen):
         self.query_one("#resync", Button).disabled = False
         drift = f" The token's clock is {token.drift:+d} steps from the kiosk's." if token.params.kind == "totp" else ""
         owner = f" for {token.owner}" if token.owner else ""
-        self.query_one("#done", Static).update(f"Token {token.serial}{owner} is in sync again.{drift}")
+        self.query_one("#done", Note).update(f"Token {token.serial}{owner} is in sync again.{drift}")
         self.query_one("#back", Button).focus()
 
     def _refused(self, exc: KioskError) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from core.errors import ImportRejected, KioskError
 from core.seedfiles import open_seed_file
 from core.tokens import ImportReport
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note, Report
 
 MAX_LISTED = 12  # rejected entries listed on screen; the rest are counted
 
@@ -31,23 +31,28 @@ class ItImportScreen(ItScreen):
         with VerticalScroll(classes="page", can_focus=False):
             yield Static("Import a seed file", classes="title")
             yield Static(
-                "A PSKC container (RFC 6030) or an OATH CSV file from the token vendor. "
-                "Encrypted PSKC needs its passphrase or its pre-shared key; leave both empty otherwise.",
+                "The token vendor's PSKC container (RFC 6030) or OATH CSV file. Encrypted PSKC needs "
+                "its passphrase or its pre-shared key; leave both empty otherwise.",
                 classes="lead",
             )
             yield Label("File", classes="field-label")
             yield Input(id="path", placeholder="/media/usb/tokens.pskcxml", classes="it-wide")
-            yield Label("Passphrase (PBKDF2-encrypted PSKC)", classes="field-label")
-            yield Input(id="passphrase", password=True, max_length=256)
-            yield Label("Pre-shared key in hex (AES-128 encrypted PSKC)", classes="field-label")
-            yield Input(id="psk", password=True, max_length=128, restrict=r"[0-9A-Fa-f ]*")
+            with Horizontal(classes="it-row"):
+                with Vertical(classes="it-col"):
+                    yield Label("Passphrase (PBKDF2 PSKC)", classes="field-label")
+                    yield Input(id="passphrase", password=True, max_length=256)
+                with Vertical(classes="it-col"):
+                    yield Label("Pre-shared key, hex (AES-128 PSKC)", classes="field-label")
+                    yield Input(id="psk", password=True, max_length=128, restrict=r"[0-9A-Fa-f ]*")
             with Horizontal(classes="buttons"):
                 yield Button("Import", id="import", variant="primary")
                 yield Button("Back", id="back")
-            yield Static("", id="stage", classes="hint")
+            yield Note(id="stage", classes="hint")
             yield ProgressBar(id="progress", show_eta=False)
-            yield Static("", classes="error", id="error")
-            yield Static("", id="summary")
+            yield Note(classes="error", id="error")
+            # Up to MAX_LISTED rejections and the lists of serials: more than a short page holds.
+            with Report(id="report"):
+                yield Static("", id="summary")
 
     def on_mount(self) -> None:
         self.query_one("#progress", ProgressBar).display = False
@@ -117,7 +122,7 @@ class ItImportScreen(ItScreen):
         self._stage(f"Adding the file's {total} entr{'ies' if total != 1 else 'y'} to the inventory...")
 
     def _stage(self, text: str) -> None:
-        self.query_one("#stage", Static).update(text)
+        self.query_one("#stage", Note).update(text)
 
     def _finished(self, report: ImportReport) -> None:
         self.forget()

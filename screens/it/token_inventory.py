@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.errors import KioskError
 from core.tokens import TokenInfo
-from screens.it.base import ItScreen, when
+from screens.it.base import ItScreen, Note, when
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
@@ -43,17 +43,17 @@ class ItTokenInventoryScreen(ItScreen):
             with Horizontal(classes="it-row"):
                 yield Input(self.initial_search, id="search", max_length=64, placeholder="e.g. DEMO-00 or dr.rivera")
                 yield Button("Search", id="find")
-            yield Static("", id="count", classes="hint")
+            yield Note(id="count", classes="hint")
             table: DataTable[str] = DataTable(id="tokens", cursor_type="row", zebra_stripes=True)
             refill(table, COLUMNS)
             yield table
-            yield Static("", id="selected", classes="hint")
+            yield Note(id="selected", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Resync", id="resync", disabled=True)
                 yield Button("Unlock", id="unlock", disabled=True)
                 yield Button("Lost or damaged", id="lost", disabled=True)
                 yield Button("Back", id="back")
-            yield Static("", classes="error", id="error")
+            yield Note(classes="error", id="error")
 
     def on_mount(self) -> None:
         self.selected: TokenInfo | None = None
@@ -118,7 +118,7 @@ class ItTokenInventoryScreen(ItScreen):
         count = f"{self.total} token{'s' if self.total != 1 else ''}"
         if len(self.found) < self.total:
             count += f", the first {len(self.found)} shown (move down past the last to see more)"
-        self.query_one("#count", Static).update(count)
+        self.query_one("#count", Note).update(count)
 
     @on(DataTable.RowHighlighted, "#tokens")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -138,7 +138,7 @@ class ItTokenInventoryScreen(ItScreen):
                 + (f", revoked ({token.revoked_reason})" if token.revoked_reason else "")
             )
         )
-        self.query_one("#selected", Static).update(text)
+        self.query_one("#selected", Note).update(text)
         usable = token is not None and token.state.value != "revoked"
         hardware = token is not None and token.method.value == "code_generator"
         self.query_one("#resync", Button).disabled = not (usable and hardware)

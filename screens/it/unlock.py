@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from core.errors import KioskError
 from core.tokens import TokenState
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
@@ -41,7 +41,7 @@ class ItUnlockScreen(ItScreen):
             table: DataTable[str] = DataTable(id="locked", cursor_type="row")
             refill(table, COLUMNS)
             yield table
-            yield Static("", id="none-locked", classes="hint")
+            yield Note(id="none-locked", classes="hint")
             yield Label("Token serial number", classes="field-label")
             with Horizontal(classes="it-row"):
                 yield Input(self.initial[0], id="serial", max_length=64, placeholder="e.g. DEMO-0001")
@@ -50,8 +50,8 @@ class ItUnlockScreen(ItScreen):
             with Horizontal(classes="it-row"):
                 yield Input(self.initial[1], id="username", max_length=64, placeholder="e.g. dr.rivera")
                 yield Button("Unlock account", id="unlock-account", variant="primary")
-            yield Static("", classes="error", id="error")
-            yield Static("", classes="success", id="done")
+            yield Note(classes="error", id="error")
+            yield Note(classes="success", id="done")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
 
@@ -77,7 +77,7 @@ class ItUnlockScreen(ItScreen):
         for item in locked:
             table.add_row(item.kind, item.name, item.owner, str(item.failures), key=f"{item.kind}:{item.name}")
         table.display = bool(locked)
-        self.query_one("#none-locked", Static).update("" if locked else "No token or account is locked.")
+        self.query_one("#none-locked", Note).update("" if locked else "No token or account is locked.")
 
     @on(DataTable.RowSelected, "#locked")
     def _picked(self, event: DataTable.RowSelected) -> None:
@@ -119,9 +119,9 @@ class ItUnlockScreen(ItScreen):
 
     def _done(self, text: str) -> None:
         self.clear_error()
-        self.query_one("#done", Static).update(text)
+        self.query_one("#done", Note).update(text)
         self.refresh_locked()
 
     def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
-        self.query_one("#done", Static).update("")
+        self.query_one("#done", Note).update("")
         super().show_error(exc, target)
