@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from kiosk.camera import grid
+from kiosk.camera import grid, sample
 from kiosk.camera import locate as loc
 from kiosk.camera.locate import Quad, Variant, order_corners, to_gray
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, Symbol, ZbarReader
@@ -242,6 +242,9 @@ def _density(name: str) -> int:
 
 def _cost(name: str, img: np.ndarray) -> int:
     """Work charged for decoding `img`; the landmark search before the first grid variant
-    looks at a patch of about the same size as the straightened code."""
+    looks at a patch of about the same size as the straightened code, and a code redrawn from
+    its sampled modules costs the sampling too."""
     search = grid.WORK_SIDE**2 if name == "finders" else 0
+    if name == sample.NAME:
+        search = sample.work(img.shape[0])
     return img.size // _density(name) + search
