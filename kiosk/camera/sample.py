@@ -68,26 +68,34 @@ def _offsets(img: np.ndarray, inside: np.ndarray, window: int) -> tuple[np.ndarr
 
 def _timing_offsets(img: np.ndarray, n: int, margin: int, across: bool) -> np.ndarray | None:
     """Where the straightened image's pixel columns (rows if not `across`) should be read from,
-    by the timing line (row 6, or column 6): its n - 15 dark/light edges fall on module
-    boundaries 8 .. n - 8, one by one, so each module's width along the line is measured. None
-    if the line does not show exactly that many edges (a smudge, a wrong version)."""
+    by the timing line (row 6, or column 6) and the finders' bottom (right) rings it joins: its
+    dark/light edges fall on module boundaries 0, 7, 8 .. n - 8, n - 7 and n, one by one, so
+    each module's width along the line is measured. None if its edges cannot be paired with
+    those boundaries one to one (a smudge, a wrong version)."""
     line = (margin + 6.5) * S
     rows = img[int(line) - 1 : int(line) + 2, :] if across else img[:, int(line) - 1 : int(line) + 2].T
     profile = rows.astype(np.float32).mean(axis=0)
     level = cv2.blur(profile.reshape(1, -1), (2 * S + 1, 1), borderType=cv2.BORDER_REFLECT).ravel()
-    lo, hi = int((margin + 7.5) * S), int((margin + n - 7.5) * S)
+    lo, hi = int((margin - 1.5) * S), int((margin + n + 1.5) * S)
     d = profile[lo:hi] - level[lo:hi]
     flips = _edges(d, 0.2 * float(np.std(d)))
-    ideal = (margin + np.arange(8, n - 7)) * S
-    extra = len(flips) - len(ideal)
-    if not 0 <= extra <= 2:
+    ideal = (margin + np.array([0, *range(7, n - 6), n], np.float64)) * S
+    # An edge lost or a stray one at either end (a finder's blur): the finders pin the ends,
+    # so the pairing that moves the line least is the right one.
+    short = min(len(flips), len(ideal))
+    if len(flips) < len(ideal) - 2 or len(flips) > len(ideal) + 2 or short < 2:
         return None
-    # A stray edge at either end (a finder's blur): the finders pin the ends, so the reading
-    # that moves the line least is the right one.
-    found = min(
-        (lo + flips[k : k + len(ideal)] for k in range(extra + 1)),
-        key=lambda f: float(np.abs(f - ideal).sum()),
-    )
+    pairs = [
+        (lo + flips[a : a + short], ideal[b : b + short])
+        for a in range(len(flips) - short + 1)
+        for b in range(len(ideal) - short + 1)
+    ]
+    found, ideal = min(pairs, key=lambda p: float(np.abs(p[0] - p[1]).mean()))
+    # An edge lost or doubled mid-line would show as a module twice or half as wide as its
+    # neighbours; a bend changes widths slowly.
+    widths = np.diff(found) / np.diff(ideal)
+    if widths.min() < 0.6 or widths.max() > 1.5:
+        return None
     size = img.shape[1] if across else img.shape[0]
     at = np.arange(size, dtype=np.float64)
     # Outside the line the finders hold the fit: the offset stays what it is at the line's ends.
