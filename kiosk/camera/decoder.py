@@ -9,7 +9,9 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
    320 px square; then the likeliest patch found again by the code's own finder and
-   alignment patterns (grid.py): upright by their homography, and with a bend smoothed out;
+   alignment patterns (grid.py): upright by their homography, with a bend smoothed out, and
+   sampled module by module on the grid its timing lines and edges show, redrawn clean
+   (sample.py);
 3. a small frame enlarged smoothly; on frames larger than ~700 px, the whole frame at full
    size, every other line (codes too small for the 640 px pass); the patches' bounding boxes;
 4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
