@@ -9,6 +9,8 @@ Regenerates seeded frames on every run, in two sets:
 - photos: imitations of real photographs (tests/photo_frames.py: no quiet zone, 1 px per
   module, curved or wrinkled, screen with moire and glare, small on texture, nested, square
   distractors, and Shift-JIS/Big5 codes). Imitations only: no real photograph is in them.
+  With them, a third set: `bottle`, a label round a bottle seen by a pinhole camera (curved
+  outline, modules narrowing to the sides, shading), nearer a real photo than `curved`.
 `--images DIR` adds real image files named `<anything>.<ext>` with the expected payload in
 `<same name>.txt` beside them (none ship with the project); there the scanner runs without the
 token-shape check (any printable ASCII payload), and non-ASCII payloads are never its reads.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import statistics
@@ -43,14 +46,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.cronto import looks_like_enrollment_token
 from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder
-from tests.frames import CATEGORIES, Shot, shots
-from tests.photo_frames import FOREIGN_CATEGORY, PHOTO_CATEGORIES, photo_shots
+from tests.frames import CATEGORIES, Shot, background, fake_token, place, pose, shots
+from tests.photo_frames import FOREIGN_CATEGORY, PHOTO_CATEGORIES, _camera, modules, photo_shots, render
 
 GOALS = "goals: scanner >= zxing-cpp in each set, no wrong reads, same results under load, p95 <= 50 ms per frame"
 ReadFn = Callable[[np.ndarray], "str | None"]
 
 
 BUDGET = DEFAULT_BUDGET
+
+
+BOTTLE_CATEGORY = "bottle"
+
+
+def bottle(rng: np.random.Generator) -> Shot:
+    """A code printed on a label round a bottle, photographed by a pinhole camera: closer to a
+    real photo than tests/photo_frames.py's `curved` (a 2-D remap that keeps a straight outline
+    and stretches modules at the sides). Here a point at angle phi round the axis lands at
+    x = f R sin(phi) / (D - R cos(phi)): modules narrow towards the sides, the label's top and
+    bottom edges bow (the sides are further from the camera), and the light falls off as the
+    surface turns away. The axis is vertical, then the whole view is rolled and tilted a little."""
+    payload = fake_token(rng)
+    card = render(modules(payload), 8, 4)
+    h, w = card.shape
+    arc = float(rng.uniform(0.8, 1.6))  # radians of the bottle the label covers
+    radius = w / arc
+    dist = radius * float(rng.uniform(3.0, 6.0))  # camera to the bottle's axis
+    f = dist - radius  # the label's middle at 1 image px per card px
+    half_x = f * radius * math.sin(arc / 2) / (dist - radius * math.cos(arc / 2))
+    out_w, out_h = int(2 * half_x * 1.15), int(h * 1.15)
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float64)
+    x, y = xx - out_w / 2, yy - out_h / 2
+    # Invert x = f R sin(phi) / (D - R cos(phi)) for the front of the bottle.
+    hyp = radius * np.sqrt(f * f + x * x)
+    phi = np.arcsin(np.clip(x * dist / hyp, -1, 1)) - np.arctan2(x, f)
+    depth = dist - radius * np.cos(phi)
+    map_x = (radius * phi + w / 2).astype(np.float32)
+    map_y = (y * depth / f + h / 2).astype(np.float32)
+    label = cv2.remap(card, map_x, map_y, cv2.INTER_AREA, borderValue=0)
+    on_label = (np.abs(radius * phi) <= w / 2) & (np.abs(y * depth / f) <= h / 2)
+    glass = float(rng.uniform(60, 140))  # the bottle round the label
+    img = np.where(on_label, label.astype(np.float64), glass)
+    light = float(rng.uniform(-0.4, 0.4))  # where the light comes from, round the axis
+    img = img * (0.5 + 0.5 * np.clip(np.cos(phi - light), 0, 1))
+    side = float(rng.uniform(300, 440)) * out_w / w
+    corners = pose(rng, side, roll=float(rng.uniform(-8, 8)), tilt_x=float(rng.uniform(-10, 10)))
+    # pose() draws a square; the view keeps the image's own aspect ratio.
+    centre = corners.mean(axis=0)
+    corners = centre + (corners - centre) * np.array([1.0, out_h / out_w])
+    frame, _ = place(np.clip(img, 0, 255).astype(np.uint8), background(rng, 1280, 720), corners)
+    return Shot(BOTTLE_CATEGORY, _camera(frame, rng, blur=0.8, noise=3.0), payload)
+
+
+def bottle_shots(per_category: int, seed: int) -> list[Shot]:
+    """Seeded apart from the other imitations, so adding this set leaves those frames as they were."""
+    rng = np.random.default_rng([seed, 7])
+    return [bottle(rng) for _ in range(per_category)]
 
 
 def readers(token_shape: bool = True) -> dict[str, ReadFn]:
@@ -231,6 +282,9 @@ def main() -> int:
         frames = list(photo_shots(args.per_category, args.seed))
         cats = [*PHOTO_CATEGORIES, FOREIGN_CATEGORY]
         report["photos"] = bench("photos (imitations of real photographs)", frames, cats, not args.no_load)
+        frames = bottle_shots(args.per_category, args.seed)
+        name = "bottle (a label round a bottle, pinhole camera)"
+        report["bottle"] = bench(name, frames, [BOTTLE_CATEGORY], not args.no_load)
     if args.images:
         frames = load_images(args.images)
         if frames:

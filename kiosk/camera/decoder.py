@@ -9,7 +9,9 @@ and slow on a whole 720p frame. So a frame goes up a ladder, cheapest rung first
    always runs, whatever the patch finder thinks;
 2. the patches where a code seems to be (locate.py), straightened by a homography onto a
    320 px square; then the likeliest patch found again by the code's own finder and
-   alignment patterns (grid.py): upright by their homography, and with a bend smoothed out;
+   alignment patterns (grid.py): upright by their homography, with a bend smoothed out, and
+   sampled module by module on the grid its timing lines and edges show, redrawn clean
+   (sample.py);
 3. a small frame enlarged smoothly; on frames larger than ~700 px, the whole frame at full
    size, every other line (codes too small for the 640 px pass); the patches' bounding boxes;
 4. the patches straightened at 480 px and cleaned up: sharpened (blur), adaptive and Otsu
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from kiosk.camera import grid
+from kiosk.camera import grid, sample
 from kiosk.camera import locate as loc
 from kiosk.camera.locate import Quad, Variant, order_corners, to_gray
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, Symbol, ZbarReader
@@ -242,6 +244,9 @@ def _density(name: str) -> int:
 
 def _cost(name: str, img: np.ndarray) -> int:
     """Work charged for decoding `img`; the landmark search before the first grid variant
-    looks at a patch of about the same size as the straightened code."""
+    looks at a patch of about the same size as the straightened code, and a code redrawn from
+    its sampled modules costs the sampling too."""
     search = grid.WORK_SIDE**2 if name == "finders" else 0
+    if name == sample.NAME:
+        search = sample.work(img.shape[0])
     return img.size // _density(name) + search

@@ -17,6 +17,7 @@ from itertools import combinations
 import cv2
 import numpy as np
 
+from kiosk.camera import sample
 from kiosk.camera.locate import Quad, Variant
 
 WORK_SIDE = 480  # the patch is searched at about 6 px per module
@@ -265,18 +266,19 @@ def straightened(gray: np.ndarray, quad: Quad, paper: int) -> Iterator[Variant]:
         gray, flat, (side, side), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=paper
     )
     yield "finders", img, flat
-    if len(ideal) < 5:
-        return  # too few landmarks to say how the code bends
-    # Where each landmark sits, in module units, against where the homography puts it.
-    h_inv = np.linalg.inv(h)
-    nodes = np.array(ideal, np.float64)
-    off = np.array([_apply(h_inv, *p) for p in seen]) - nodes
     coarse = np.arange(-QUIET, n + QUIET + 1, 1.0)
     uu, vv = np.meshgrid(coarse, coarse)
     grid_pts = np.stack([uu.ravel(), vv.ravel()], axis=1)
-    moved = grid_pts + _tps(nodes, off, grid_pts)
-    src = cv2.perspectiveTransform(moved.reshape(-1, 1, 2), to_frame @ h).reshape(len(coarse), len(coarse), 2)
-    size = (len(coarse) - 1) * PX_PER_MODULE + 1
-    dense = cv2.resize(src.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-    bent = cv2.remap(gray, dense[..., 0], dense[..., 1], cv2.INTER_LINEAR, borderValue=paper)
-    yield "finders/dewarped", bent, flat
+    if len(ideal) >= 5:
+        # Where each landmark sits, in module units, against where the homography puts it.
+        h_inv = np.linalg.inv(h)
+        nodes = np.array(ideal, np.float64)
+        off = np.array([_apply(h_inv, *p) for p in seen]) - nodes
+        grid_pts = grid_pts + _tps(nodes, off, grid_pts)
+    # Too few landmarks to say how the code bends: the module sampling starts from the plane.
+    src = cv2.perspectiveTransform(grid_pts.reshape(-1, 1, 2), to_frame @ h).reshape(len(coarse), len(coarse), 2)
+    if len(ideal) >= 5:
+        dense = sample.dense_map(src, PX_PER_MODULE)
+        bent = cv2.remap(gray, dense[..., 0], dense[..., 1], cv2.INTER_LINEAR, borderValue=paper)
+        yield "finders/dewarped", bent, flat
+    yield sample.sampled(gray, src, n, QUIET, paper)

@@ -14,7 +14,7 @@ import pytest
 
 from core.clock import ManualClock
 from core.cronto import CrontoIssuer, looks_like_enrollment_token
-from kiosk.camera import Failed, Found, Hint, decode_frame
+from kiosk.camera import Failed, Found, Hint, decode_frame, sample
 from kiosk.camera.decoder import DEFAULT_BUDGET, Decoder, plain_text
 from kiosk.camera.grid import alignment_positions, corner_trio, finder_patterns, read_version
 from kiosk.camera.locate import locate
@@ -22,7 +22,7 @@ from kiosk.camera.scanner import NOT_OURS_HINT
 from kiosk.camera.zbar import ZBAR_MISSING_REASON, ZbarReader
 from tests.frames import background, fake_token, place, pose, shots, write_video
 from tests.integration.test_scanner import scan
-from tests.photo_frames import PHOTO_CATEGORIES, modules, photo_shots, render
+from tests.photo_frames import PHOTO_CATEGORIES, modules, photo_frame, photo_shots, render
 
 CLOCK = ManualClock(1_750_000_000.0)
 TOKEN = CrontoIssuer.generate("clinic-it").make_token("drsmith", "1234567893", timedelta(days=1), CLOCK, jti="p")
@@ -207,3 +207,37 @@ def test_the_version_is_read_from_the_code_itself(length: int) -> None:
     trio = corner_trio(finders)
     assert trio is not None
     assert read_version(binary, trio) == (mods.shape[0] - 17) // 4
+
+
+@needs_zbar
+@pytest.mark.parametrize("seed", [2, 6, 7])
+def test_a_curved_code_is_read_module_by_module(seed: int) -> None:
+    """Bent between its landmarks by more than half a module, this code defeats zbar on every
+    straightened image (the old ladder read none of these three); sampled module by module on
+    the grid its timing lines and edges show, and redrawn clean, it reads."""
+    shot = photo_frame("curved", np.random.default_rng(seed))
+    reading = kiosk_decoder().read(shot.frame)
+    assert reading.payload == shot.payload
+    assert reading.rung == sample.NAME
+
+
+def test_the_timing_lines_measure_a_bend_module_by_module() -> None:
+    """A code round a cylinder seen from the front: columns narrow as arcsin says towards the
+    sides. From a flat guess (module corners evenly spaced) the sampled modules are wrong; moved
+    to where the top timing line shows each column, every module comes out right."""
+    mods = modules(fake_token(np.random.default_rng(3)))
+    n, margin, px = mods.shape[0], 4, 8
+    card = render(mods, px, margin)
+    side = card.shape[1]
+    arc = 1.4  # radians of the cylinder the code covers
+    x = np.arange(side, dtype=np.float64) / (side - 1) * 2 - 1  # -1 .. 1 across the image
+    u = (np.arcsin(x * np.sin(arc / 2)) / (arc / 2) + 1) / 2 * (side - 1)  # card column seen at x
+    map_x = np.broadcast_to(u.astype(np.float32)[None, :], card.shape).copy()
+    map_y = np.broadcast_to(np.arange(side, dtype=np.float32)[:, None], card.shape).copy()
+    photo = cv2.remap(card, map_x, map_y, cv2.INTER_LINEAR)
+    corners = np.arange(n + 2 * margin + 1, dtype=np.float32) * px
+    flat = np.stack(np.meshgrid(corners, corners), axis=-1)
+    guessed = sample.modules(photo, flat, n, margin, 255)
+    measured = sample.modules(photo, sample.along_timing(photo, flat, n, margin, 255), n, margin, 255)
+    assert int((guessed != mods).sum()) > n * n // 10
+    assert int((measured != mods).sum()) == 0
