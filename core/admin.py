@@ -18,6 +18,7 @@ from core.admin_base import Signature as Signature  # what a front end builds fo
 from core.admin_base import cli_actor as cli_actor  # the actor of CLI changes made outside core.admin
 from core.admin_base import staff_refusal
 from core.admin_epcs import EpcsAdministration
+from core.admin_reads import ReadAdministration
 from core.audit import AuditRow
 from core.daily_review import DailyReport, DailyReview, ReportRecord
 from core.directory.model import Verification
@@ -56,7 +57,7 @@ class AccountOverview:
 
 
 @dataclass
-class Administration(EpcsAdministration):
+class Administration(EpcsAdministration, ReadAdministration):
     """Front ends build it with `for_staff` (the IT staff area) or `for_cli` (`ipkiosk`), never
     directly: those two decide who the actor is and whether they may act. The plain constructor
     stays for tests that set up a world with a named actor (acting as the CLI does)."""

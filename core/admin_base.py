@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from core.accounts import Role
 from core.errors import AdminError, NotAllowed, TokenNotFound
 from core.events import Event, Outcome
+from core.serials import normalize_serial
 from core.signin import SignedIn
 from core.system import KioskSystem
 from core.tokens import TokenInfo
@@ -88,7 +89,7 @@ class AdministrationBase:
     def _token(self, serial: str) -> TokenInfo:
         info = self.system.tokens.get(serial)
         if info is None:
-            raise TokenNotFound(f"No token with serial number {serial.strip().upper()}.")
+            raise TokenNotFound(f"No token with serial number {normalize_serial(serial)}.")
         return info
 
     def _account(self, username: str) -> str:

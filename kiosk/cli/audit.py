@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 
 def verify_chain(ctx: CliContext, args: argparse.Namespace) -> int:
-    r = ctx.services.system.audit.verify()
+    r = Administration.for_cli(ctx.services.system).verify_audit()
     doc = {
         "intact": r.intact,
         "rows": r.rows,
@@ -82,7 +82,7 @@ def export_csv(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def review_report(ctx: CliContext, args: argparse.Namespace) -> int:
-    rows = list(ctx.services.system.audit.rows(since=args.since, events=REVIEW_EVENTS))
+    rows = Administration.for_cli(ctx.services.system).audit_rows(since=args.since, events=REVIEW_EVENTS)
     failed = [r for r in rows if r.event in SIGN_INS and r.outcome not in SIGNED_IN]
     reuse = [r for r in rows if r.outcome == Outcome.REFUSED_REUSED]
     lockouts = [r for r in rows if is_lockout(r.outcome, r.detail)]

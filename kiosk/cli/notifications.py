@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from core.admin import Administration
 from kiosk.cli.context import CliContext
 from kiosk.mail import not_configured, sender_for
 
@@ -26,8 +27,7 @@ def send_notifications(ctx: CliContext, args: argparse.Namespace) -> int:
     services = ctx.services
     sender, from_addr = sender_for(services.settings, services.credentials)
     # On demand means now: do not wait out the back-off of earlier failures.
-    report = services.system.outbox.flush(sender, from_addr, force=True)
-    waiting = services.system.outbox.pending_count()
+    report, waiting = Administration.for_cli(services.system).send_notices(sender, from_addr)
     doc = {**report.as_dict(), "waiting": waiting}
     text = (
         f"sent {len(report.sent)}, failed {len(report.failed)}, no address {len(report.no_address)}; waiting {waiting}"
@@ -37,7 +37,7 @@ def send_notifications(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def list_notifications(ctx: CliContext, args: argparse.Namespace) -> int:
-    notices = ctx.services.system.outbox.notices(pending_only=args.pending, limit=args.limit)
+    notices = Administration.for_cli(ctx.services.system).notices(pending_only=args.pending, limit=args.limit)
     rows = [n.as_dict() for n in notices]
     lines = [
         f"{r['id']:>5} {r['created_at']} {r['state']:<8} {r['username']:<14} {r['subject']}"

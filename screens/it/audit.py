@@ -98,9 +98,9 @@ class ItAuditScreen(ItScreen):
         except KioskError as exc:
             self.show_error(exc)
             return
-        trail = self.session.system.audit
+        admin = self.admin()
         self.run_domain(
-            lambda: list(trail.rows(**filters, newest_first=True, limit=SHOWN)),
+            lambda: admin.audit_rows(**filters, newest_first=True, limit=SHOWN),
             self._show,
             self.show_error,
         )
@@ -126,8 +126,7 @@ class ItAuditScreen(ItScreen):
 
     @on(Button.Pressed, "#verify")
     def verify_chain(self) -> None:
-        trail = self.session.system.audit
-        self.run_domain(trail.verify, self._verified, self.show_error)
+        self.run_domain(self.admin().verify_audit, self._verified, self.show_error)
 
     def _verified(self, report: ChainReport) -> None:
         chain = self.query_one("#chain", Note)

@@ -8,8 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from core.errors import KioskError, TokenNotFound
-from core.serials import normalize_serial
+from core.errors import KioskError
 from core.tokens import TokenInfo, TokenState
 from screens.it.base import ItScreen, Note
 from screens.it.dialogs import BackupCodesDialog, ConfirmDialog
@@ -69,15 +68,8 @@ class ItLostTokenScreen(ItScreen):
         if not serial:
             self.show_error("Enter the serial number of the lost or damaged token.")
             return
-        tokens = self.session.system.tokens
-
-        def find() -> TokenInfo:
-            token = tokens.get(serial)
-            if token is None:
-                raise TokenNotFound(f"No token with serial number {normalize_serial(serial)}.")
-            return token
-
-        self.run_domain(find, self._found, self._failed)
+        admin = self.admin()
+        self.run_domain(lambda: admin.token(serial), self._found, self._failed)
 
     def _found(self, token: TokenInfo) -> None:
         self.clear_error()

@@ -72,8 +72,8 @@ class ItNpiCheckScreen(ItScreen):
         if not username:
             self.show_error("Enter the provider's username.")
             return
-        accounts = self.session.system.accounts
-        self.run_domain(lambda: accounts.get(username), lambda a: self._use(username, a), self.show_error)
+        admin = self.admin()
+        self.run_domain(lambda: admin.account(username), lambda a: self._use(username, a), self.show_error)
 
     def _use(self, username: str, account: Account | None) -> None:
         if account is None:

@@ -67,11 +67,11 @@ class ItTokenInventoryScreen(ItScreen):
     @on(Button.Pressed, "#find")
     def refresh_list(self) -> None:
         text = self.query_one("#search", Input).value.strip() or None
-        tokens = self.session.system.tokens
+        admin = self.admin()
         self.searched = text
         self.fetching = True
         self.run_domain(
-            lambda: (tokens.list(search=text, limit=PAGE), tokens.count(search=text)), self._show, self._failed
+            lambda: (admin.tokens(search=text, limit=PAGE), admin.token_count(search=text)), self._show, self._failed
         )
 
     def _failed(self, exc: KioskError) -> None:
@@ -90,10 +90,10 @@ class ItTokenInventoryScreen(ItScreen):
     def _next_page(self) -> None:
         if self.fetching or len(self.found) >= self.total:
             return
-        tokens = self.session.system.tokens
+        admin = self.admin()
         text, start = self.searched, len(self.found)
         self.fetching = True
-        self.run_domain(lambda: tokens.list(search=text, limit=PAGE, offset=start), self._more, self._failed)
+        self.run_domain(lambda: admin.tokens(search=text, limit=PAGE, offset=start), self._more, self._failed)
 
     def _more(self, page: list[TokenInfo]) -> None:
         self.fetching = False

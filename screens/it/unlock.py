@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from core.admin_reads import Locked, LockedKind
 from core.errors import KioskError
-from core.tokens import TokenState
 from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
 from screens.widgets.tables import refill
 
 COLUMNS = ("What", "Serial / username", "Provider", "Failures")
-
-
-@dataclass(frozen=True)
-class Locked:
-    kind: str  # "token" | "account"
-    name: str  # serial or username
-    owner: str
-    failures: int
 
 
 class ItUnlockScreen(ItScreen):
@@ -60,16 +50,7 @@ class ItUnlockScreen(ItScreen):
         self.refresh_locked()
 
     def refresh_locked(self) -> None:
-        system = self.session.system
-
-        def find() -> list[Locked]:
-            tokens = [t for t in system.tokens.list() if t.state is TokenState.LOCKED]
-            accounts = [a for a in system.accounts.all() if a.locked]
-            return [Locked("token", t.serial, t.owner or "-", t.failures) for t in tokens] + [
-                Locked("account", a.username, a.username, a.failed_signins) for a in accounts
-            ]
-
-        self.run_domain(find, self._show_locked, self.show_error)
+        self.run_domain(self.admin().locked, self._show_locked, self.show_error)
 
     def _show_locked(self, locked: list[Locked]) -> None:
         table = self.query_one("#locked", DataTable)
@@ -82,7 +63,7 @@ class ItUnlockScreen(ItScreen):
     @on(DataTable.RowSelected, "#locked")
     def _picked(self, event: DataTable.RowSelected) -> None:
         kind, _, name = str(event.row_key.value).partition(":")
-        if kind == "token":
+        if kind == LockedKind.TOKEN:
             self.query_one("#serial", Input).value = name
             self.query_one("#unlock-token", Button).focus()
         else:
