@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/directory.py                         # 200,000 and 1,000,000 rows
     .venv/bin/python bench/directory.py --rows 200000 --lookups 10000
-    .venv/bin/python bench/directory.py --rows 9200000          # national size (~11 GB of CSV)
+    .venv/bin/python bench/directory.py --national              # 9.2 M rows (~11 GB of CSV), 3 runs each
 
 For each size: generate an NPPES-format file with the real 330-column header and realistic fill
 (~1.2 KB a row), then, side by side and alternating (best of --repeat), time in child processes
 (interpreter start-up included on both sides) a bare `csv.reader` pass over it (the floor for a
-stdlib parser) and this importer; print wall and CPU seconds, their ratios, rows/s and peak RSS,
-and extrapolate to the national 9.2 M rows (start-up + per-row cost fitted on the two largest
-sizes). Optionally (--sqlite-shell) the sqlite3 shell's `.import`. Then verify latency p50/p99
-through `RegionalDirectory.verify` (name check included), half present and half absent NPIs.
+stdlib parser) and this importer; print wall and CPU seconds (best and median of the runs), their
+ratios, rows/s and peak RSS, with the load average before each run, and extrapolate to the
+national 9.2 M rows (start-up + per-row cost fitted on the two largest sizes); --national measures
+at that size instead. Optionally (--sqlite-shell) the sqlite3 shell's `.import`. Then verify
+latency p50/p99 through `RegionalDirectory.verify` (name check included), half present and half
+absent NPIs.
 Prints figures; asserts nothing.
 """
 
@@ -246,6 +248,17 @@ class Size:
     bare: tuple[float, float, int]  # best wall, best CPU, peak RSS KiB
     ours: tuple[float, float, int]
     summary: str
+    bare_median: tuple[float, float] = (0.0, 0.0)  # median wall, median CPU
+    ours_median: tuple[float, float] = (0.0, 0.0)
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def run_line(what: str, run: tuple[float, float, int, str]) -> None:
+    print(f"    {what:<10} wall {run[0]:7.2f} s  CPU {run[1]:7.2f} s  peak RSS {run[2] / 1024:5.0f} MB", flush=True)
 
 
 def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Size, list[tuple[str, str]]]:
@@ -257,15 +270,20 @@ def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Siz
     print(f"generated {rows:,} rows, {size / 1e6:,.0f} MB ({size / rows:,.0f} B/row) in {took:.0f} s")
     bare: list[tuple[float, float, int, str]] = []
     ours: list[tuple[float, float, int, str]] = []
-    for _ in range(repeat):  # side by side, alternating, best of each: the box is shared
+    for n in range(repeat):  # side by side, alternating, best of each: the box is shared
+        print(f"  run {n + 1} of {repeat} ({load()})", flush=True)
         bare.append(time_bare(source))
+        run_line("csv.reader", bare[-1])
         ours.append(time_importer(source, work / "directory"))
+        run_line("import", ours[-1])
     result = Size(
         rows,
         size,
         (min(b[0] for b in bare), min(b[1] for b in bare), max(b[2] for b in bare)),
         (min(o[0] for o in ours), min(o[1] for o in ours), max(o[2] for o in ours)),
         ours[-1][3],
+        (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
+        (statistics.median(o[0] for o in ours), statistics.median(o[1] for o in ours)),
     )
     source.unlink()
     return result, present
@@ -280,6 +298,11 @@ def report(sizes: list[Size]) -> None:
             f"{s.rows:>10,} {s.bytes / 1e6:>6,.0f} | {s.bare[0]:>10.2f} {s.bare[1]:>10.2f} | "
             f"{s.ours[0]:>8.2f} {s.ours[1]:>8.2f} | {s.ours[0] / s.bare[0]:>6.2f}x {s.ours[1] / s.bare[1]:>6.2f}x | "
             f"{s.rows / s.ours[0]:>13,.0f} | {s.bare[2] / 1024:>12.0f} {s.ours[2] / 1024:>13.0f}"
+        )
+        print(
+            f"{'median':>17} | {s.bare_median[0]:>10.2f} {s.bare_median[1]:>10.2f} | "
+            f"{s.ours_median[0]:>8.2f} {s.ours_median[1]:>8.2f} | "
+            f"{s.ours_median[0] / s.bare_median[0]:>6.2f}x {s.ours_median[1] / s.bare_median[1]:>6.2f}x |"
         )
     national = 9_200_000
     if len(sizes) >= 2:
@@ -332,16 +355,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating (best kept)")
+    parser.add_argument(
+        "--national", action="store_true", help="the national file's size: 9.2 M rows, measured at that size, 3 runs"
+    )
     parser.add_argument("--lookups", type=int, default=100_000)
     parser.add_argument("--sqlite-shell", action="store_true", help="also time the sqlite3 shell's .import")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temp dir, removed)")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
+    if args.national:
+        args.rows, args.repeat = [9_200_000], max(args.repeat, 3)
     rng = random.Random(args.seed)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="ipkiosk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     pyarrow = importlib.metadata.version("pyarrow")  # not imported here: children spawn from this image
-    print(f"python {sys.version.split()[0]}, pyarrow {pyarrow}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, pyarrow {pyarrow}, {os.cpu_count()} cores, {load()}")
     try:
         sizes = []
         present: list[tuple[str, str]] = []
