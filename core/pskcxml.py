@@ -21,7 +21,7 @@ from pskc.device import Device
 from pskc.exceptions import PSKCError
 from pskc.key import Key
 from pskc.parser import PSKCParser
-from pskc.xml import find, findall, findtext, getint
+from pskc.xml import getint
 
 from core.errors import ImportRejected
 
@@ -70,10 +70,6 @@ def _steps(path: str) -> tuple[str, ...] | None:
     return parts if all(_STEP.fullmatch(p) for p in parts) else None
 
 
-def _element(tag: str, attrib: dict[str, str]) -> ET.Element:
-    return _Element(tag[tag.rfind("}") + 1 :], attrib)
-
-
 class Document:
     """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
     memory does not grow with the file; the other children of the container (its header) are kept."""
@@ -98,7 +94,7 @@ class Document:
         made: list[ET.Element] = []
 
         def first(tag: str, attrib: dict[str, str]) -> ET.Element:
-            e = _element(tag, attrib)
+            e = _Element(tag[tag.rfind("}") + 1 :], attrib)  # python-pskc reads local names
             if not made:
                 made.append(e)  # the first element made is the container
             return e
@@ -196,14 +192,14 @@ def _key_fields(key: Key, key_elm: ET.Element) -> None:
     """The rest of what `_pskc_key` uses, read as python-pskc's PSKCParser.parse_key reads it
     (its full reading of every descriptive field took most of a large file's time)."""
     key.algorithm = key_elm.get("Algorithm") or key_elm.get("KeyAlgorithm") or key_elm.get("SecretAlgorithm")
-    key.algorithm_suite = findtext(key_elm, "AlgorithmParameters/Suite")
-    response_format = find(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
+    key.algorithm_suite = _text(key_elm, "AlgorithmParameters/Suite")
+    response_format = _first(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
     if response_format is not None:
         key.response_encoding = (
             response_format.get("Encoding") or response_format.get("Format") or response_format.get("format")
         )
         key.response_length = getint(response_format, "Length") or getint(response_format, "length")
-    policy = find(key_elm, "Policy")
+    policy = key_elm.find("Policy")
     if policy is not None:
         # python-pskc's reading of the policy, but its dates (python-pskc's findtime: the text,
         # stripped, through dateutil) each parsed once per distinct text: a vendor's batch gives
@@ -211,10 +207,32 @@ def _key_fields(key: Key, key_elm: ET.Element) -> None:
         undated = _Element(policy.tag, policy.attrib)
         undated.extend(child for child in policy if child.tag not in _DATES)
         PSKCParser.parse_policy(key.policy, undated)
-        key.policy.start_date = _time(findtext(policy, "StartDate"))
-        key.policy.expiry_date = _time(findtext(policy, "ExpiryDate"))
-    key.policy.start_date = _time(findtext(key_elm, "StartDate")) or key.policy.start_date
-    key.policy.expiry_date = _time(findtext(key_elm, "ExpiryDate")) or key.policy.expiry_date
+        key.policy.start_date = _time(_text(policy, "StartDate"))
+        key.policy.expiry_date = _time(_text(policy, "ExpiryDate"))
+    key.policy.start_date = _time(_text(key_elm, "StartDate")) or key.policy.start_date
+    key.policy.expiry_date = _time(_text(key_elm, "ExpiryDate")) or key.policy.expiry_date
+
+
+# python-pskc's find and findtext (the first element found along any of the paths; its text,
+# stripped) with ElementTree's own search: python-pskc's go through three Python calls and a
+# namespace map each, and a large file makes millions of them. Values still go through
+# python-pskc's PSKCParser, which uses its own.
+def _first(element: ET.Element, *paths: str) -> ET.Element | None:
+    for path in paths:
+        if "/" in path:  # ElementPath's machinery for a path; python-pskc's plain ones walk in C
+            found = element.findall(path)
+            if found:
+                return found[0]
+        else:
+            one = element.find(path)
+            if one is not None:
+                return one
+    return None
+
+
+def _text(element: ET.Element, *paths: str) -> str | None:
+    found = _first(element, *paths)
+    return found.text.strip() if found is not None and found.text else None
 
 
 _DATES = ("StartDate", "ExpiryDate")
@@ -235,15 +253,16 @@ def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -
     `whole` the key's other fields that the kiosk uses."""
     try:
         device = container.add_device()
-        info = find(package, "DeviceInfo", "DeviceId")
+        info = _first(package, "DeviceInfo", "DeviceId")
         if info is not None:
-            device.serial = findtext(info, "SerialNo")
-            # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
-            device.manufacturer = findtext(info, "Manufacturer")
-            device.model = findtext(info, "Model")
-        for key_elm in findall(package, "Key", "Secret"):
+            device.serial = _text(info, "SerialNo")
+            if whole:
+                # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
+                device.manufacturer = _text(info, "Manufacturer")
+                device.model = _text(info, "Model")
+        for key_elm in [*_child_search(package, "Key"), *_child_search(package, "Secret")]:
             key = device.add_key()
-            data = find(key_elm, "Data")
+            data = key_elm.find("Data")
             if data is not None:
                 first: dict[str, ET.Element] = {}
                 for child in data:  # what find(data, tag) gives: the first child so named
@@ -251,7 +270,7 @@ def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -
                 for name, tag in _DATA:
                     if tag in first:
                         PSKCParser.parse_data(key, name, first[tag])
-            for data in findall(key_elm, "Data"):
+            for data in _child_search(key_elm, "Data"):
                 named = data.get("Name")
                 if named:
                     PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
