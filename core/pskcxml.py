@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 
-import dateutil.parser
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pskc import PSKC
@@ -240,6 +239,8 @@ _DATES = ("StartDate", "ExpiryDate")
 
 @lru_cache(maxsize=256)
 def _parsed_time(text: str) -> datetime:
+    import dateutil.parser  # as python-pskc does: only a file with dates needs it
+
     parsed: datetime = dateutil.parser.parse(text)
     return parsed
 
