@@ -305,6 +305,14 @@ def report(sizes: list[Size]) -> None:
             f"{s.ours_median[0] / s.bare_median[0]:>6.2f}x {s.ours_median[1] / s.bare_median[1]:>6.2f}x |"
         )
     national = 9_200_000
+    if any(s.rows >= national for s in sizes):
+        print("the national size was measured above, not extrapolated")
+    else:
+        extrapolate(sizes, national)
+    print(f"    summary of the last import: {sizes[-1].summary}")
+
+
+def extrapolate(sizes: list[Size], national: int) -> None:
     if len(sizes) >= 2:
         # start-up (interpreter, pyarrow, empty shards) plus a per-row cost, from the two largest
         small, large = sorted(sizes, key=lambda s: s.rows)[-2:]
@@ -324,7 +332,6 @@ def report(sizes: list[Size]) -> None:
         f"extrapolated to the national file (9.2 M rows, {how}): import {fits[0]:.0f} s wall "
         f"({fits[1]:.0f} s CPU), bare csv.reader pass {bare_national:.0f} s wall"
     )
-    print(f"    summary of the last import: {sizes[-1].summary}")
 
 
 def verify_latency(
@@ -332,7 +339,7 @@ def verify_latency(
 ) -> tuple[float, float, dict[str, int]]:
     paths = default_shard_paths(directory)
     regional = RegionalDirectory(open_backends({r: (p, None) for r, p in paths.items()}, lambda r: None), timeout=2.0)
-    absent = []
+    absent: list[tuple[str, str]] = []
     while len(absent) < lookups // 2:
         npi = with_check_digit(2 * rng.randrange(50_000_000, 149_999_999) + 1)  # odd: absent
         absent.append((npi, "NOBODY"))
