@@ -125,7 +125,7 @@ def _count(text: str) -> int:
     return int(text)
 
 
-_WRITE_CHUNK = 1000  # documents per write: one call per document cost as much as encoding it
+_WRITE_CHUNK = 1000  # documents encoded and written at a time
 
 
 def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -136,11 +136,16 @@ def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     out = sys.stdout
     empty = True
     if ctx.as_json:
-        # The documents' keys come sorted; no container nests, so no circular check is needed.
-        encode = json.JSONEncoder(check_circular=False).encode
+        # A chunk of documents is encoded in one call (a call per document cost as much again),
+        # with a newline after every comma; a newline is always escaped inside a JSON string,
+        # so a comma-newline before a quote is one between a document's fields (made ", " again)
+        # and one before a brace is one between documents. The keys come sorted; no container
+        # nests, so no circular check.
+        encode = json.JSONEncoder(check_circular=False, separators=(",\n", ": ")).encode
         documents = tokens.documents(**page)
         while chunk := list(islice(documents, _WRITE_CHUNK)):
-            out.write(("[\n  " if empty else ",\n  ") + ",\n  ".join(map(encode, chunk)))
+            lines = encode(chunk)[1:-1].replace(',\n"', ', "').replace(",\n{", ",\n  {")
+            out.write(("[\n  " if empty else ",\n  ") + lines)
             empty = False
         out.write("[]\n" if empty else "\n]\n")
         return 0
