@@ -33,6 +33,8 @@ from core.pskcxml import library_words, local
 MAX_PBKDF2_ITERATIONS = 10_000_000
 MAX_PBKDF2_KEY_BYTES = 64
 _FIELDS = ("secret", "counter", "time_offset", "time_interval", "time_drift")
+# python-pskc keeps a value it has not decrypted yet under the field's private name.
+_PRIVATE = tuple((name, "_" + name) for name in _FIELDS)
 _BLOCK = {"aes": 16, "camellia": 16, "tripledes": 8}
 MAC_FAILED = (
     "The PSKC file failed its MAC check: it was changed after the vendor made it, or the "
@@ -82,9 +84,9 @@ def where_in_file(number: int, index: int, keys: int) -> str:
 
 def sealed_values(container: PSKC, where: str, key: Key) -> Iterator[_Sealed]:
     default = container.encryption.algorithm or ""
-    for name in _FIELDS:
-        # python-pskc keeps a value it has not decrypted yet under the field's private name.
-        value = vars(key).get("_" + name)
+    values = vars(key)
+    for name, private in _PRIVATE:
+        value = values.get(private)
         if isinstance(value, EncryptedValue):
             yield _Sealed(f"{where} {name}", value, value.algorithm or default)
 
@@ -105,10 +107,11 @@ class Census:
 
     def count(self, key: Key, where: str) -> None:
         self.keys += 1
-        if isinstance(vars(key).get("_secret"), bytes | bytearray) and self.first_plain is None:
+        values = vars(key)
+        if self.first_plain is None and isinstance(values.get("_secret"), (bytes, bytearray)):
             self.first_plain = where.split(" key ")[0]
-        for name in _FIELDS:
-            value = vars(key).get("_" + name)
+        for name, private in _PRIVATE:
+            value = values.get(private)
             if not isinstance(value, EncryptedValue):
                 continue
             self.sealed += 1

@@ -249,9 +249,16 @@ def _time(text: str | None) -> datetime | None:
     return _parsed_time(text) if text else None
 
 
+def _plain_only(data: ET.Element) -> bool:
+    # python-pskc reads such a field as its plain value; the first pass counts only encrypted
+    # values and the secret, so it leaves a plain counter or time to the pass that keeps it.
+    return all(child.tag == "PlainValue" for child in data)
+
+
 def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
     """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
-    `whole` the key's other fields that the kiosk uses."""
+    `whole` the key's other fields that the kiosk uses (without it, a field other than the
+    secret that holds only a plain value is not read)."""
     try:
         device = container.add_device()
         info = _first(package, "DeviceInfo", "DeviceId")
@@ -269,7 +276,7 @@ def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -
                 for child in data:  # what find(data, tag) gives: the first child so named
                     first.setdefault(child.tag, child)
                 for name, tag in _DATA:
-                    if tag in first:
+                    if tag in first and (whole or name == "secret" or not _plain_only(first[tag])):
                         PSKCParser.parse_data(key, name, first[tag])
             for data in _child_search(key_elm, "Data"):
                 named = data.get("Name")

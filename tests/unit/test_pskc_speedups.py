@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from pskc import PSKC
 
+from core.errors import ImportRejected
 from core.pskc_integrity import mac_maker
 from core.pskcxml import Document, read_package
+from core.seedfiles import read_pskc
+from tests.unit.test_pskc_integrity import NOW, PSK, SEED_A, SEED_B, container
+from tests.unit.test_pskc_integrity import Key as IKey
 
 MAC_KEY = bytes(range(100, 120))
 
@@ -59,3 +63,12 @@ def test_policy_dates_and_the_rest_of_the_policy_read_as_python_pskc_reads_them(
         assert mine.policy.number_of_transactions == reference.policy.number_of_transactions == 4
         assert mine.policy.unknown_policy_elements is reference.policy.unknown_policy_elements is True
     assert ours[0].policy.expiry_date == datetime(2031, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_a_malformed_plain_counter_still_refuses_the_file() -> None:
+    # The first pass leaves a plain counter to the second; the second still refuses the file.
+    good = container(IKey("C1", SEED_A), IKey("C2", SEED_B))
+    bad = good.replace(b"<pskc:PlainValue>0</pskc:PlainValue>", b"<pskc:PlainValue>1.5</pskc:PlainValue>", 1)
+    assert read_pskc(good, psk=PSK, now=NOW).specs
+    with pytest.raises(ImportRejected, match="malformed value"):
+        read_pskc(bad, psk=PSK, now=NOW)
