@@ -209,7 +209,8 @@ class TokenRecords:
         names = [c.name for c in _DOCUMENT_COLUMNS]
         with self.store.connect() as conn:
             for rows in conn.execution_options(yield_per=LIST_CHUNK).execute(q).partitions():
-                yield from [dict(zip(names, row, strict=True)) for row in rows]
+                # Each row has exactly the selected columns; checking it per row cost a tenth more.
+                yield from [dict(zip(names, row, strict=False)) for row in rows]
 
     def count(self, *, owner: str | None = None, search: str | None = None) -> int:
         listing = self._listing(owner, search).subquery()
