@@ -219,7 +219,7 @@ print(s.rows, s.stored, dict(s.skipped), s.per_region)
 IMPORT_CHILD += PEAK_RSS
 
 
-def time_bare(path: Path) -> tuple[float, float, int, str]:
+def time_bare(path: Path, _directory: Path | None = None) -> tuple[float, float, int, str]:
     """A bare csv.reader pass in a child process, interpreter start-up included like the import's."""
     return run_child([sys.executable, "-c", BARE_CHILD, str(path)])
 
@@ -248,17 +248,12 @@ class Size:
     bare: tuple[float, float, int]  # best wall, best CPU, peak RSS KiB
     ours: tuple[float, float, int]
     summary: str
-    bare_median: tuple[float, float] = (0.0, 0.0)  # median wall, median CPU
+    bare_median: tuple[float, float] = (0.0, 0.0)  # median wall, median CPU (ours_median too)
     ours_median: tuple[float, float] = (0.0, 0.0)
 
 
 def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-def run_line(what: str, run: tuple[float, float, int, str]) -> None:
-    print(f"    {what:<10} wall {run[0]:7.2f} s  CPU {run[1]:7.2f} s  peak RSS {run[2] / 1024:5.0f} MB", flush=True)
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Size, list[tuple[str, str]]]:
@@ -272,10 +267,10 @@ def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Siz
     ours: list[tuple[float, float, int, str]] = []
     for n in range(repeat):  # side by side, alternating, best of each: the box is shared
         print(f"  run {n + 1} of {repeat} ({load()})", flush=True)
-        bare.append(time_bare(source))
-        run_line("csv.reader", bare[-1])
-        ours.append(time_importer(source, work / "directory"))
-        run_line("import", ours[-1])
+        for what, runs, run in (("csv.reader", bare, time_bare), ("import", ours, time_importer)):
+            runs.append(run(source, work / "directory"))
+            print(f"    {what:<10} wall {runs[-1][0]:7.2f} s  CPU {runs[-1][1]:7.2f} s  "
+                  f"peak RSS {runs[-1][2] / 1024:5.0f} MB", flush=True)  # fmt: skip
     result = Size(
         rows,
         size,
@@ -304,11 +299,10 @@ def report(sizes: list[Size]) -> None:
             f"{s.ours_median[0]:>8.2f} {s.ours_median[1]:>8.2f} | "
             f"{s.ours_median[0] / s.bare_median[0]:>6.2f}x {s.ours_median[1] / s.bare_median[1]:>6.2f}x |"
         )
-    national = 9_200_000
-    if any(s.rows >= national for s in sizes):
+    if any(s.rows >= 9_200_000 for s in sizes):
         print("the national size was measured above, not extrapolated")
     else:
-        extrapolate(sizes, national)
+        extrapolate(sizes, 9_200_000)
     print(f"    summary of the last import: {sizes[-1].summary}")
 
 
@@ -316,10 +310,8 @@ def extrapolate(sizes: list[Size], national: int) -> None:
     if len(sizes) >= 2:
         # start-up (interpreter, pyarrow, empty shards) plus a per-row cost, from the two largest
         small, large = sorted(sizes, key=lambda s: s.rows)[-2:]
-        fits = []
-        for which in (0, 1):
-            per_row = (large.ours[which] - small.ours[which]) / (large.rows - small.rows)
-            fits.append(large.ours[which] + per_row * (national - large.rows))
+        per_row = [(large.ours[w] - small.ours[w]) / (large.rows - small.rows) for w in (0, 1)]
+        fits = [large.ours[w] + per_row[w] * (national - large.rows) for w in (0, 1)]
         bare_per_row = (large.bare[0] - small.bare[0]) / (large.rows - small.rows)
         bare_national = large.bare[0] + bare_per_row * (national - large.rows)
         how = f"fitted on {small.rows:,} and {large.rows:,} rows"
