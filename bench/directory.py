@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/directory.py                         # 200,000 and 1,000,000 rows
     .venv/bin/python bench/directory.py --rows 200000 --lookups 10000
-    .venv/bin/python bench/directory.py --rows 9200000          # national size (~11 GB of CSV)
+    .venv/bin/python bench/directory.py --national              # 9.2 M rows (~11 GB of CSV), 3 runs each
 
 For each size: generate an NPPES-format file with the real 330-column header and realistic fill
 (~1.2 KB a row), then, side by side and alternating (best of --repeat), time in child processes
 (interpreter start-up included on both sides) a bare `csv.reader` pass over it (the floor for a
-stdlib parser) and this importer; print wall and CPU seconds, their ratios, rows/s and peak RSS,
-and extrapolate to the national 9.2 M rows (start-up + per-row cost fitted on the two largest
-sizes). Optionally (--sqlite-shell) the sqlite3 shell's `.import`. Then verify latency p50/p99
-through `RegionalDirectory.verify` (name check included), half present and half absent NPIs.
+stdlib parser) and this importer; print wall and CPU seconds (best and median of the runs), their
+ratios, rows/s and peak RSS, with the load average before each run, and extrapolate to the
+national 9.2 M rows (start-up + per-row cost fitted on the two largest sizes); --national measures
+at that size instead. Optionally (--sqlite-shell) the sqlite3 shell's `.import`. Then verify
+latency p50/p99 through `RegionalDirectory.verify` (name check included), half present and half
+absent NPIs.
 Prints figures; asserts nothing.
 """
 
@@ -217,7 +219,7 @@ print(s.rows, s.stored, dict(s.skipped), s.per_region)
 IMPORT_CHILD += PEAK_RSS
 
 
-def time_bare(path: Path) -> tuple[float, float, int, str]:
+def time_bare(path: Path, _directory: Path | None = None) -> tuple[float, float, int, str]:
     """A bare csv.reader pass in a child process, interpreter start-up included like the import's."""
     return run_child([sys.executable, "-c", BARE_CHILD, str(path)])
 
@@ -246,6 +248,12 @@ class Size:
     bare: tuple[float, float, int]  # best wall, best CPU, peak RSS KiB
     ours: tuple[float, float, int]
     summary: str
+    bare_median: tuple[float, float] = (0.0, 0.0)  # median wall, median CPU (ours_median too)
+    ours_median: tuple[float, float] = (0.0, 0.0)
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Size, list[tuple[str, str]]]:
@@ -257,15 +265,20 @@ def measure(work: Path, rows: int, repeat: int, rng: random.Random) -> tuple[Siz
     print(f"generated {rows:,} rows, {size / 1e6:,.0f} MB ({size / rows:,.0f} B/row) in {took:.0f} s")
     bare: list[tuple[float, float, int, str]] = []
     ours: list[tuple[float, float, int, str]] = []
-    for _ in range(repeat):  # side by side, alternating, best of each: the box is shared
-        bare.append(time_bare(source))
-        ours.append(time_importer(source, work / "directory"))
+    for n in range(repeat):  # side by side, alternating, best of each: the box is shared
+        print(f"  run {n + 1} of {repeat} ({load()})", flush=True)
+        for what, runs, run in (("csv.reader", bare, time_bare), ("import", ours, time_importer)):
+            runs.append(run(source, work / "directory"))
+            print(f"    {what:<10} wall {runs[-1][0]:7.2f} s  CPU {runs[-1][1]:7.2f} s  "
+                  f"peak RSS {runs[-1][2] / 1024:5.0f} MB", flush=True)  # fmt: skip
     result = Size(
         rows,
         size,
         (min(b[0] for b in bare), min(b[1] for b in bare), max(b[2] for b in bare)),
         (min(o[0] for o in ours), min(o[1] for o in ours), max(o[2] for o in ours)),
         ours[-1][3],
+        (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
+        (statistics.median(o[0] for o in ours), statistics.median(o[1] for o in ours)),
     )
     source.unlink()
     return result, present
@@ -281,14 +294,24 @@ def report(sizes: list[Size]) -> None:
             f"{s.ours[0]:>8.2f} {s.ours[1]:>8.2f} | {s.ours[0] / s.bare[0]:>6.2f}x {s.ours[1] / s.bare[1]:>6.2f}x | "
             f"{s.rows / s.ours[0]:>13,.0f} | {s.bare[2] / 1024:>12.0f} {s.ours[2] / 1024:>13.0f}"
         )
-    national = 9_200_000
+        print(
+            f"{'median':>17} | {s.bare_median[0]:>10.2f} {s.bare_median[1]:>10.2f} | "
+            f"{s.ours_median[0]:>8.2f} {s.ours_median[1]:>8.2f} | "
+            f"{s.ours_median[0] / s.bare_median[0]:>6.2f}x {s.ours_median[1] / s.bare_median[1]:>6.2f}x |"
+        )
+    if any(s.rows >= 9_200_000 for s in sizes):
+        print("the national size was measured above, not extrapolated")
+    else:
+        extrapolate(sizes, 9_200_000)
+    print(f"    summary of the last import: {sizes[-1].summary}")
+
+
+def extrapolate(sizes: list[Size], national: int) -> None:
     if len(sizes) >= 2:
         # start-up (interpreter, pyarrow, empty shards) plus a per-row cost, from the two largest
         small, large = sorted(sizes, key=lambda s: s.rows)[-2:]
-        fits = []
-        for which in (0, 1):
-            per_row = (large.ours[which] - small.ours[which]) / (large.rows - small.rows)
-            fits.append(large.ours[which] + per_row * (national - large.rows))
+        per_row = [(large.ours[w] - small.ours[w]) / (large.rows - small.rows) for w in (0, 1)]
+        fits = [large.ours[w] + per_row[w] * (national - large.rows) for w in (0, 1)]
         bare_per_row = (large.bare[0] - small.bare[0]) / (large.rows - small.rows)
         bare_national = large.bare[0] + bare_per_row * (national - large.rows)
         how = f"fitted on {small.rows:,} and {large.rows:,} rows"
@@ -301,7 +324,6 @@ def report(sizes: list[Size]) -> None:
         f"extrapolated to the national file (9.2 M rows, {how}): import {fits[0]:.0f} s wall "
         f"({fits[1]:.0f} s CPU), bare csv.reader pass {bare_national:.0f} s wall"
     )
-    print(f"    summary of the last import: {sizes[-1].summary}")
 
 
 def verify_latency(
@@ -309,7 +331,7 @@ def verify_latency(
 ) -> tuple[float, float, dict[str, int]]:
     paths = default_shard_paths(directory)
     regional = RegionalDirectory(open_backends({r: (p, None) for r, p in paths.items()}, lambda r: None), timeout=2.0)
-    absent = []
+    absent: list[tuple[str, str]] = []
     while len(absent) < lookups // 2:
         npi = with_check_digit(2 * rng.randrange(50_000_000, 149_999_999) + 1)  # odd: absent
         absent.append((npi, "NOBODY"))
@@ -332,16 +354,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating (best kept)")
+    parser.add_argument(
+        "--national", action="store_true", help="the national file's size: 9.2 M rows, measured at that size, 3 runs"
+    )
     parser.add_argument("--lookups", type=int, default=100_000)
     parser.add_argument("--sqlite-shell", action="store_true", help="also time the sqlite3 shell's .import")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temp dir, removed)")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
+    if args.national:
+        args.rows, args.repeat = [9_200_000], max(args.repeat, 3)
     rng = random.Random(args.seed)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="ipkiosk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     pyarrow = importlib.metadata.version("pyarrow")  # not imported here: children spawn from this image
-    print(f"python {sys.version.split()[0]}, pyarrow {pyarrow}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, pyarrow {pyarrow}, {os.cpu_count()} cores, {load()}")
     try:
         sizes = []
         present: list[tuple[str, str]] = []

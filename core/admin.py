@@ -26,9 +26,9 @@ from core.errors import AdminError, KioskError, NotAllowed, TokenUnavailable
 from core.events import Event, Outcome
 from core.npi import validate_npi
 from core.private_files import check_output, open_private, refuse_database_files
-from core.seedfiles import Rejected, TokenSpec
 from core.signin import SignedIn
 from core.system import KioskSystem
+from core.token_spec import Rejected, TokenSpec
 from core.tokens import ImportReport, RevokeReason, TokenInfo, TokenState
 
 # Every field of a row, MAC included, so an export can be checked against the chain.

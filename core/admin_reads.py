@@ -47,12 +47,19 @@ class ReadAdministration(AdministrationBase):
         self._authorized()
         return self.system.tokens.count(search=search)
 
+    def token_stream(
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Iterator[TokenInfo]:
+        """The inventory a chunk at a time (`ipkiosk tokens list`): never all in memory."""
+        self._authorized()
+        return self.system.tokens.iter(owner=owner, search=search, limit=limit, offset=offset)
+
     def token_documents(
-        self, *, search: str | None = None, limit: int | None = None, offset: int = 0
+        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
     ) -> Iterator[dict[str, object]]:
         """The inventory as JSON-ready documents, streamed (`ipkiosk tokens list --json`)."""
         self._authorized()
-        return self.system.tokens.documents(search=search, limit=limit, offset=offset)
+        return self.system.tokens.documents(owner=owner, search=search, limit=limit, offset=offset)
 
     def token(self, serial: str) -> TokenInfo:
         """The token with this serial; TokenNotFound names the serial as the inventory writes it."""

@@ -12,11 +12,14 @@ value uses is read from python-pskc's own parse, the one that decrypts it, so a 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import hmac
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from pskc import PSKC
 from pskc.encryption import algorithm_key_lengths
@@ -30,6 +33,8 @@ from core.pskcxml import library_words, local
 MAX_PBKDF2_ITERATIONS = 10_000_000
 MAX_PBKDF2_KEY_BYTES = 64
 _FIELDS = ("secret", "counter", "time_offset", "time_interval", "time_drift")
+# python-pskc keeps a value it has not decrypted yet under the field's private name.
+_PRIVATE = tuple((name, "_" + name) for name in _FIELDS)
 _BLOCK = {"aes": 16, "camellia": 16, "tripledes": 8}
 MAC_FAILED = (
     "The PSKC file failed its MAC check: it was changed after the vendor made it, or the "
@@ -79,9 +84,9 @@ def where_in_file(number: int, index: int, keys: int) -> str:
 
 def sealed_values(container: PSKC, where: str, key: Key) -> Iterator[_Sealed]:
     default = container.encryption.algorithm or ""
-    for name in _FIELDS:
-        # python-pskc keeps a value it has not decrypted yet under the field's private name.
-        value = vars(key).get("_" + name)
+    values = vars(key)
+    for name, private in _PRIVATE:
+        value = values.get(private)
         if isinstance(value, EncryptedValue):
             yield _Sealed(f"{where} {name}", value, value.algorithm or default)
 
@@ -102,10 +107,11 @@ class Census:
 
     def count(self, key: Key, where: str) -> None:
         self.keys += 1
-        if isinstance(vars(key).get("_secret"), bytes | bytearray) and self.first_plain is None:
+        values = vars(key)
+        if self.first_plain is None and isinstance(values.get("_secret"), (bytes, bytearray)):
             self.first_plain = where.split(" key ")[0]
-        for name in _FIELDS:
-            value = vars(key).get("_" + name)
+        for name, private in _PRIVATE:
+            value = values.get(private)
             if not isinstance(value, EncryptedValue):
                 continue
             self.sealed += 1
@@ -178,6 +184,25 @@ def _mac(container: PSKC, value: bytes) -> bytes:
         raise ImportRejected("The PSKC file uses a MAC algorithm the kiosk does not support.") from None
 
 
+MacOf = Callable[[bytes], bytes]
+
+
+def mac_maker(container: PSKC) -> MacOf:
+    """python-pskc's MAC over a value, made in OpenSSL: python-pskc hands hmac a hash-making
+    function, which takes hmac's pure-Python path (most of the time of verifying a large file).
+    The hash is the one whose HMAC of a probe equals python-pskc's own; with none, python-pskc
+    makes every MAC."""
+    probe = b"which hash does python-pskc use"
+    made = _mac(container, probe)
+    key = container.mac.key
+    if key:
+        for name in sorted(hashlib.algorithms_guaranteed):
+            with contextlib.suppress(ValueError, TypeError):
+                if hmac.compare_digest(hmac.digest(key, probe, name), made):
+                    return partial(hmac.digest, bytes(key), digest=name)
+    return partial(_mac, container)
+
+
 def check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
     try:
         mac_key = container.mac.key
@@ -188,13 +213,15 @@ def check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
     return bytes(mac_key)
 
 
-def verify_sealed(container: PSKC, s: _Sealed, passphrase: str | None) -> bytes:
-    """The encrypted value decrypts, and its MAC (when the file has MACs) verifies: its plaintext."""
+def verify_sealed(container: PSKC, s: _Sealed, passphrase: str | None, mac: MacOf | None = None) -> bytes:
+    """The encrypted value decrypts, and its MAC (when the file has MACs) verifies: its plaintext.
+    `mac` (from `mac_maker`) makes the MACs; by default python-pskc makes them."""
+    mac_of = mac or partial(_mac, container)
     separate_iv = bool(container.encryption.iv)
     cipher = s.value.cipher_value
     expected = s.value.mac_value or b""
     # A separate IV is outside the ciphertext, so only a MAC over the plaintext covers it.
-    over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(_mac(container, cipher), expected)
+    over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(mac_of(cipher), expected)
     block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
     try:
         plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
@@ -208,7 +235,7 @@ def verify_sealed(container: PSKC, s: _Sealed, passphrase: str | None) -> bytes:
         if expected:
             raise ImportRejected(MAC_FAILED) from None
         raise ImportRejected(_wrong_key_message(passphrase)) from None
-    if expected and not over_cipher and not hmac.compare_digest(_mac(container, plain), expected):
+    if expected and not over_cipher and not hmac.compare_digest(mac_of(plain), expected):
         raise ImportRejected(MAC_FAILED)
     return bytes(plain)
 

@@ -22,6 +22,7 @@ from core.pskc_integrity import (
     MAC_FAILED,
     Census,
     check_mac_key,
+    mac_maker,
     refuse_untrustworthy,
     sealed_values,
     unlock_container,
@@ -179,6 +180,7 @@ def open_pskc(
         if census.macked:
             # python-pskc decrypts the MAC key at every MAC it makes: decrypt it once.
             container.mac.key = check_mac_key(container, passphrase)
+    mac = mac_maker(container) if census.macked else None
     today = now or datetime.now(UTC)
 
     def entries() -> Iterator[Entry]:
@@ -190,7 +192,7 @@ def open_pskc(
                 where = where_in_file(number, index, len(device.keys))
                 again.count(key, where)
                 for sealed in sealed_values(container, where, key):
-                    plain = verify_sealed(container, sealed, passphrase)
+                    plain = verify_sealed(container, sealed, passphrase, mac)
                     if sealed.where.endswith(" secret"):
                         key.secret = plain  # decrypted and verified once, not again by the getter
                 entry = _entry(key, where, today)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -18,7 +20,7 @@ from pskc.device import Device
 from pskc.exceptions import PSKCError
 from pskc.key import Key
 from pskc.parser import PSKCParser
-from pskc.xml import find, findall, findtext, findtime, getint
+from pskc.xml import getint
 
 from core.errors import ImportRejected
 
@@ -33,35 +35,38 @@ def local(tag: object) -> str:
 
 class _Element(ET.Element):
     """An element named by its local name, as python-pskc renames every element before reading,
-    whose plain child paths (`Data/Secret`, the only kind python-pskc asks for) are found by a
-    walk over the children: ElementPath's general machinery took most of the time of a large
-    file. Any other path is left to ElementPath."""
+    whose plain child paths (`Data/Secret`, the only kind python-pskc asks for) are found by
+    ElementTree's own C search, one step at a time: python-pskc passes its namespace map with
+    every search, which sends a path through ElementPath's general (Python) machinery, and that
+    took most of the time of a large file. Any other path is left to ElementPath."""
 
     __slots__ = ()
 
-    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
-        super().__init__(tag.rsplit("}", 1)[-1], attrib)
-
     def findall(self, path: str, namespaces: dict[str, str] | None = None) -> list[ET.Element]:
-        steps = _steps(path)
+        try:
+            steps = _PATHS[path]
+        except KeyError:
+            steps = _PATHS.setdefault(path, _steps(path))
         if steps is None:
             return super().findall(path, namespaces)
+        if len(steps) == 1:
+            return _child_search(self, steps[0])
         found: list[ET.Element] = [self]
         for step in steps:
-            found = [child for element in found for child in element if child.tag == step]
+            found = [child for element in found for child in _child_search(element, step)]
         return found
 
 
+# The C method itself: a plain tag with no namespace map is searched in C, child by child.
+_child_search = ET.Element.findall
 _STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _PATHS: dict[str, tuple[str, ...] | None] = {}
 
 
 def _steps(path: str) -> tuple[str, ...] | None:
     """`A/B` as ("A", "B"), "." as (); None for anything ElementPath must read."""
-    if path not in _PATHS:
-        parts = () if path == "." else tuple(path.split("/"))
-        _PATHS[path] = parts if all(_STEP.fullmatch(p) for p in parts) else None
-    return _PATHS[path]
+    parts = () if path == "." else tuple(path.split("/"))
+    return parts if all(_STEP.fullmatch(p) for p in parts) else None
 
 
 class Document:
@@ -75,31 +80,31 @@ class Document:
         self.root: ET.Element | None = None
         self.head: list[ET.Element] = []
         self.header_after_packages = False
-        self.proved_safe = False  # a pass with defusedxml has read every byte
+        self.proved_safe = False  # defusedxml has read the bytes up to the top element: no DTD
 
     def packages(self) -> Iterator[ET.Element]:
         """Every top-level KeyPackage, parsed with every DTD refused, so no entity can expand
         (billion laughs, XXE). Fed in chunks to expat, with no per-element events: after each
-        chunk every child of the container but the last is complete. Once a whole pass has
-        proved these bytes hold no DTD, later passes use ElementTree's own (C) parser, which
-        spends far less per element than defusedxml's Python one."""
+        chunk every child of the container but the last is complete. XML allows a DTD only
+        before the top element, and without one any entity reference but the five predefined
+        ones is an error: so once defusedxml has read these bytes up to the top element's start
+        (`_refuse_dtd`), the passes use ElementTree's own (C) parser, which spends far less per
+        element than defusedxml's Python one."""
         made: list[ET.Element] = []
 
-        def element(tag: str, attrib: dict[str, str]) -> ET.Element:
-            e = _Element(tag, attrib)
+        def first(tag: str, attrib: dict[str, str]) -> ET.Element:
+            e = _Element(tag[tag.rfind("}") + 1 :], attrib)  # python-pskc reads local names
             if not made:
                 made.append(e)  # the first element made is the container
             return e
 
-        builder = ET.TreeBuilder(element_factory=element)
-        parser: ET.XMLParser = (
-            ET.XMLParser(target=builder)  # noqa: S314 (a defused pass read these very bytes whole)
-            if self.proved_safe
-            else SafeET.DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        )
         self.root, self.head = None, []
         seen_package = False
         try:
+            if not self.proved_safe:
+                self._refuse_dtd()
+            builder = ET.TreeBuilder(element_factory=first)
+            parser = ET.XMLParser(target=builder)  # noqa: S314 (defusedxml read the prolog: no DTD)
             for start in range(0, len(self.data) + 1, self.CHUNK):
                 end = start + self.CHUNK
                 if end <= len(self.data):
@@ -123,7 +128,6 @@ class Document:
                         self.head.append(child)
                 if done > 0:
                     del root[:done]
-            self.proved_safe = True
         except DefusedXmlException:
             raise ImportRejected(
                 "The PSKC file contains a DTD or entity declarations, which are refused "
@@ -136,6 +140,24 @@ class Document:
             raise
         except Exception as e:  # expat raises odd types for odd encodings; none may escape
             raise ImportRejected(f"The file is not readable XML ({type(e).__name__}).") from None
+
+    def _refuse_dtd(self) -> None:
+        """defusedxml reads the bytes up to the top element's start, the only place a DTD can be."""
+        opened: list[str] = []
+
+        def element(tag: str, attrib: dict[str, str]) -> ET.Element:
+            opened.append(tag)
+            return ET.Element(tag, attrib)
+
+        parser = SafeET.DefusedXMLParser(
+            target=ET.TreeBuilder(element_factory=element), forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        for start in range(0, len(self.data), self.CHUNK):
+            parser.feed(self.data[start : start + self.CHUNK])
+            if opened:
+                self.proved_safe = True
+                return
+        parser.close()  # no element at all: expat says what is wrong
 
     def header(self) -> ET.Element:
         """The container element without its packages, as read so far."""
@@ -169,40 +191,94 @@ def _key_fields(key: Key, key_elm: ET.Element) -> None:
     """The rest of what `_pskc_key` uses, read as python-pskc's PSKCParser.parse_key reads it
     (its full reading of every descriptive field took most of a large file's time)."""
     key.algorithm = key_elm.get("Algorithm") or key_elm.get("KeyAlgorithm") or key_elm.get("SecretAlgorithm")
-    key.algorithm_suite = findtext(key_elm, "AlgorithmParameters/Suite")
-    response_format = find(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
+    key.algorithm_suite = _text(key_elm, "AlgorithmParameters/Suite")
+    response_format = _first(key_elm, "AlgorithmParameters/ResponseFormat", "Usage/ResponseFormat")
     if response_format is not None:
         key.response_encoding = (
             response_format.get("Encoding") or response_format.get("Format") or response_format.get("format")
         )
         key.response_length = getint(response_format, "Length") or getint(response_format, "length")
-    PSKCParser.parse_policy(key.policy, find(key_elm, "Policy"))
-    key.policy.start_date = findtime(key_elm, "StartDate") or key.policy.start_date
-    key.policy.expiry_date = findtime(key_elm, "ExpiryDate") or key.policy.expiry_date
+    policy = key_elm.find("Policy")
+    if policy is not None:
+        # python-pskc's reading of the policy, but its dates (python-pskc's findtime: the text,
+        # stripped, through dateutil) each parsed once per distinct text: a vendor's batch gives
+        # its keys a handful of dates, and dateutil spends about a millisecond on each.
+        undated = _Element(policy.tag, policy.attrib)
+        undated.extend(child for child in policy if child.tag not in _DATES)
+        PSKCParser.parse_policy(key.policy, undated)
+        key.policy.start_date = _time(_text(policy, "StartDate"))
+        key.policy.expiry_date = _time(_text(policy, "ExpiryDate"))
+    key.policy.start_date = _time(_text(key_elm, "StartDate")) or key.policy.start_date
+    key.policy.expiry_date = _time(_text(key_elm, "ExpiryDate")) or key.policy.expiry_date
+
+
+# python-pskc's find and findtext (the first element found along any of the paths; its text,
+# stripped) with ElementTree's own search: python-pskc's go through three Python calls and a
+# namespace map each, and a large file makes millions of them. Values still go through
+# python-pskc's PSKCParser, which uses its own.
+def _first(element: ET.Element, *paths: str) -> ET.Element | None:
+    for path in paths:
+        if "/" in path:  # ElementPath's machinery for a path; python-pskc's plain ones walk in C
+            found = element.findall(path)
+            if found:
+                return found[0]
+        else:
+            one = element.find(path)
+            if one is not None:
+                return one
+    return None
+
+
+def _text(element: ET.Element, *paths: str) -> str | None:
+    found = _first(element, *paths)
+    return found.text.strip() if found is not None and found.text else None
+
+
+_DATES = ("StartDate", "ExpiryDate")
+
+
+@lru_cache(maxsize=256)
+def _parsed_time(text: str) -> datetime:
+    import dateutil.parser  # as python-pskc does: only a file with dates needs it
+
+    parsed: datetime = dateutil.parser.parse(text)
+    return parsed
+
+
+def _time(text: str | None) -> datetime | None:
+    return _parsed_time(text) if text else None
+
+
+def _plain_only(data: ET.Element) -> bool:
+    # python-pskc reads such a field as its plain value; the first pass counts only encrypted
+    # values and the secret, so it leaves a plain counter or time to the pass that keeps it.
+    return all(child.tag == "PlainValue" for child in data)
 
 
 def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
     """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
-    `whole` the key's other fields that the kiosk uses."""
+    `whole` the key's other fields that the kiosk uses (without it, a field other than the
+    secret that holds only a plain value is not read)."""
     try:
         device = container.add_device()
-        info = find(package, "DeviceInfo", "DeviceId")
+        info = _first(package, "DeviceInfo", "DeviceId")
         if info is not None:
-            device.serial = findtext(info, "SerialNo")
-            # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
-            device.manufacturer = findtext(info, "Manufacturer")
-            device.model = findtext(info, "Model")
-        for key_elm in findall(package, "Key", "Secret"):
+            device.serial = _text(info, "SerialNo")
+            if whole:
+                # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
+                device.manufacturer = _text(info, "Manufacturer")
+                device.model = _text(info, "Model")
+        for key_elm in [*_child_search(package, "Key"), *_child_search(package, "Secret")]:
             key = device.add_key()
-            data = find(key_elm, "Data")
+            data = key_elm.find("Data")
             if data is not None:
                 first: dict[str, ET.Element] = {}
                 for child in data:  # what find(data, tag) gives: the first child so named
                     first.setdefault(child.tag, child)
                 for name, tag in _DATA:
-                    if tag in first:
+                    if tag in first and (whole or name == "secret" or not _plain_only(first[tag])):
                         PSKCParser.parse_data(key, name, first[tag])
-            for data in findall(key_elm, "Data"):
+            for data in _child_search(key_elm, "Data"):
                 named = data.get("Name")
                 if named:
                     PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import builtins
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, func, or_, select
+from sqlalchemy import Connection, RowMapping, Select, case, func, or_, select
 
 from core.clock import Clock
 from core.errors import N_, TokenLocked, TokenNotFound, TokenUnavailable
@@ -41,6 +41,30 @@ def revoked_word(reason: str | None) -> str:
         return REVOKED_WORDS[RevokeReason(reason or "")]
     except ValueError:
         return N_("revoked")
+
+
+# What `TokenInfo.as_dict()` shows, by key in sorted order; a TOTP period of 0 reads as 30, as
+# OtpParams does, and an HOTP token has none.
+_DOCUMENT_COLUMNS = (
+    tokens.c.algorithm,
+    tokens.c.bound_at,
+    tokens.c.digits,
+    tokens.c.drift,
+    tokens.c.failures,
+    tokens.c.fips_cert,
+    tokens.c.last_used_at,
+    tokens.c.method,
+    tokens.c.model,
+    tokens.c.owner,
+    case((tokens.c.kind == "totp", func.coalesce(func.nullif(tokens.c.period, 0), 30))).label("period"),
+    tokens.c.revoked_reason,
+    tokens.c.serial,
+    tokens.c.state,
+    tokens.c.kind.label("type"),
+    tokens.c.valid_from,
+    tokens.c.valid_until,
+    tokens.c.vendor,
+)
 
 
 class TokenRecords:
@@ -194,31 +218,17 @@ class TokenRecords:
     def documents(
         self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
     ) -> Iterator[dict[str, object]]:
-        """`iter`, each token as its `TokenInfo.as_dict()` made straight from the row: a listing
-        of a whole inventory spends its time here, not on objects it would throw away."""
-        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        """`iter`, each token as its `TokenInfo.as_dict()` made straight from the row, fetched
+        LIST_CHUNK at a time: a listing of a whole inventory spends its time here, so only the shown
+        columns are read, the period is settled by the query, and each row becomes a dict with its
+        keys already in sorted order (a JSON encoder needs not sort them)."""
+        q = self._listing(owner, search).with_only_columns(*_DOCUMENT_COLUMNS)
+        q = q.order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        names = [c.name for c in _DOCUMENT_COLUMNS]
         with self.store.connect() as conn:
-            for r in conn.execution_options(yield_per=LIST_CHUNK).execute(q):
-                yield {
-                    "serial": r.serial,
-                    "method": r.method,
-                    "type": r.kind,
-                    "algorithm": r.algorithm,
-                    "digits": r.digits,
-                    "period": (r.period or 30) if r.kind == "totp" else None,
-                    "state": r.state,
-                    "owner": r.owner,
-                    "drift": r.drift,
-                    "failures": r.failures,
-                    "last_used_at": r.last_used_at,
-                    "bound_at": r.bound_at,
-                    "revoked_reason": r.revoked_reason,
-                    "vendor": r.vendor,
-                    "model": r.model,
-                    "fips_cert": r.fips_cert,
-                    "valid_from": r.valid_from,
-                    "valid_until": r.valid_until,
-                }
+            for rows in conn.execution_options(yield_per=LIST_CHUNK).execute(q).partitions():
+                # Each row has exactly the selected columns; checking it per row cost a tenth more.
+                yield from [dict(zip(names, row, strict=False)) for row in rows]
 
     def count(self, *, owner: str | None = None, search: str | None = None) -> int:
         listing = self._listing(owner, search).subquery()

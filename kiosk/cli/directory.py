@@ -12,10 +12,9 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from core.directory import RegionalDirectory
-from core.directory.importer import ImportSummary, Progress, import_directory
 from core.directory.nppes import SKIP_REASONS
 from core.directory.shard import LocalRegionBackend, shard_name
 from core.errors import DirectoryUnavailable
@@ -24,6 +23,9 @@ from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
 from kiosk.config import Settings
 from kiosk.files import check_input, private_dir
+
+if TYPE_CHECKING:
+    from core.directory.importer import ImportSummary, Progress
 
 
 def register(sub: Any) -> None:
@@ -78,6 +80,8 @@ def _shard_dirs(settings: Settings) -> dict[int, Path]:
 
 
 def load_directory(ctx: CliContext, args: argparse.Namespace) -> int:
+    from core.directory.importer import import_directory  # only an import needs it (every start would)
+
     check_input(args.file, "NPPES file")
     summary = import_directory(args.file, _shard_dirs(ctx.settings))
     ctx.emit(summary.to_dict(), summary_text(summary))
@@ -85,6 +89,8 @@ def load_directory(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def import_file(ctx: CliContext, args: argparse.Namespace) -> int:
+    from core.directory.importer import import_directory  # only an import needs it (every start would)
+
     if args.file is None and args.deactivations is None:
         raise UsageError("Give an NPPES file to import, or --deactivations FILE.")
     if args.weekly and args.file is None:

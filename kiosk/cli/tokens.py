@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -124,25 +128,56 @@ def _count(text: str) -> int:
     return int(text)
 
 
+_WRITE_CHUNK = 1000  # documents encoded and written at a time
+
+
 def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     """Printed as read from the store, a chunk at a time: a national inventory is never held whole.
     With --json it is still one JSON array (one token per line)."""
-    tokens = ctx.services.system.tokens
+    admin = Administration.for_cli(ctx.services.system)
     page = {"owner": args.user, "search": args.search, "limit": args.limit, "offset": args.offset}
     out = sys.stdout
     empty = True
     if ctx.as_json:
-        encode = json.JSONEncoder(sort_keys=True).encode
-        for document in tokens.documents(**page):
-            out.write(("[\n  " if empty else ",\n  ") + encode(document))
-            empty = False
-        out.write("[]\n" if empty else "\n]\n")
-        return 0
-    for t in tokens.iter(**page):
+        with _no_cycle_collection():
+            return _write_json(admin.token_documents(**page), out)
+    for t in admin.token_stream(**page):
         out.write(_line(t) + "\n")
         empty = False
     if empty:
         out.write("no tokens\n")
+    return 0
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A listing makes a dict per token and no reference cycle, so reference counting frees
+    each chunk; the cycle collector, started every few hundred new containers, spent an eighth
+    of a large listing's time finding nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write_json(documents: Iterator[dict[str, object]], out: TextIO) -> int:
+    """One JSON array, one token per line.
+
+    A chunk of documents is encoded in one call (a call per document cost as much again), with
+    a newline after every comma; a newline is always escaped inside a JSON string, so a
+    comma-newline before a quote is one between a document's fields (made ", " again) and one
+    before a brace is one between documents. The keys come sorted; no container nests, so no
+    circular check."""
+    encode = json.JSONEncoder(check_circular=False, separators=(",\n", ": ")).encode
+    empty = True
+    while chunk := list(islice(documents, _WRITE_CHUNK)):
+        lines = encode(chunk)[1:-1].replace(',\n"', ', "').replace(",\n{", ",\n  {")
+        out.write(("[\n  " if empty else ",\n  ") + lines)
+        empty = False
+    out.write("[]\n" if empty else "\n]\n")
     return 0
 
 

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from core.seedfiles import TokenSpec
 from screens.it.token_inventory import PAGE
 from tests.ui.conftest import SIZE, Kiosk, screen_text, settle
-from tests.ui.test_it_area import open_task, put
+from tests.ui.it_pilot import open_task, put
 
 SEED = bytes(range(1, 21))
 

@@ -12,7 +12,7 @@ from core.admin import AUDIT_COLUMNS
 from core.events import Event
 from kiosk.cli import main as ipkiosk
 from tests.ui.conftest import SIZE, Kiosk, settle
-from tests.ui.test_it_area import open_task, put
+from tests.ui.it_pilot import open_task, put
 
 
 def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:

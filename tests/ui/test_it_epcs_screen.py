@@ -24,7 +24,7 @@ from kiosk.config import load_settings
 from kiosk.services import build_services
 from screens.it.epcs import ItEpcsScreen
 from tests.ui.conftest import SIZE, Kiosk, settle
-from tests.ui.test_it_area import PASSWORD, bind, it_sign_in, last_audit, press, put
+from tests.ui.it_pilot import PASSWORD, bind, it_sign_in, last_audit, press, put
 
 
 def cell(pilot: Pilot[Any], row: str, column: int) -> str:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pskc import PSKC
 
 from core.errors import ImportRejected
+from core.pskcxml import Document
 from core.seed_checks import SeedFile
 from core.seedfiles import (
     Rejected,
@@ -283,6 +284,27 @@ def test_external_entity_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ImportRejected, match="DTD") as caught:
         read_pskc(data)
     assert "do-not-read" not in str(caught.value)
+
+
+def test_a_dtd_behind_a_prolog_longer_than_a_chunk_is_refused() -> None:
+    # Only the prolog is read by defusedxml (a DTD can be nowhere else): all of it, however long.
+    data = b'<?xml version="1.0"?>\n' + b"<!-- padding -->\n" * 8000 + BILLION_LAUGHS.split(b"?>", 1)[1]
+    assert len(data) > 2 * Document.CHUNK
+    with pytest.raises(ImportRejected, match="DTD"):
+        read_seed_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        b'<!DOCTYPE k [<!ENTITY x "boom">]>',  # a DTD after the top element's start
+        b"<KeyPackage><DeviceInfo><SerialNo>&x;</SerialNo></DeviceInfo></KeyPackage>",  # no DTD names x
+    ],
+)
+def test_no_entity_can_be_declared_or_used_inside_the_container(inside: bytes) -> None:
+    data = b'<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">' + inside + b"</KeyContainer>"
+    with pytest.raises(ImportRejected, match="not well-formed XML"):
+        read_seed_bytes(data)
 
 
 @pytest.mark.parametrize(
