@@ -4,11 +4,12 @@ before binding, two-person entry and approval, and the daily audit reports to si
 Every action goes through core.admin.Administration, as `ipkiosk epcs`, `users proof` and `audit
 signoff` do, so the screen cannot bend a rule the command line keeps and both leave the same
 audit rows. Signing (grant, revoke, sign-off) takes the IT staff member's password and
-code again; the approver types their own.
+code again, in a dialog over the page; the approver types their own there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import on
@@ -19,58 +20,47 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from core.admin import Signature
 from core.errors import KioskError
 from core.proofing import DocumentType
-from screens.it.base import ItScreen
+from screens.it.base import ItScreen, Note
+from screens.it.dialogs import SignatureDialog
 from screens.widgets.tables import refill
 
 PERMISSION_COLUMNS = ("Provider", "State", "DEA", "ID checked", "Entered by", "Approved by")
 REPORT_COLUMNS = ("Day (UTC)", "Incidents", "Report")
-SECRET_FIELDS = ("#password", "#code", "#approver-password", "#approver-code")
 
 
 class ItEpcsScreen(ItScreen):
     AREA = "EPCS permissions"
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(classes="page", can_focus=False):
+        # The signatures are asked in a dialog over the page (SignatureDialog), one per change:
+        # four forms side by side would push an 80x24 page past the screen.
+        with VerticalScroll(classes="page", can_focus=False, id="epcs-page"):
             yield Static("EPCS permissions", classes="title")
-            yield Static(
-                "One IT staff member enters a grant; a second person, a DEA registrant with a bound "
-                "factor, approves it. Losing the last factor suspends it.",
-                classes="lead",
-            )
+            yield Static("IT staff enter a grant; a second person, a DEA registrant, approves it.", classes="lead")
             table: DataTable[str] = DataTable(id="permissions", cursor_type="row")
             refill(table, PERMISSION_COLUMNS)
             yield table
             yield Static("", id="roles", classes="hint")
-            yield Label("Provider (select above or type)", classes="field-label")
-            yield Input(id="provider", max_length=64, placeholder="e.g. dr.rivera")
-            yield Label("ID document checked (before binding): type and last four characters", classes="field-label")
-            with Horizontal(classes="it-row"):
+            yield Label(
+                "Provider (select above or type); the ID document checked before binding", classes="field-label"
+            )
+            with Horizontal(classes="it-row", id="provider-row"):
+                yield Input(id="provider", max_length=64, placeholder="e.g. dr.rivera")
                 yield Select([(d.value.replace("_", " "), d.value) for d in DocumentType], id="document")
                 yield Input(id="last4", max_length=4, placeholder="last 4")
                 yield Button("Record ID check", id="proof")
-            yield Label("Your signature (password, then code) to enter or revoke a grant", classes="field-label")
-            with Horizontal(classes="it-row"):
-                yield Input(id="password", password=True, placeholder="your password")
-                yield Input(id="code", max_length=10, placeholder="your code", restrict=r"[0-9 ]*")
-            with Horizontal(classes="it-row"):
-                yield Input(id="reason", max_length=200, placeholder="reason (to revoke)")
-                yield Button("Enter grant", id="grant", variant="primary")
-                yield Button("Revoke", id="revoke", variant="error")
-            yield Label("Approver (a DEA registrant): username, password, code", classes="field-label")
-            with Horizontal(classes="it-row"):
-                yield Input(id="approver", max_length=64, placeholder="approver")
-                yield Input(id="approver-password", password=True, placeholder="approver's password")
-                yield Input(id="approver-code", max_length=10, placeholder="code", restrict=r"[0-9 ]*")
-                yield Button("Approve", id="approve", variant="primary")
-            yield Static("", classes="error", id="error")
-            yield Static("", classes="success", id="done")
-            yield Label("Daily audit reports not signed off yet (sign with your password and code above)")
+            with Horizontal(classes="buttons"):
+                yield Button("Enter grant…", id="grant", variant="primary")
+                yield Button("Approve…", id="approve", variant="primary")
+                yield Button("Revoke…", id="revoke", variant="error")
+            yield Note(classes="error", id="error")
+            yield Note(classes="success", id="done")
+            yield Label("Daily audit reports not signed off yet", classes="field-label")
             reports: DataTable[str] = DataTable(id="reports", cursor_type="row")
             refill(reports, REPORT_COLUMNS)
             yield reports
             with Horizontal(classes="buttons"):
-                yield Button("Sign off selected report", id="signoff")
+                yield Button("Sign off selected report…", id="signoff")
                 yield Button("Back", id="back")
 
     def on_mount(self) -> None:
@@ -136,9 +126,30 @@ class ItEpcsScreen(ItScreen):
             return None
         return username
 
-    def _signature(self, username: str, prefix: str = "") -> Signature:
-        password = self.query_one(f"#{prefix}password", Input).value
-        return Signature(username, password, self.query_one(f"#{prefix}code", Input).value.strip() or None)
+    def _ask(
+        self,
+        title: str,
+        lead: str,
+        change: Callable[[Signature, str], str],
+        *,
+        approver: bool = False,
+        reason: bool = False,
+        danger: bool = False,
+    ) -> None:
+        """Open the signature dialog; its "Sign" runs `change` (whose result is the text shown
+        once done) and the dialog closes, or shows the refusal and stays to be signed again."""
+
+        def sign(dialog: SignatureDialog) -> None:
+            signature, why = dialog.signature(), dialog.reason()
+
+            def made(text: str) -> None:
+                dialog.signed()
+                self._done(text)
+
+            self.run_domain(lambda: change(signature, why), made, dialog.refused)
+
+        signer = None if approver else self.it_user
+        self.app.push_screen(SignatureDialog(title, lead, sign, signer=signer, reason=reason, danger=danger))
 
     @on(Button.Pressed, "#proof")
     def record_proof(self) -> None:
@@ -163,27 +174,33 @@ class ItEpcsScreen(ItScreen):
         if username is None:
             return
         admin = self.admin()
-        signature = self._signature(admin.actor)
-        self.run_domain(
-            lambda: admin.grant_epcs(username, signature),
-            lambda p: self._done(f"Grant for {p.username} entered; it waits for a DEA registrant's approval."),
-            self.show_error,
+
+        def grant(signature: Signature, _: str) -> str:
+            p = admin.grant_epcs(username, signature)
+            return f"Grant for {p.username} entered; it waits for a DEA registrant's approval."
+
+        self._ask(
+            f"Enter the EPCS grant for {username}",
+            "A DEA registrant approves it next. Losing the provider's last factor suspends it.",
+            grant,
         )
 
     @on(Button.Pressed, "#approve")
     def approve(self) -> None:
         username = self._provider()
-        approver = self.query_one("#approver", Input).value.strip().lower()
         if username is None:
             return
-        if not approver:
-            self.show_error("The approver types their username, password and code.")
-            return
-        signature, admin = self._signature(approver, "approver-"), self.admin()
-        self.run_domain(
-            lambda: admin.approve_epcs(username, signature),
-            lambda p: self._done(f"{p.username} may now sign EPCS prescriptions (approved by {p.approved_by})."),
-            self.show_error,
+        admin = self.admin()
+
+        def approve(signature: Signature, _: str) -> str:
+            p = admin.approve_epcs(username, signature)
+            return f"{p.username} may now sign EPCS prescriptions (approved by {p.approved_by})."
+
+        self._ask(
+            f"Approve the EPCS grant for {username}",
+            "The approver is a DEA registrant with a bound factor, not the person who entered it.",
+            approve,
+            approver=True,
         )
 
     @on(Button.Pressed, "#revoke")
@@ -191,13 +208,18 @@ class ItEpcsScreen(ItScreen):
         username = self._provider()
         if username is None:
             return
-        reason = self.query_one("#reason", Input).value
         admin = self.admin()
-        signature = self._signature(admin.actor)
-        self.run_domain(
-            lambda: admin.revoke_epcs(username, signature, reason),
-            lambda p: self._done(f"EPCS permission of {p.username} revoked."),
-            self.show_error,
+
+        def revoke(signature: Signature, reason: str) -> str:
+            p = admin.revoke_epcs(username, signature, reason)
+            return f"EPCS permission of {p.username} revoked."
+
+        self._ask(
+            f"Revoke the EPCS permission of {username}",
+            "The provider can no longer sign EPCS prescriptions from now on. Say why.",
+            revoke,
+            reason=True,
+            danger=True,
         )
 
     @on(Button.Pressed, "#signoff")
@@ -208,25 +230,20 @@ class ItEpcsScreen(ItScreen):
             return
         day = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
         admin = self.admin()
-        signature = self._signature(admin.actor)
-        self.run_domain(
-            lambda: admin.sign_off_report(day, signature.username, signature.password, signature.code),
-            lambda rec: self._done(f"Report {rec.day} signed off by {rec.signed_off_by}."),
-            self.show_error,
+
+        def sign_off(signature: Signature, _: str) -> str:
+            rec = admin.sign_off_report(day, signature.username, signature.password, signature.code)
+            return f"Report {rec.day} signed off by {rec.signed_off_by}."
+
+        self._ask(
+            f"Sign off the audit report of {day}", "Sign once you have reviewed the incidents it lists.", sign_off
         )
 
     def _done(self, text: str) -> None:
         self.clear_error()
-        self.forget()
         self.query_one("#done", Static).update(text)
         self.reload()
 
     def show_error(self, exc: KioskError | str, target: str = "#error") -> None:
         self.query_one("#done", Static).update("")
-        for selector in SECRET_FIELDS:  # a refused signature is typed again, never kept
-            self.query_one(selector, Input).value = ""
         super().show_error(exc, target)
-
-    def forget(self) -> None:
-        for selector in SECRET_FIELDS:
-            self.query_one(selector, Input).value = ""

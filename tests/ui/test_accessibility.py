@@ -333,7 +333,7 @@ IT_WALKS = [
     "audit",
     "audit-exported",
     "guided",
-    pytest.param("epcs", marks=pytest.mark.xfail(strict=True, reason="screens/it/epcs.py is re-laid out apart")),
+    "epcs",
 ]
 
 

@@ -58,16 +58,18 @@ async def test_id_check_grant_and_approval_by_a_second_person(kiosk: Kiosk) -> N
         bind(kiosk, "DEMO-0001", "dr.rivera")  # bound after the ID check
         kiosk.clock.advance(30)
         await put(pilot, "#provider", "dr.rivera")
+        await press(pilot, "grant")
         await put(pilot, "#password", PASSWORD)
         await put(pilot, "#code", kiosk.code("DEMO-IT01"))
-        await press(pilot, "grant")
+        await press(pilot, "sign")
         assert "waits for a DEA registrant" in message(pilot, "#done"), message(pilot, "#error")
         assert cell(pilot, "dr.rivera", 1) == "pending"
 
+        await press(pilot, "approve")
         await put(pilot, "#approver", "it.admin")
         await put(pilot, "#approver-password", PASSWORD)
         await put(pilot, "#approver-code", "123456")
-        await press(pilot, "approve")
+        await press(pilot, "sign")
         assert "second person" in message(pilot, "#error")
         assert pilot.app.screen.query_one("#approver-password", Input).value == ""
 
@@ -75,7 +77,7 @@ async def test_id_check_grant_and_approval_by_a_second_person(kiosk: Kiosk) -> N
         await put(pilot, "#approver", "dr.patel")
         await put(pilot, "#approver-password", PASSWORD)
         await put(pilot, "#approver-code", kiosk.code("DEMO-0002"))
-        await press(pilot, "approve")
+        await press(pilot, "sign")
         assert "approved by dr.patel" in message(pilot, "#done"), message(pilot, "#error")
         assert cell(pilot, "dr.rivera", 1) == "granted" and cell(pilot, "dr.rivera", 5) == "dr.patel"
     assert system.epcs.get("dr.rivera").entered_by == "it.admin"
@@ -90,9 +92,10 @@ async def test_a_daily_report_is_signed_off_from_the_screen(kiosk: Kiosk) -> Non
         await settle(pilot)
         assert pilot.app.screen.query_one("#reports", DataTable).row_count == 1
         kiosk.clock.advance(30)
+        await press(pilot, "signoff")
         await put(pilot, "#password", PASSWORD)
         await put(pilot, "#code", kiosk.code("DEMO-IT01"))
-        await press(pilot, "signoff")
+        await press(pilot, "sign")
         assert "signed off by it.admin" in message(pilot, "#done"), message(pilot, "#error")
         assert pilot.app.screen.query_one("#reports", DataTable).row_count == 0
     assert review.reports()[0].signed_off_by == "it.admin"
@@ -125,9 +128,10 @@ async def test_the_screen_and_the_cli_leave_the_same_audit_rows(
         kiosk.clock.advance(30)
         bind(kiosk, "DEMO-0001", "dr.rivera")
         kiosk.clock.advance(30)
+        await press(pilot, "grant")
         await put(pilot, "#password", PASSWORD)
         await put(pilot, "#code", kiosk.code("DEMO-IT01"))
-        await press(pilot, "grant")
+        await press(pilot, "sign")
         assert "waits for a DEA registrant" in message(pilot, "#done"), message(pilot, "#error")
 
     # The same on a second copy of the demo, from the command line (on the wall clock, as ever).
