@@ -99,7 +99,6 @@ class SignatureDialog(ModalScreen[None]):
         *,
         signer: str | None = None,
         reason: bool = False,
-        confirm: str = "Sign",
         danger: bool = False,
     ) -> None:
         super().__init__()
@@ -108,7 +107,6 @@ class SignatureDialog(ModalScreen[None]):
         self.on_sign = on_sign
         self.signer = signer
         self.asks_reason = reason
-        self.confirm_label = confirm
         self.danger = danger
         self.prefix = "" if signer else "approver-"
 
@@ -129,7 +127,7 @@ class SignatureDialog(ModalScreen[None]):
                 yield Input(id="reason", max_length=200, placeholder="reason", classes="it-wide")
             yield Note(classes="error", id="error")
             with Horizontal(classes="buttons"):
-                yield Button(self.confirm_label, id="sign", variant="error" if self.danger else "primary")
+                yield Button("Sign", id="sign", variant="error" if self.danger else "primary")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -153,16 +151,24 @@ class SignatureDialog(ModalScreen[None]):
 
     @on(Button.Pressed, "#sign")
     def _sign(self) -> None:
+        if self.query_one("#sign", Button).disabled:  # Enter in the last field while it runs
+            return
         if not self.signer and not self.query_one("#approver", Input).value.strip():
             self.refused("Type your username, password and code.")
             return
-        self.query_one("#sign", Button).disabled = True  # one change per signature: no second press meanwhile
+        self._busy(True)
         self.on_sign(self)
+
+    def _busy(self, busy: bool) -> None:
+        # While the change runs the dialog neither signs again nor closes: its answer comes
+        # back here (`signed` or `refused`).
+        self.query_one("#sign", Button).disabled = busy
+        self.query_one("#cancel", Button).disabled = busy
 
     def refused(self, exc: KioskError | str) -> None:
         self._forget()
         self.query_one("#error", Note).update(exc if isinstance(exc, str) else " ".join(error_text(exc)).strip())
-        self.query_one("#sign", Button).disabled = False
+        self._busy(False)
         self.query_one(f"#{self.prefix}password", Input).focus()
 
     def _forget(self) -> None:
@@ -171,6 +177,8 @@ class SignatureDialog(ModalScreen[None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        if self.query_one("#cancel", Button).disabled:
+            return
         self._forget()
         self.dismiss(None)
 

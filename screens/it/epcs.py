@@ -41,15 +41,13 @@ class ItEpcsScreen(ItScreen):
             refill(table, PERMISSION_COLUMNS)
             yield table
             yield Static("", id="roles", classes="hint")
-            yield Label(
-                "Provider (select above or type); the ID document checked before binding", classes="field-label"
-            )
+            yield Label("Provider (select above or type); the ID document checked, its last 4", classes="field-label")
             with Horizontal(classes="it-row", id="provider-row"):
                 yield Input(id="provider", max_length=64, placeholder="e.g. dr.rivera")
                 yield Select([(d.value.replace("_", " "), d.value) for d in DocumentType], id="document")
                 yield Input(id="last4", max_length=4, placeholder="last 4")
+            with Horizontal(classes="buttons", id="epcs-actions"):
                 yield Button("Record ID check", id="proof")
-            with Horizontal(classes="buttons"):
                 yield Button("Enter grant…", id="grant", variant="primary")
                 yield Button("Approve…", id="approve", variant="primary")
                 yield Button("Revoke…", id="revoke", variant="error")

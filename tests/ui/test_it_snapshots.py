@@ -69,6 +69,8 @@ def navigate(kiosk: Kiosk, task: str | None, *steps: tuple[str, str]) -> Any:
         ("npi", "npi", (("#username", "dr.okafor"), ("#account", "<press>"), ("#check", "<press>"))),
         ("audit", "audit", (("#event", "sign_in"), ("#filter", "<press>"))),
         ("guided", "guided", ()),
+        ("epcs", "epcs", ()),
+        ("epcs-grant-dialog", "epcs", (("#provider", "dr.rivera"), ("#grant", "<press>"))),
     ],
 )
 def test_it_screen_snapshot(
