@@ -195,10 +195,24 @@ class NpiVerificationScreen(StepScreen):
         table = self.query_one("#regions", DataTable)
         key = str(message.answer.region)
         if key in table.rows:
-            status = REGION_STATUS.get(message.answer.status, message.answer.status)
-            table.update_cell(key, "answer", _(status))
-            answer = message.answer
-            table.update_cell(key, "detail", outcome_text(answer.template, answer.params) if answer.template else "")
+            answer, detail = self._answer_cells(message.answer)
+            table.update_cell(key, "answer", answer)
+            table.update_cell(key, "detail", detail)
+
+    @staticmethod
+    def _answer_cells(answer: RegionAnswer) -> tuple[str, str]:
+        status = REGION_STATUS.get(answer.status, answer.status)
+        return _(status), outcome_text(answer.template, answer.params) if answer.template else ""
+
+    def _show_answers(self, answers: dict[int, RegionAnswer]) -> None:
+        """The table drawn afresh from the final answers: cells updated one by one as regions
+        answered leave the columns as wide as whatever was drawn first, which varied with timing."""
+        names = default_region_map().names
+        table = self.query_one("#regions", DataTable)
+        refill(table, {key: _(label) for key, label in REGION_COLUMNS.items()})
+        for region in range(1, 6):
+            cells = self._answer_cells(answers[region]) if region in answers else (_("checking..."), "")
+            table.add_row(f"{region} {names.get(region, '')}", *cells, key=str(region))
 
     def _run(self, call: object) -> None:
         if self._busy:
@@ -213,8 +227,7 @@ class NpiVerificationScreen(StepScreen):
     def _verified(self, verification: Verification) -> None:
         self._busy = False
         self.query_one("#checking").display = False
-        for answer in verification.answers.values():  # the final word, also for late regions
-            self._region_answered(RegionAnswered(answer))
+        self._show_answers(verification.answers)  # the final word, also for late regions
         outcome = str(verification.outcome)
         headline = _(OUTCOME_TEXT.get(outcome, outcome))
         # The headline says what happens next; the detail says why (deactivated on which day,
