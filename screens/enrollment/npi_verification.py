@@ -209,10 +209,19 @@ class NpiVerificationScreen(StepScreen):
         answered leave the columns as wide as whatever was drawn first, which varied with timing."""
         names = default_region_map().names
         table = self.query_one("#regions", DataTable)
-        refill(table, {key: _(label) for key, label in REGION_COLUMNS.items()})
-        for region in range(1, 6):
-            cells = self._answer_cells(answers[region]) if region in answers else (_("checking..."), "")
-            table.add_row(f"{region} {names.get(region, '')}", *cells, key=str(region))
+        labels = {key: _(label) for key, label in REGION_COLUMNS.items()}
+        rows = [
+            (f"{r} {names.get(r, '')}", *(self._answer_cells(answers[r]) if r in answers else (_("checking..."), "")))
+            for r in range(1, 6)
+        ]
+        # A detail longer than the row has room for is cut with an ellipsis (the whole of it is in
+        # the outcome under the table), so the table never scrolls sideways.
+        used = sum(max(len(labels[k]), *(len(row[i]) for row in rows)) + 2 for i, k in enumerate(("region", "answer")))
+        room = max(len(labels["detail"]), (table.size.width or self.app.size.width - 4) - used - 2)
+        refill(table, labels)
+        for region, (name, answer, detail) in enumerate(rows, 1):
+            cut = detail if len(detail) <= room else detail[: room - 1].rstrip() + "…"
+            table.add_row(name, answer, cut, key=str(region))
 
     def _run(self, call: object) -> None:
         if self._busy:
