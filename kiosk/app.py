@@ -20,7 +20,7 @@ from kiosk.scan_service import ScanService
 from screens import i18n
 from screens.base import KioskScreen
 from screens.help import HelpScreen
-from screens.i18n import _, f_
+from screens.i18n import N_, _, f_
 from screens.messages import Ending, EndSession, Failed, Purpose, SignedInFor, Start, StepDone
 from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
@@ -78,7 +78,7 @@ class KioskApp(App[int], inherit_bindings=False):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", show=False),
         # On every screen, for whoever is at the kiosk (issue 13); the footer shows it.
-        Binding("f2", "toggle_contrast", "Contrast", priority=True),
+        Binding("f2", "toggle_contrast", N_("Contrast"), priority=True),
     ]
 
     def __init__(self, session: KioskSession, settings: Settings, scanner: ScanService | None) -> None:

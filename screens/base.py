@@ -42,6 +42,12 @@ class KioskScreen(Screen[None]):
         screen on the UI thread, from the answers. `__init__` and `compose` only lay out."""
         return partial(cls, session)
 
+    def on_mount(self) -> None:
+        # The App's own keys (F2) are in the footer too: they follow the language the screen
+        # was built in (the welcome screen switches it).
+        translate_bindings(self.app)
+        self.app.refresh_bindings()
+
     def header_step(self) -> tuple[int, str] | None:
         return None
 

@@ -12,12 +12,14 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from core.errors import fill
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from textual.binding import Binding
     from textual.dom import DOMNode
 
     from core.errors import KioskError
@@ -74,11 +76,17 @@ def outcome_text(template: str, params: Mapping[str, str]) -> str:
     return fill(template, params, _) if params else _(template)
 
 
+# Each node's bindings as declared (English): translating always starts from these, so a node
+# that lives across sessions (the App) can go to Spanish and back.
+_DECLARED: WeakKeyDictionary[DOMNode, dict[str, list[Binding]]] = WeakKeyDictionary()
+
+
 def translate_bindings(node: DOMNode) -> None:
-    """The footer's key descriptions of `node` (a screen built for this session) in the
-    provider's language. Textual copies a class's bindings per node, sharing the lists: give the
-    node lists of its own."""
+    """The footer's key descriptions of `node` (a screen built for this session, or the App) in
+    the provider's language. Textual copies a class's bindings per node, sharing the lists: give
+    the node lists of its own."""
+    declared = _DECLARED.setdefault(node, dict(node._bindings.key_to_bindings))
     node._bindings.key_to_bindings = {
         key: [replace(b, description=_(b.description)) if b.description else b for b in bindings]
-        for key, bindings in node._bindings.key_to_bindings.items()
+        for key, bindings in declared.items()
     }

@@ -62,6 +62,10 @@ class WelcomeScreen(KioskScreen):
     @on(Button.Pressed, "#language")
     async def switch_language(self) -> None:
         i18n.use("es" if i18n.current() == "en" else "en")
+        # The footer's keys (this screen's and the App's F2) follow, not only the words.
+        i18n.translate_bindings(self)
+        i18n.translate_bindings(self.app)
+        self.app.refresh_bindings()
         await self.recompose()
         self.query_one("#language", Button).focus()
 

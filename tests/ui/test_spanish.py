@@ -22,7 +22,7 @@ from textual.widgets import Button, Label, Static
 from core.clock import ManualClock
 from screens import i18n
 from screens.widgets.step_header import StepHeader
-from tests.ui.conftest import Kiosk, make_kiosk, screen_text, settle
+from tests.ui.conftest import Kiosk, ReturnT, make_kiosk, screen_text, settle
 from tests.ui.test_snapshots import journeys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +167,25 @@ async def test_english_again_for_the_next_person(kiosk: Kiosk) -> None:
         kiosk.app.end_session(Ending.TIMEOUT)
         await settle(pilot)
         assert "Two-factor authentication for iPrescribe" in screen_text(pilot)
+
+
+def footer_keys(pilot: Pilot[ReturnT]) -> set[str]:
+    """The key descriptions the footer shows on the current screen (the App's F2 included)."""
+    return {b.binding.description for b in pilot.app.screen.active_bindings.values() if b.binding.show}
+
+
+async def test_the_apps_own_keys_follow_the_language(kiosk: Kiosk) -> None:
+    from screens.messages import Ending
+
+    async with at_80x24(kiosk) as pilot:
+        await settle(pilot)
+        assert {"Help", "Contrast"} <= footer_keys(pilot)
+        await pilot.click("#language")
+        await settle(pilot)
+        assert {"Ayuda", "Contraste"} <= footer_keys(pilot)
+        kiosk.app.end_session(Ending.TIMEOUT)  # the next person: the kiosk's language again
+        await settle(pilot)
+        assert {"Help", "Contrast"} <= footer_keys(pilot)
 
 
 async def test_the_language_defaults_from_config(demo_template, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
