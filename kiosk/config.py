@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
-from kiosk.config_checks import check_database_url, check_issuer_key, check_name, check_region_url
+from kiosk.config_checks import check_database_url, check_issuer_key, check_name, check_region_url, redact_url
 
 ENV_PREFIX = "IPKIOSK_"
 
@@ -77,6 +77,13 @@ class RegionSource(BaseModel):
     def _path(cls, v: object) -> object:
         if isinstance(v, str) and not v.strip():  # Path("") would be "." : the data dir itself
             raise ValueError("the shard path is empty; remove the line for the default")
+        if isinstance(v, str) and "://" in v:
+            # A URL in the file's place would be shown back as a missing file, user name and
+            # password included: say where it goes instead, with the credentials hidden.
+            raise ValueError(
+                f"{redact_url(v)!r} is a URL, not a shard file; an online directory goes in `url` "
+                "(its API key in the keyring), a local shard's file name in `path`"
+            )
         return v
 
 

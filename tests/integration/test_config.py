@@ -133,6 +133,15 @@ def test_a_password_in_a_region_url_is_never_printed(tmp_path: Path) -> None:
     assert code == 2 and "database_url" in err and "hunter2" not in out + err
 
 
+def test_a_url_given_as_a_shard_path_is_refused_without_its_password(tmp_path: Path) -> None:
+    # Found by tests/integration/test_cli_property.py: the URL was shown back, password and all,
+    # as "Region 2's directory file .../https:/u:hunter2@registry.example is missing".
+    (tmp_path / "config.toml").write_text('[regions.2]\npath = "https://nppes:hunter2@registry.example/"\n')
+    code, out, err = run(["--data-dir", str(tmp_path), "directory", "status"])
+    assert code == 2 and "regions.2.path" in err and "is a URL" in err, err
+    assert "hunter2" not in out + err and "***@registry.example" in err
+
+
 def test_unknown_environment_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IPKIOSK_IDEL_TIMEOUT", "30")
     code, _, err = run(["--data-dir", str(tmp_path), "tokens", "list"])
