@@ -71,9 +71,10 @@ class ReadAdministration(AdministrationBase):
         return self.system.accounts.get(username)
 
     def locked(self) -> list[Locked]:
-        """Every locked token, then every locked account."""
+        """Every locked token, then every locked account (the store picks the locked tokens: a
+        national inventory is not read whole to find a few)."""
         self._authorized()
-        tokens = [t for t in self.system.tokens.list() if t.state is TokenState.LOCKED]
+        tokens = self.system.tokens.list(state=TokenState.LOCKED)
         accounts = [a for a in self.system.accounts.all() if a.locked]
         return [Locked(LockedKind.TOKEN, t.serial, t.owner or "-", t.failures) for t in tokens] + [
             Locked(LockedKind.ACCOUNT, a.username, a.username, a.failed_signins) for a in accounts

@@ -190,9 +190,11 @@ class TokenRecords:
                 row = c.execute(q).mappings().first()
         return info_from_row(row) if row else None
 
-    def _listing(self, owner: str | None, search: str | None) -> Select[Any]:
+    def _listing(self, owner: str | None, search: str | None, state: TokenState | None = None) -> Select[Any]:
         # Every column but the sealed seed, which a listing never needs.
         q = select(*(c for c in tokens.c if c.name != "seed_ct"))
+        if state is not None:
+            q = q.where(tokens.c.state == state.value)
         if owner:
             q = q.where(tokens.c.owner == owner)
         if search and search.strip():
@@ -201,16 +203,28 @@ class TokenRecords:
         return q
 
     def list(
-        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        owner: str | None = None,
+        search: str | None = None,
+        state: TokenState | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> builtins.list[TokenInfo]:
         """Tokens by serial; `limit`/`offset` give one page (the order is stable: serial is unique)."""
-        return builtins.list(self.iter(owner=owner, search=search, limit=limit, offset=offset))
+        return builtins.list(self.iter(owner=owner, search=search, state=state, limit=limit, offset=offset))
 
     def iter(
-        self, *, owner: str | None = None, search: str | None = None, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        owner: str | None = None,
+        search: str | None = None,
+        state: TokenState | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> Iterator[TokenInfo]:
         """`list` one token at a time, fetched in chunks, so a large inventory is never all in memory."""
-        q = self._listing(owner, search).order_by(tokens.c.serial).limit(limit).offset(offset or None)
+        q = self._listing(owner, search, state).order_by(tokens.c.serial).limit(limit).offset(offset or None)
         with self.store.connect() as conn:
             for row in conn.execution_options(yield_per=LIST_CHUNK).execute(q).mappings():
                 yield info_from_row(row)

@@ -14,6 +14,7 @@ from core.admin_reads import Locked, LockedKind
 from core.errors import NotAllowed, TokenNotFound
 from core.events import Event
 from core.store import accounts, tokens
+from core.tokens import TokenState
 from tests.conftest import World
 
 Read = Callable[[Administration], object]
@@ -84,3 +85,11 @@ def test_audit_rows_and_the_chain_through_administration(world: World) -> None:
     newest = admin.audit_rows(newest_first=True, limit=1)
     assert newest[0].event == Event.ASSIGN and newest[0].serial == "T1"
     assert admin.verify_audit().intact
+
+
+def test_the_store_picks_tokens_by_state(world: World) -> None:
+    with world.system.store.begin() as conn:
+        conn.execute(update(tokens).where(tokens.c.serial == "T1").values(state="locked", failures=10))
+    assert [t.serial for t in world.system.tokens.list(state=TokenState.LOCKED)] == ["T1"]
+    available = world.system.tokens.list(state=TokenState.AVAILABLE)
+    assert available and all(t.state is TokenState.AVAILABLE for t in available)
