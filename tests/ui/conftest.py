@@ -79,15 +79,19 @@ async def settle(pilot: Pilot[ReturnT]) -> None:
     on a worker (its entry call) and then built, which may start workers of its own."""
     from textual.widgets import DataTable
 
+    # A DataTable measures its columns on its next idle and draws its header with the old widths
+    # until then (a private flag: nothing public says "columns measured"). A worker's result is
+    # handed to the screen a moment after the worker ends, so the table may be filled after a
+    # first look: look again after each round. Up to 5 s a round: on a busy machine (the suite on
+    # 4 workers) 1 s was once not enough and a snapshot showed the labels' widths.
     for _ in range(3):
         await workers_done(pilot)
         await pilot.pause()
-    # A DataTable measures its columns on its next idle and draws its header with the old widths
-    # until then (a private flag: nothing public says "columns measured").
-    for _ in range(20):
-        if not any(t._require_update_dimensions for t in pilot.app.screen.query(DataTable)):
-            break
-        await pilot.pause(0.05)
+        for _ in range(100):
+            if not any(t._require_update_dimensions for t in pilot.app.screen.query(DataTable)):
+                break
+            await pilot.pause(0.05)
+    await pilot.pause()
 
 
 async def fill(pilot: Pilot[ReturnT], selector: str, text: str, submit: bool = False, *, type_it: bool = False) -> None:
