@@ -74,23 +74,44 @@ async def workers_done(pilot: Pilot[ReturnT]) -> None:
         await pilot.app.workers.wait_for_complete()
 
 
+def _measuring(app: object) -> bool:
+    """Whether a DataTable on any screen of the stack (a dialog's too, and the page under it,
+    which a snapshot shows) still has to measure its columns."""
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    assert isinstance(app, App)
+    # A private flag: nothing public says "columns measured", and until then the header is drawn
+    # with the labels' widths.
+    return any(t._require_update_dimensions for s in app.screen_stack for t in s.query(DataTable))
+
+
+def _busy(app: object) -> bool:
+    from textual.app import App
+    from textual.worker import WorkerState
+
+    assert isinstance(app, App)
+    return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+
+
 async def settle(pilot: Pilot[ReturnT]) -> None:
     """Let workers finish and the screen redraw, tables included. A step's screen is prepared
     on a worker (its entry call) and then built, which may start workers of its own."""
-    from textual.widgets import DataTable
-
-    # A DataTable measures its columns on its next idle and draws its header with the old widths
-    # until then (a private flag: nothing public says "columns measured"). A worker's result is
-    # handed to the screen a moment after the worker ends, so the table may be filled after a
-    # first look: look again after each round. Up to 5 s a round: on a busy machine (the suite on
-    # 4 workers) 1 s was once not enough and a snapshot showed the labels' widths.
-    for _ in range(3):
+    # A worker's result is handed to the screen a moment after the worker ends, and its handler
+    # may push a screen or start another worker: a round waits for the workers, lets the screen
+    # take what they sent, and waits for the tables to measure. Done once a round ends on the
+    # screen it began on with no worker left (at least two rounds, so a handler's own messages
+    # are in); up to 5 s of measuring a round, since 1 s was once not enough under load.
+    for round_ in range(6):
+        began_on = pilot.app.screen
         await workers_done(pilot)
         await pilot.pause()
         for _ in range(100):
-            if not any(t._require_update_dimensions for t in pilot.app.screen.query(DataTable)):
+            if not _measuring(pilot.app):
                 break
             await pilot.pause(0.05)
+        if round_ >= 1 and pilot.app.screen is began_on and not _busy(pilot.app):
+            break
     await pilot.pause()
 
 
