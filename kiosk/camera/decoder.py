@@ -68,16 +68,23 @@ class Reading:
     work: int = 0  # pixels handed to a decoder (the budget spent)
 
 
+_LINE_BREAKS = str.maketrans("", "", "\t\r\n")
+
+
 def plain_text(data: bytes) -> str | None:
-    """The payload as text if it is printable ASCII (as an enrollment token is), else None.
+    """The payload as text if it is printable ASCII (as an enrollment token is), lines and tabs
+    allowed, else None.
 
     zbar and OpenCV guess a character set for non-ASCII bytes and often guess wrong; nothing
-    the kiosk reads is outside ASCII, so such a read is "another code", never a wrong text."""
+    the kiosk reads is outside ASCII, so such a read is "another code", never a wrong text.
+    Line breaks are ASCII and unambiguous: a code of several lines (a note, a contact card)
+    was read, and is "another code" by `accept` rather than no code at all. Other control
+    characters (terminal escapes) are never text."""
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         return None
-    if not text or not text.isprintable():
+    if not text.strip() or not text.translate(_LINE_BREAKS).isprintable():
         return None
     return text
 

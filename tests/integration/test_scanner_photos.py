@@ -28,6 +28,7 @@ CLOCK = ManualClock(1_750_000_000.0)
 TOKEN = CrontoIssuer.generate("clinic-it").make_token("drsmith", "1234567893", timedelta(days=1), CLOCK, jti="p")
 # Not UTF-8: OpenCV's str API raises UnicodeDecodeError on this code's bytes.
 SHIFT_JIS = "日本語テキスト".encode("shift_jis")
+MULTI_LINE = "UI office hours signup\r\nhttp://clinic.example/office_hours/ \r\n\tRoom 2"
 needs_zbar = pytest.mark.skipif(ZBAR_MISSING_REASON is not None, reason="libzbar is not installed")
 
 
@@ -130,6 +131,19 @@ def test_only_printable_ascii_is_a_payload() -> None:
     assert plain_text(SHIFT_JIS) is None
     assert plain_text("café".encode()) is None
     assert plain_text(b"line\x00break") is None
+    assert plain_text(b"\x1b[2Jcleared") is None  # a terminal escape
+    assert plain_text(b" \r\n") is None
+    assert plain_text(MULTI_LINE.encode()) == MULTI_LINE
+
+
+@pytest.mark.parametrize("engine", [None, "opencv"])
+def test_a_code_of_several_lines_is_read_and_the_kiosk_calls_it_another_code(engine: str | None) -> None:
+    # zxing's benchmark photo android-1/qrcode-2.jpg: every decoder read its two lines, and
+    # this scanner turned it down as not printable, so it reported no code at all.
+    frame = code_frame(MULTI_LINE, px=4)
+    assert Decoder(None, engine=engine).decode(frame) == MULTI_LINE
+    reading = kiosk_decoder(engine=engine).read(frame)
+    assert reading.payload is None and reading.other_code
 
 
 @pytest.mark.parametrize("engine", [None, "opencv"])
