@@ -11,9 +11,9 @@ demo: sysdeps $(STAMP)
 	$(VENV)/bin/ipkiosk demo
 
 # In parallel (pytest-xdist): each worker starts its own PostgreSQL cluster and Secret Service.
-# Four workers even on two cores: the UI tests spend most of their time waiting for the screen to
-# settle (a worker used about a third of a core), so 2 workers took 9 min 15 s and 4 took 7 min.
-TEST_WORKERS ?= 2
+# Four workers even on two cores: the UI tests spend much of their time waiting for the screen to
+# settle (a worker used about a third of a core), so 2 workers took about 9-11 min and 4 about 7.
+TEST_WORKERS ?= 4
 test: sysdeps $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

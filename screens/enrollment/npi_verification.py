@@ -18,8 +18,10 @@ from screens.enrollment.base import StepScreen
 from screens.i18n import N_, _, f_, outcome_text
 from screens.scanning import ScanFailed, ScanFound, ScanFrame, ScanHint, ScanService
 from screens.session import KioskSession
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
+# Columns of the screen's width the region table never has: the page's margins and its scrollbar.
+PAGE_AND_SCROLLBAR = 4
 REGION_COLUMNS = {"region": N_("Region"), "answer": N_("Answer"), "detail": N_("Detail")}
 REGION_STATUS = {
     "found": N_("found"),
@@ -76,7 +78,7 @@ class NpiVerificationScreen(StepScreen):
             yield Label(_("Or read the image from a file:"), classes="field-label")
             yield Input(id="image-path", value=self._default_image(), placeholder=_("path to the image"))
             yield LoadingIndicator(id="checking")
-            table: DataTable[str] = DataTable(id="regions", cursor_type="none", show_cursor=False)
+            table = Table(id="regions", cursor_type="none", show_cursor=False)
             table.can_focus = False  # five rows, no cursor: a Tab stop there would do nothing
             refill(table, {key: _(label) for key, label in REGION_COLUMNS.items()})
             yield table
@@ -215,9 +217,13 @@ class NpiVerificationScreen(StepScreen):
             for r in range(1, 6)
         ]
         # A detail longer than the row has room for is cut with an ellipsis (the whole of it is in
-        # the outcome under the table), so the table never scrolls sideways.
+        # the outcome under the table), so the table never scrolls sideways. The room is reckoned
+        # from the screen's width as if the page's scrollbar were there: the answers are drawn
+        # while the instructions still make the page scroll, and whether the scrollbar has gone
+        # by then depends on timing, so the table's own width at that moment would cut the
+        # details to one of two lengths.
         used = sum(max(len(labels[k]), *(len(row[i]) for row in rows)) + 2 for i, k in enumerate(("region", "answer")))
-        room = max(len(labels["detail"]), (table.size.width or self.app.size.width - 4) - used - 2)
+        room = max(len(labels["detail"]), self.app.size.width - PAGE_AND_SCROLLBAR - used - 2)
         refill(table, labels)
         for region, (name, answer, detail) in enumerate(rows, 1):
             cut = detail if len(detail) <= room else detail[: room - 1].rstrip() + "…"

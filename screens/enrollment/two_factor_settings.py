@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, Static
 
 from screens.base import BackupCodesLeftScreen
 from screens.i18n import N_, _, f_
 from screens.messages import Ending, EndSession, StepDone
+from screens.widgets.tables import Table
 
 METHOD_NAMES = {"authenticator": "iPrescribe Authenticator", "code_generator": N_("Code Generator (hardware token)")}
 STATE_NAMES = {
@@ -40,7 +41,7 @@ class TwoFactorSettingsScreen(BackupCodesLeftScreen):
             )
             if signed.factors:
                 yield Static(_("Authentication methods bound to your account:"))
-                table: DataTable[str] = DataTable(id="factors", cursor_type="none", show_cursor=False)
+                table = Table(id="factors", cursor_type="none", show_cursor=False)
                 table.add_columns(_("Method"), _("Serial"), _("State"), _("Bound"))
                 for f in signed.factors:
                     bound = datetime.fromtimestamp(f.bound_at, tz=UTC).strftime("%Y-%m-%d") if f.bound_at else "-"

@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from core.audit import AuditRow, ChainReport
 from core.errors import KioskError
 from screens.it.base import ItScreen, Note
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
 SHOWN = 200  # newest rows on screen; the export has them all
 
@@ -68,7 +68,7 @@ class ItAuditScreen(ItScreen):
             yield Note(id="count", classes="hint")
             yield Note(classes="error", id="error")
             yield Note(id="chain")
-            table: DataTable[str] = DataTable(id="rows", cursor_type="row", zebra_stripes=True)
+            table = Table(id="rows", cursor_type="row", zebra_stripes=True)
             refill(table, COLUMNS)
             yield table
             yield Label("Export the filtered rows as CSV to", classes="field-label")

@@ -22,7 +22,7 @@ from core.errors import KioskError
 from core.proofing import DocumentType
 from screens.it.base import ItScreen, Note
 from screens.it.dialogs import SignatureDialog
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
 PERMISSION_COLUMNS = ("Provider", "State", "DEA", "ID checked", "Entered by", "Approved by")
 REPORT_COLUMNS = ("Day (UTC)", "Incidents", "Report")
@@ -37,7 +37,7 @@ class ItEpcsScreen(ItScreen):
         with VerticalScroll(classes="page", can_focus=False, id="epcs-page"):
             yield Static("EPCS permissions", classes="title")
             yield Static("IT staff enter a grant; a second person, a DEA registrant, approves it.", classes="lead")
-            table: DataTable[str] = DataTable(id="permissions", cursor_type="row")
+            table = Table(id="permissions", cursor_type="row")
             refill(table, PERMISSION_COLUMNS)
             yield table
             yield Static("", id="roles", classes="hint")
@@ -54,7 +54,7 @@ class ItEpcsScreen(ItScreen):
             yield Note(classes="error", id="error")
             yield Note(classes="success", id="done")
             yield Label("Daily audit reports not signed off yet", classes="field-label")
-            reports: DataTable[str] = DataTable(id="reports", cursor_type="row")
+            reports = Table(id="reports", cursor_type="row")
             refill(reports, REPORT_COLUMNS)
             yield reports
             with Horizontal(classes="buttons"):

@@ -20,6 +20,7 @@ from screens.it.dialogs import ConfirmDialog
 from screens.messages import StepDone
 from screens.session import KioskSession
 from screens.widgets.sign_in_form import SignInForm
+from screens.widgets.tables import Table
 
 MISSING = {
     "password": "The provider types their password.",
@@ -43,7 +44,7 @@ class ItGuidedSetupScreen(ItScreen):
                 classes="lead",
                 id="intro",
             )
-            table: DataTable[str] = DataTable(id="providers", cursor_type="row", zebra_stripes=True)
+            table = Table(id="providers", cursor_type="row", zebra_stripes=True)
             table.add_columns("Username", "Name", "NPI", "Bound factors", "Account")
             yield table
             with Vertical(id="id-check"):

@@ -15,7 +15,7 @@ from core.directory.model import RegionAnswer
 from core.errors import KioskError
 from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
 STATUS_WORDS = {
     "found": "found",
@@ -55,7 +55,7 @@ class ItNpiCheckScreen(ItScreen):
                 yield Button("Back", id="back")
             yield Note(classes="error", id="error")
             yield Note(id="outcome")
-            table: DataTable[str] = DataTable(id="answers", cursor_type="none")
+            table = Table(id="answers", cursor_type="none")
             refill(table, COLUMNS)
             yield table
 

@@ -16,7 +16,7 @@ from core.errors import KioskError
 from core.tokens import TokenInfo
 from screens.it.base import ItScreen, Note, when
 from screens.session import KioskSession
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
 METHOD = {"authenticator": "app", "code_generator": "token"}
 
@@ -44,7 +44,7 @@ class ItTokenInventoryScreen(ItScreen):
                 yield Input(self.initial_search, id="search", max_length=64, placeholder="e.g. DEMO-00 or dr.rivera")
                 yield Button("Search", id="find")
             yield Note(id="count", classes="hint")
-            table: DataTable[str] = DataTable(id="tokens", cursor_type="row", zebra_stripes=True)
+            table = Table(id="tokens", cursor_type="row", zebra_stripes=True)
             refill(table, COLUMNS)
             yield table
             yield Note(id="selected", classes="hint")

@@ -12,7 +12,7 @@ from core.admin_reads import Locked, LockedKind
 from core.errors import KioskError
 from screens.it.base import ItScreen, Note
 from screens.session import KioskSession
-from screens.widgets.tables import refill
+from screens.widgets.tables import Table, refill
 
 COLUMNS = ("What", "Serial / username", "Provider", "Failures")
 
@@ -28,7 +28,7 @@ class ItUnlockScreen(ItScreen):
         with VerticalScroll(classes="page", can_focus=False):
             yield Static("Unlock a token or account", classes="title")
             yield Static("Locked now (select one to unlock it):", classes="lead")
-            table: DataTable[str] = DataTable(id="locked", cursor_type="row")
+            table = Table(id="locked", cursor_type="row")
             refill(table, COLUMNS)
             yield table
             yield Note(id="none-locked", classes="hint")
