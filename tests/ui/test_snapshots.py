@@ -232,14 +232,7 @@ def steady(journey: Step) -> Step:
     return run
 
 
-# npi_not_found ends in one of two frames, run to run (1 in 3 under load), at both sizes: the
-# same text, but the region table's header and rows drawn 2 cells short of the page's edge or
-# not. Neither settling, a second layout pass nor waiting for the table's Resize made it one.
-# Its text, fit and Tab order are still checked (tests/ui/test_spanish.py, test_accessibility.py).
-UNSTABLE: set[str] = set()
-
-
-@pytest.mark.parametrize(("name", "size"), [(name, size) for name in SCREENS for size in SIZES if name not in UNSTABLE])
+@pytest.mark.parametrize(("name", "size"), [(name, size) for name in SCREENS for size in SIZES])
 def test_screen_snapshot(name: str, size: str, snap_kiosk: Kiosk, snap_compare: Any) -> None:
     run_before = steady(journeys(snap_kiosk)[name])
     assert snap_compare(snap_kiosk.app, terminal_size=SIZES[size], run_before=run_before)
