@@ -21,7 +21,8 @@ class ScanService:
         self.source = source
         self.timeout = timeout
         self.has_camera = source is not None
-        self.description = f"camera {source}" if source is not None and source.isdigit() else f"{source}"
+        self.device_index = int(source) if source is not None and source.isdigit() else None
+        self.description = f"camera {source}" if self.device_index is not None else f"{source}"
         self._scanner: Any = None
         self._lock = threading.Lock()
         self._noticed = False  # the no-libzbar notice is said once per kiosk run

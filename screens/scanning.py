@@ -50,7 +50,8 @@ class ScanFailed(Message):
 
 
 class ScanService(Protocol):
-    description: str  # e.g. "camera 0" or "video file demo.mp4"
+    description: str  # e.g. "camera 0" or "video file demo.mp4", in English (logs, IT staff)
+    device_index: int | None  # the camera device's number, None when frames come from a file
     has_camera: bool  # False: only image files can be read
 
     def start(self, post: Callable[[Message], object]) -> None: ...

@@ -68,9 +68,7 @@ class NpiVerificationScreen(StepScreen):
 
                 yield CameraPreview(id="preview")
                 assert self.scanner is not None
-                yield Static(
-                    f_("Scanning with {camera}...", camera=self.scanner.description), id="scan-status", classes="hint"
-                )
+                yield Static(self._scanning_with(self.scanner), id="scan-status", classes="hint")
             else:
                 yield Static(
                     _("No camera is set up on this kiosk: read the image from a file instead."), classes="notice"
@@ -90,6 +88,12 @@ class NpiVerificationScreen(StepScreen):
                     yield Button(_("Scan again"), id="rescan")
                 yield Button(_("Continue"), id="continue", variant="primary")
             yield Static(_("Escape: choose another method"), classes="hint")
+
+    @staticmethod
+    def _scanning_with(scanner: ScanService) -> str:
+        if scanner.device_index is not None:
+            return f_("Scanning with camera {number}...", number=str(scanner.device_index))
+        return f_("Scanning with {camera}...", camera=scanner.description)  # a file's name
 
     def _default_image(self) -> str:
         if self.session.demo_images and self.session.username:

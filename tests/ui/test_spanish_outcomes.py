@@ -158,3 +158,17 @@ def test_a_typed_value_is_never_used_as_a_format() -> None:
     for typed in ("{serial:>99999999}", "{0}", "{serial.__class__}", "{", "{serial!r}"):
         assert fill("No token {serial} here.", {"serial": typed}) == f"No token {typed} here."
     assert fill("{message} ({detail})", {"message": "m", "detail": "d {name}", "name": "iat"}) == "m (d iat)"
+
+
+def test_the_camera_is_named_in_the_providers_language() -> None:
+    from kiosk.scan_service import ScanService
+    from screens.enrollment.npi_verification import NpiVerificationScreen
+
+    try:
+        i18n.use("es")
+        assert NpiVerificationScreen._scanning_with(ScanService("7", 1.0)) == "Escaneando con la cámara 7..."
+        clip = NpiVerificationScreen._scanning_with(ScanService("/media/clip.mp4", 1.0))
+        assert clip == "Escaneando con /media/clip.mp4..."
+    finally:
+        i18n.use("en")
+    assert NpiVerificationScreen._scanning_with(ScanService("0", 1.0)) == "Scanning with camera 0..."
