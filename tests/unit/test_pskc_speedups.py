@@ -141,3 +141,12 @@ def test_a_mac_key_shorter_than_its_iv_refuses_the_file() -> None:
     data = _replace_value(container(IKey("A1", SEED_A)), "xenc:CipherValue", 1, bytes(8))
     with pytest.raises(ImportRejected, match="MAC key is shorter than one cipher block"):
         read_pskc(data, psk=PSK, now=NOW)
+
+
+def test_a_file_with_more_tags_than_the_name_cache_keeps_reads_the_same() -> None:
+    data = container(IKey("A1", SEED_A), IKey("B1", SEED_B))
+    extra = "".join(f"<pskc:X{i}/>" for i in range(600))  # unknown elements python-pskc ignores
+    padded = data.replace(b"<pskc:SerialNo>B1", f"{extra}<pskc:SerialNo>B1".encode(), 1)
+    assert padded != data
+    result = read_pskc(padded, psk=PSK, now=NOW)
+    assert [(s.serial, s.secret) for s in result.specs] == [("A1", SEED_A), ("B1", SEED_B)]
