@@ -221,7 +221,7 @@ def check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
 
 
 DecryptOf = Callable[[bytes, "str | None"], bytes]
-_AES_CBC = re.compile(r"#aes(128|192|256)-cbc$")
+_AES_CBC = re.compile(r"#aes(128|192|256)-cbc\Z")
 
 
 def decrypter(container: PSKC) -> DecryptOf:
@@ -236,7 +236,7 @@ def decrypter(container: PSKC) -> DecryptOf:
 
     def decrypt(cipher: bytes, algorithm: str | None) -> bytes:
         named = algorithm or encryption.algorithm or ""
-        size = _AES_CBC.search(named.lower())
+        size = _AES_CBC.search(named)  # as python-pskc compares: case and all
         if aes is None or size is None or int(size.group(1)) != len(key) * 8:
             return encryption.decrypt_value(cipher, algorithm)
         iv, body = (separate_iv, cipher) if separate_iv else (cipher[:16], cipher[16:])

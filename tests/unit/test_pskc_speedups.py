@@ -150,3 +150,13 @@ def test_a_file_with_more_tags_than_the_name_cache_keeps_reads_the_same() -> Non
     assert padded != data
     result = read_pskc(padded, psk=PSK, now=NOW)
     assert [(s.serial, s.secret) for s in result.specs] == [("A1", SEED_A), ("B1", SEED_B)]
+
+
+def test_a_method_python_pskc_does_not_recognise_is_still_refused_by_python_pskc() -> None:
+    container = PSKC()
+    container.encryption.setup_preshared_key(key=PSK, algorithm=f"{XENC}aes128-cbc")
+    cipher = os.urandom(16) + _cbc(PSK, SEED_A, os.urandom(16))[:32]
+    # python-pskc matches the URI's end exactly: case, a suffix, a trailing newline
+    for named in (f"{XENC}AES128-CBC", f"{XENC}aes128-cbc-x", f"{XENC}aes128-cbc\n"):
+        with pytest.raises(DecryptionError, match="Unsupported algorithm"):
+            decrypter(container)(cipher, named)
