@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pskc import PSKC
 from pskc.encryption import algorithm_key_lengths
 from pskc.exceptions import DecryptionError, KeyDerivationError
@@ -208,14 +210,52 @@ def check_mac_key(container: PSKC, passphrase: str | None) -> bytes:
         mac_key = container.mac.key
     except DecryptionError:
         raise ImportRejected(_wrong_key_message(passphrase)) from None
+    except ValueError:  # cryptography's, through python-pskc: shorter than the IV in front of it
+        raise ImportRejected(
+            "The PSKC file's encrypted MAC key is shorter than one cipher block, so the file is "
+            "damaged or incomplete. Nothing was imported; ask the vendor for a new file."
+        ) from None
     if not mac_key:
         raise ImportRejected("The PSKC file has MAC values but no MAC key.")
     return bytes(mac_key)
 
 
-def verify_sealed(container: PSKC, s: _Sealed, passphrase: str | None, mac: MacOf | None = None) -> bytes:
+DecryptOf = Callable[[bytes, "str | None"], bytes]
+_AES_CBC = re.compile(r"#aes(128|192|256)-cbc\Z")
+
+
+def decrypter(container: PSKC) -> DecryptOf:
+    """python-pskc's decryption of a value (`Encryption.decrypt_value`), with AES-CBC made by
+    one cipher object for the file's key: python-pskc builds its cipher and imports its modules
+    at every value, which took as long as the rest of reading a key. Any other method, or a key
+    whose length does not fit, is left to python-pskc (which refuses it as it always did)."""
+    encryption = container.encryption
+    key = bytes(encryption.key or b"")
+    aes = algorithms.AES(key) if len(key) in (16, 24, 32) else None
+    separate_iv = bytes(encryption.iv or b"")
+
+    def decrypt(cipher: bytes, algorithm: str | None) -> bytes:
+        named = algorithm or encryption.algorithm or ""
+        size = _AES_CBC.search(named)  # as python-pskc compares: case and all
+        if aes is None or size is None or int(size.group(1)) != len(key) * 8:
+            return encryption.decrypt_value(cipher, algorithm)
+        iv, body = (separate_iv, cipher) if separate_iv else (cipher[:16], cipher[16:])
+        try:
+            decryptor = Cipher(aes, modes.CBC(iv)).decryptor()
+            unpadder = padding.PKCS7(128).unpadder()
+            return unpadder.update(decryptor.update(body) + decryptor.finalize()) + unpadder.finalize()
+        except ValueError:  # a short IV, a partial block, bad padding: what python-pskc reports
+            raise DecryptionError("Invalid padding") from None
+
+    return decrypt
+
+
+def verify_sealed(
+    container: PSKC, s: _Sealed, passphrase: str | None, mac: MacOf | None = None, decrypt: DecryptOf | None = None
+) -> bytes:
     """The encrypted value decrypts, and its MAC (when the file has MACs) verifies: its plaintext.
-    `mac` (from `mac_maker`) makes the MACs; by default python-pskc makes them."""
+    `mac` (from `mac_maker`) makes the MACs and `decrypt` (from `decrypter`) decrypts; by default
+    python-pskc does both."""
     mac_of = mac or partial(_mac, container)
     separate_iv = bool(container.encryption.iv)
     cipher = s.value.cipher_value
@@ -224,8 +264,8 @@ def verify_sealed(container: PSKC, s: _Sealed, passphrase: str | None, mac: MacO
     over_cipher = bool(expected) and not separate_iv and hmac.compare_digest(mac_of(cipher), expected)
     block = next((n for name, n in _BLOCK.items() if name in s.algorithm.lower()), 16)
     try:
-        plain = container.encryption.decrypt_value(cipher, s.value.algorithm)
-    except DecryptionError:
+        plain = (decrypt or container.encryption.decrypt_value)(cipher, s.value.algorithm)
+    except (DecryptionError, ValueError):  # python-pskc lets cryptography's ValueError out for a short IV
         if over_cipher and s.cbc and len(cipher) <= block and not separate_iv:
             raise ImportRejected(
                 f"The PSKC file's {s.where} is a single cipher block: the IV that RFC 6030 puts "

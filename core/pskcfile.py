@@ -22,6 +22,7 @@ from core.pskc_integrity import (
     MAC_FAILED,
     Census,
     check_mac_key,
+    decrypter,
     mac_maker,
     refuse_untrustworthy,
     sealed_values,
@@ -181,6 +182,7 @@ def open_pskc(
             # python-pskc decrypts the MAC key at every MAC it makes: decrypt it once.
             container.mac.key = check_mac_key(container, passphrase)
     mac = mac_maker(container) if census.macked else None
+    decrypt = decrypter(container) if census.sealed else None
     today = now or datetime.now(UTC)
 
     def entries() -> Iterator[Entry]:
@@ -192,7 +194,7 @@ def open_pskc(
                 where = where_in_file(number, index, len(device.keys))
                 again.count(key, where)
                 for sealed in sealed_values(container, where, key):
-                    plain = verify_sealed(container, sealed, passphrase, mac)
+                    plain = verify_sealed(container, sealed, passphrase, mac, decrypt)
                     if sealed.where.endswith(" secret"):
                         key.secret = plain  # decrypted and verified once, not again by the getter
                 entry = _entry(key, where, today)

@@ -69,6 +69,9 @@ def _steps(path: str) -> tuple[str, ...] | None:
     return parts if all(_STEP.fullmatch(p) for p in parts) else None
 
 
+_NAMES_KEPT = 256
+
+
 class Document:
     """The container read as a stream: each KeyPackage is handed over whole and then dropped, so
     memory does not grow with the file; the other children of the container (its header) are kept."""
@@ -91,12 +94,19 @@ class Document:
         (`_refuse_dtd`), the passes use ElementTree's own (C) parser, which spends far less per
         element than defusedxml's Python one."""
         made: list[ET.Element] = []
+        names: dict[str, str] = {}  # a file's few tags, each cut to its local name once
 
         def first(tag: str, attrib: dict[str, str]) -> ET.Element:
-            e = _Element(tag[tag.rfind("}") + 1 :], attrib)  # python-pskc reads local names
-            if not made:
-                made.append(e)  # the first element made is the container
-            return e
+            try:
+                return _Element(names[tag], attrib)
+            except KeyError:
+                name = tag[tag.rfind("}") + 1 :]  # python-pskc reads local names
+                if len(names) < _NAMES_KEPT:  # a hostile file's endless new tags are not all kept
+                    names[tag] = name
+                e = _Element(name, attrib)
+                if not made:
+                    made.append(e)  # the first element made is the container (its tag is new)
+                return e
 
         self.root, self.head = None, []
         seen_package = False

@@ -70,14 +70,34 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The command module the arguments name, if they name one: only it need be imported to
+    parse them (importing every command's module took a tenth of a short command's run). None
+    when no command is named (help, version, the kiosk) or the name is not a module's."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--" or arg == "-h" or (len(arg) >= 3 and "--help".startswith(arg)):
+            return None  # the help before a command lists every command
+        if arg.startswith("-"):
+            # --data-dir takes a value (argparse also takes any unambiguous prefix of it).
+            if "=" not in arg and len(arg) >= 3 and "--data-dir".startswith(arg):
+                next(args, None)
+            continue
+        name = arg.replace("-", "_")
+        return name if name in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or with `argv` naming a command, for that command only."""
     parser = KioskParser(
         prog="ipkiosk",
         description="iPrescribe enrollment kiosk: two-factor binding with regional NPI verification.",
     )
     parser.add_argument("--version", action="version", version=f"ipkiosk {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    only = _command_module(argv) if argv is not None else None
+    for name in (only,) if only else COMMAND_MODULES:
         try:
             module = importlib.import_module(f"kiosk.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -122,8 +142,8 @@ def _undecodable(argv: Sequence[str]) -> int | None:
 
 
 def _main(argv: Sequence[str] | None, clock: Clock | None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     bad = _undecodable(argv)
     if bad is not None:
         parser.error(f"argument {bad} is not valid UTF-8 text; retype it (or rename the file) in UTF-8")

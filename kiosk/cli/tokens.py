@@ -15,7 +15,6 @@ from typing import Any, TextIO
 
 from core.admin import Administration
 from core.errors import ImportRejected
-from core.seedfiles import open_seed_file
 from core.tokens import TokenInfo
 from kiosk.cli.common import UsageError
 from kiosk.cli.context import CliContext
@@ -77,6 +76,8 @@ def _line(t: TokenInfo) -> str:
 
 
 def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
+    from core.seedfiles import open_seed_file  # the readers (python-pskc, defusedxml): only an import needs them
+
     passphrase = ctx.read_secret_stdin() if args.passphrase_stdin else None
     psk: bytes | None = None
     if args.psk_hex_stdin:

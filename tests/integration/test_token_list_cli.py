@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from tests.cli_run import Cli, demo_cli
@@ -53,3 +57,20 @@ def test_pages_and_search(demo: Cli) -> None:
 def test_a_limit_that_is_not_a_number_is_a_usage_error(demo: Cli) -> None:
     r = demo("tokens", "list", "--limit", "ten")
     assert r.returncode == 2 and "not a whole number" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_command_imports_only_its_own_module_and_the_help_lists_every_command(demo: Cli) -> None:
+    # In a fresh process: the test process has every command module loaded already.
+    probe = (
+        "import sys\n"
+        "from kiosk.cli import COMMAND_MODULES, main\n"
+        f"main(['--data-dir', {str(demo.data_dir)!r}, '--json', 'tokens', 'list', '--limit', '1'])\n"
+        "print(sorted(n for n in COMMAND_MODULES if 'kiosk.cli.' + n in sys.modules), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stderr.strip() == "['tokens']"
+    assert len(json.loads(run.stdout)) == 1
+    for given in (["--help"], ["-h", "tokens"], ["--data-dir", "tokens", "--help"]):
+        shown = subprocess.run([sys.executable, "-m", "kiosk.cli", *given], capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert all(name in shown.stdout for name in ("tokens", "backup-codes", "doctor", "token-sim")), given
