@@ -129,7 +129,10 @@ def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None) -> 
         given.write(stdin)
         given.seek(0)
         start = time.perf_counter()
-        child = subprocess.Popen(args, stdin=given, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, **(env or {})})
+        # As an installed kiosk runs: its modules' bytecode cached (a shell that sets
+        # PYTHONDONTWRITEBYTECODE would have each run compile ~55 of them again, ~55 ms).
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        child = subprocess.Popen(args, stdin=given, stdout=out, stderr=err, cwd=ROOT, env={**base, **(env or {})})
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -258,9 +261,10 @@ def main() -> None:
                     empty(url)
                 d = fresh(f"{name}-csv")
                 line(f"{name}: import CSV", ipk(d, "tokens", "import", str(csv_file), url=url))
-                listed = ipk(d, "--json", "tokens", "list", url=url)
-                count = listed[4].count('"serial"')
-                line(f"{name}: tokens list --json", listed, f"  ({count} tokens)")
+                for run_number in (1, 2, 3):  # the machine is shared: three runs, each shown
+                    listed = ipk(d, "--json", "tokens", "list", url=url)
+                    count = listed[4].count('"serial"')
+                    line(f"{name}: tokens list --json ({run_number})", listed, f"  ({count} tokens)")
                 pages(name, d, url)
         finally:
             if server is not None:

@@ -13,12 +13,15 @@ who knows a username can slow its owner down by a minute at most, never lock the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import Clock
 from core.schema import accounts, signin_throttle
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 ACCOUNT = "account"
 KIOSK = "kiosk"
@@ -57,8 +60,14 @@ class Reservation:
 
 
 def _insert(conn: Connection) -> postgresql.Insert | sqlite.Insert:
+    # Each dialect's module only when its store is in use: a command that never signs anyone in
+    # (the token listing) need not import the PostgreSQL one on a SQLite kiosk.
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(signin_throttle)
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(signin_throttle)
 
 

@@ -280,7 +280,7 @@ class TokenRecords:
         keys already in sorted order (a JSON encoder needs not sort them)."""
         q = self._listing(owner, search).with_only_columns(*_DOCUMENT_COLUMNS)
         q = q.order_by(tokens.c.serial).limit(limit).offset(offset or None)
-        names = [c.name for c in _DOCUMENT_COLUMNS]
+        names = [str(c.name) for c in _DOCUMENT_COLUMNS]  # plain str: a JSON encoder may refuse a subclass
         with self.store.connect() as conn:
             for rows in conn.execution_options(yield_per=LIST_CHUNK).execute(q).partitions():
                 # Each row has exactly the selected columns; checking it per row cost a tenth more.
