@@ -79,6 +79,11 @@ class KioskApp(App[int], inherit_bindings=False):
         Binding("f1", "help", "Help", show=False),
         # On every screen, for whoever is at the kiosk (issue 13); the footer shows it.
         Binding("f2", "toggle_contrast", N_("Contrast"), priority=True),
+        # Taken by the App as it reads the key, so the focus has moved before the next key of a
+        # burst ("user<Tab>password") is handed on; the Screen's own Tab moved it only once the
+        # old field had the rest of the burst (screens/widgets/fields.py).
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, session: KioskSession, settings: Settings, scanner: ScanService | None) -> None:

@@ -17,6 +17,7 @@ from core.admin import Signature
 from core.errors import KioskError
 from screens.i18n import error_text
 from screens.it.base import Note
+from screens.widgets.fields import LeadingInput
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -119,10 +120,12 @@ class SignatureDialog(ModalScreen[None]):
             else:
                 yield Label("Your username, password and code", classes="field-label")
             with Horizontal(classes="it-row"):
+                # Enter moves on at once, so a fast typist's password never lands in the username.
                 if not self.signer:
-                    yield Input(id="approver", max_length=64, placeholder="username")
-                yield Input(id=f"{self.prefix}password", password=True, placeholder="password")
-                yield Input(id=f"{self.prefix}code", max_length=10, placeholder="code", restrict=r"[0-9 ]*")
+                    yield LeadingInput(id="approver", max_length=64, placeholder="username")
+                yield LeadingInput(id=f"{self.prefix}password", password=True, placeholder="password")
+                code = LeadingInput if self.asks_reason else Input
+                yield code(id=f"{self.prefix}code", max_length=10, placeholder="code", restrict=r"[0-9 ]*")
             if self.asks_reason:
                 yield Input(id="reason", max_length=200, placeholder="reason", classes="it-wide")
             yield Note(classes="error", id="error")

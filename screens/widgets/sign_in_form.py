@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Static
 from core.errors import KioskError
 from core.signin import CodeRefused, CodeRequired
 from screens.i18n import _
+from screens.widgets.fields import LeadingInput
 
 
 class SignInForm(Vertical):
@@ -42,7 +43,7 @@ class SignInForm(Vertical):
     def compose(self) -> ComposeResult:
         if self.username is None:
             yield Label(_("Username"), classes="field-label")
-            yield Input(id="username", max_length=64, placeholder=_("username"))
+            yield LeadingInput(id="username", leads_to="#password", max_length=64, placeholder=_("username"))
         yield Label(f"{self.whose} password" if self.whose else _("Password"), classes="field-label")
         yield Input(id="password", password=True, max_length=256, placeholder=_("password"))
         yield Label(_("Security code"), classes="field-label", id="code-label")
@@ -109,11 +110,6 @@ class SignInForm(Vertical):
         """Clear the password and code (after a sign-in, on cancel, before leaving)."""
         for wid in ("#password", "#code"):
             self.query_one(wid, Input).value = ""
-
-    @on(Input.Submitted, "#username")
-    def _to_password(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
     @on(Input.Submitted, "#code")

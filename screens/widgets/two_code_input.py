@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import KioskError, SyncFailed
 from screens.i18n import _, f_
+from screens.widgets.fields import LeadingInput
 
 Field = Literal["current", "next"]
 
@@ -53,11 +54,17 @@ class TwoCodeInput(Vertical):
         hint = f_("{digits} digits", digits=self.digits) if self.digits else _("6 or 8 digits")
         if self.compact:
             with Horizontal(classes="it-row"):
-                yield Input(id="current", max_length=length, placeholder=_("Current Code"), restrict=r"[0-9 ]*")
+                yield LeadingInput(
+                    id="current",
+                    leads_to="#next",
+                    max_length=length,
+                    placeholder=_("Current Code"),
+                    restrict=r"[0-9 ]*",
+                )
                 yield Input(id="next", max_length=length, placeholder=_("Next Code"), restrict=r"[0-9 ]*")
             return
         yield Label(_("Current Code"), classes="field-label")
-        yield Input(id="current", max_length=length, placeholder=hint, restrict=r"[0-9 ]*")
+        yield LeadingInput(id="current", leads_to="#next", max_length=length, placeholder=hint, restrict=r"[0-9 ]*")
         if self.countdown:
             yield Static("", id="countdown-text", classes="hint")
             yield ProgressBar(total=self.countdown, show_eta=False, show_percentage=False, id="countdown")
@@ -104,11 +111,6 @@ class TwoCodeInput(Vertical):
     def refused(self, error: KioskError) -> None:
         self.clear()
         self.focus_field("next" if isinstance(error, SyncFailed) and error.wrong_field == "next" else "current")
-
-    @on(Input.Submitted, "#current")
-    def _to_next(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_field("next")
 
     @on(Input.Submitted, "#next")
     def _submitted(self, event: Input.Submitted) -> None:
