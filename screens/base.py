@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker, get_current_worker
 
 from core.errors import FreshSignInRequired, KioskError, StepOutOfOrder
 from screens.i18n import N_, _, error_text, translate_bindings
@@ -92,30 +93,36 @@ class KioskScreen(Screen[None]):
         """
         app = self.app
 
-        def deliver(callback: Callable[[Any], None], value: Any) -> None:
+        def deliver(worker: Worker[None], callback: Callable[[Any], None], value: Any) -> None:
+            # A worker replaced by a newer call (`exclusive`) is cancelled, but its thread runs on
+            # and reports: its answer is stale (the audit's previous filter overwrote the new
+            # one's rows), so it is dropped here, on the UI thread where cancelling happens.
+            if worker.is_cancelled:
+                return
             try:
                 callback(value)
             except Exception as exc:
                 app.post_message(Failed(exc))
 
         def work() -> None:
+            deliver_here = partial(deliver, get_current_worker())
             try:
                 result = call()
             except (FreshSignInRequired, StepOutOfOrder) as exc:
                 app.post_message(Failed(exc))
             except KioskError as exc:
-                app.call_from_thread(deliver, failed, exc)
+                app.call_from_thread(deliver_here, failed, exc)
             except Exception as exc:  # a bug must not crash the kiosk in front of a provider
                 from screens.failure import log_unexpected
 
                 log_unexpected(exc)
                 app.call_from_thread(
-                    deliver,
+                    deliver_here,
                     failed,
                     KioskError(N_("Something went wrong on this kiosk."), N_("Try again, or ask IT staff.")),
                 )
             else:
-                app.call_from_thread(deliver, done, result)
+                app.call_from_thread(deliver_here, done, result)
 
         self.run_worker(work, thread=True, exclusive=True, exit_on_error=False, group="domain")
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from core.clock import ManualClock
 from kiosk.app import KioskApp, create_app
@@ -69,8 +69,9 @@ def kiosk_app(pilot: Pilot[ReturnT]) -> KioskApp:
 
 
 async def workers_done(pilot: Pilot[ReturnT]) -> None:
-    # A worker that raised has been handled by the App (the failure screen): only wait for it.
-    with contextlib.suppress(WorkerFailed):
+    # A worker that raised has been handled by the App (the failure screen), and one replaced
+    # by a newer call was cancelled (its answer is dropped): only wait for them.
+    with contextlib.suppress(WorkerFailed, WorkerCancelled):
         await pilot.app.workers.wait_for_complete()
 
 
