@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -169,14 +170,14 @@ _METHODS += [f"{XENC}aes128-cbc ", f"{XENC}aes128-cbc\n", "aes128-cbc", "x#aes25
 _METHODS += [f"{XENC}tripledes-cbc", f"{XENC}kw-aes128", "urn:other#camellia128-cbc", f"{XENC}aes128-gcm"]
 
 
-def _outcome(decrypt: object, cipher: bytes, method: str | None) -> object:
+def _outcome(decrypt: Callable[[bytes, str | None], bytes], cipher: bytes, method: str | None) -> object:
     try:
-        return decrypt(cipher, method)  # type: ignore[operator]
+        return decrypt(cipher, method)
     except (DecryptionError, ValueError):  # verify_sealed reads both as one refusal
         return "refused"
 
 
-_DAMAGE = {
+_DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "none": lambda c: c,
     "truncated": lambda c: c[: len(c) // 2],
     "a byte more": lambda c: c + b"\x01",
