@@ -39,6 +39,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "token_sim",
     "serve",
 )
+# The command each module registers, as typed: only that spelling names the module (argparse
+# refuses `backup_codes`, listing every command, so its parser needs every module).
+_COMMAND_NAMES = {name.replace("_", "-"): name for name in COMMAND_MODULES}
 
 
 def _data_dir(text: str) -> Path:
@@ -83,8 +86,7 @@ def _command_module(argv: Sequence[str]) -> str | None:
             if "=" not in arg and len(arg) >= 3 and "--data-dir".startswith(arg):
                 next(args, None)
             continue
-        name = arg.replace("-", "_")
-        return name if name in COMMAND_MODULES else None
+        return _COMMAND_NAMES.get(arg)
     return None
 
 

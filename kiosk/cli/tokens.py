@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,18 +165,27 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+# Between two documents of a chunk: `},{"` opening the next one's first key. A string value
+# ending in `},{` gives the same four bytes with its closing quote, but a closing quote is always
+# followed by `,` or `}` (a quote inside a string is escaped, `\\"`), and no key starts so.
+_BETWEEN = re.compile(rb'\},\{"(?=[^,}])')
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _write_json(documents: Iterator[dict[str, object]], out: TextIO) -> int:
     """One JSON array, one token per line.
 
     orjson encodes a chunk of documents in one call (the standard encoder took most of a whole
-    inventory's listing), which is then cut into lines between documents. A document is flat
-    and starts with a key, so `},{"` is always a boundary: inside a string a quote is escaped
-    (`\\"`), and a newline too, so each document is one line. Non-ASCII text is UTF-8."""
+    inventory's listing), which is then cut into lines between documents; a newline inside a
+    string is escaped, so each document is one line. Non-ASCII text is escaped (`\\u00e9`) as
+    in every other --json document, so the listing prints on a terminal of any encoding."""
     import orjson
 
     empty = True
     while chunk := list(islice(documents, _WRITE_CHUNK)):
-        lines = orjson.dumps(chunk)[1:-1].replace(b'},{"', b'},\n  {"').decode()
+        lines = _BETWEEN.sub(b'},\n  {"', orjson.dumps(chunk)[1:-1]).decode()
+        if not lines.isascii():  # only ever inside a string: json's own escape of the character
+            lines = _NON_ASCII.sub(lambda m: json.dumps(m.group())[1:-1], lines)
         out.write(("[\n  " if empty else ",\n  ") + lines)
         empty = False
     out.write("[]\n" if empty else "\n]\n")

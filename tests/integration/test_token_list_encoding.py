@@ -5,18 +5,27 @@ field, is still read back as it was stored, one token per line."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 PY = sys.executable
-TRICKY = ['x",\n"y', "},\n{", '"}, {"serial": "FAKE"}', ",\n  {", "caf\u00e9 \u2603 \\n", "\x00\t"]
+# "Acme},{" ends in the bytes orjson puts between two documents (its closing quote the last).
+TRICKY = ['x",\n"y', "},\n{", '"}, {"serial": "FAKE"}', ",\n  {", "caf\u00e9 \u2603 \\n", "\x00\t", "Acme},{", "},{"]
+TRICKY += ["\U0001f510 \u6771\u4eac"]  # beyond the BMP too
 
 
-def ipk(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def ipk(data_dir: Path, *args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
     return subprocess.run(
-        [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=120
+        [PY, "-m", "kiosk.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        encoding=encoding,
+        env=env,
+        timeout=120,
     )
 
 
@@ -33,6 +42,10 @@ def test_text_that_looks_like_the_separators_survives(tmp_path: Path) -> None:
             db.execute("UPDATE tokens SET vendor = ? WHERE serial = ?", (text, f"ENC-{1000 + i:04d}"))
     r = ipk(d, "--json", "tokens", "list")
     assert r.returncode == 0, r.stderr
+    # A terminal that is not UTF-8 gets the same document: non-ASCII text escaped, as every --json.
+    narrow = ipk(d, "--json", "tokens", "list", encoding="ascii")
+    assert narrow.returncode == 0, narrow.stderr
+    assert narrow.stdout == r.stdout and r.stdout.isascii()
     found = json.loads(r.stdout)
     by_serial = {t["serial"]: t for t in found}
     assert len(by_serial) == len(found) and "FAKE" not in by_serial

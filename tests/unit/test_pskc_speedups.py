@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,3 +161,51 @@ def test_a_method_python_pskc_does_not_recognise_is_still_refused_by_python_pskc
     for named in (f"{XENC}AES128-CBC", f"{XENC}aes128-cbc-x", f"{XENC}aes128-cbc\n"):
         with pytest.raises(DecryptionError, match="Unsupported algorithm"):
             decrypter(container)(cipher, named)
+
+
+# Method URIs as files write them: python-pskc's exact endings, other cases and suffixes, other
+# ciphers (left to python-pskc), and none (the container's).
+_METHODS = [None, "", f"{XENC}aes128-cbc", f"{XENC}aes192-cbc", f"{XENC}aes256-cbc", f"{XENC}AES128-CBC"]
+_METHODS += [f"{XENC}aes128-cbc ", f"{XENC}aes128-cbc\n", "aes128-cbc", "x#aes256-cbc", f"{XENC}aes512-cbc"]
+_METHODS += [f"{XENC}tripledes-cbc", f"{XENC}kw-aes128", "urn:other#camellia128-cbc", f"{XENC}aes128-gcm"]
+
+
+def _outcome(decrypt: Callable[[bytes, str | None], bytes], cipher: bytes, method: str | None) -> object:
+    try:
+        return decrypt(cipher, method)
+    except (DecryptionError, ValueError):  # verify_sealed reads both as one refusal
+        return "refused"
+
+
+_DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "none": lambda c: c,
+    "truncated": lambda c: c[: len(c) // 2],
+    "a byte more": lambda c: c + b"\x01",
+    "padding flipped": lambda c: c[:-1] + bytes([c[-1] ^ 1]),
+    "random": lambda c: os.urandom(len(c)),
+    "empty": lambda c: b"",
+}
+
+
+@pytest.mark.parametrize("key_bytes", [16, 24, 32])
+@pytest.mark.parametrize("separate_iv", [b"", bytes(8), os.urandom(16), os.urandom(17)])
+def test_any_value_decrypts_or_is_refused_as_python_pskc_does(key_bytes: int, separate_iv: bytes) -> None:
+    # Every method against every container method, every damage, plaintexts of 0 to 3 blocks.
+    for container_method in (m for m in _METHODS if m):
+        container = PSKC()
+        container.encryption.algorithm = container_method
+        container.encryption.key = key = os.urandom(key_bytes)
+        container.encryption.iv = separate_iv or None
+        decrypt = decrypter(container)
+        for method in _METHODS:
+            for plain in (b"", os.urandom(15), os.urandom(16), os.urandom(40)):
+                iv = separate_iv if len(separate_iv) == 16 else os.urandom(16)
+                whole = _cbc(key, plain, iv) if separate_iv else iv + _cbc(key, plain, iv)
+                for damage, change in _DAMAGE.items():
+                    cipher = change(whole)
+                    ours = _outcome(decrypt, cipher, method)
+                    assert ours == _outcome(container.encryption.decrypt_value, cipher, method), (
+                        container_method,
+                        method,
+                        damage,
+                    )
