@@ -285,7 +285,15 @@ def unlock_container(container: PSKC, algorithms: Iterable[str], passphrase: str
     derivation = encryption.derivation
     if psk is not None:
         # Checked supported by refuse_untrustworthy; a key must fit every value's method.
-        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(a)) for a in algorithms)))
+        methods = list(algorithms)
+        lengths = sorted(set.intersection(*(set(algorithm_key_lengths(a)) for a in methods)))
+        if not lengths:  # AES-128 for some values, AES-256 for others: no one key opens both
+            need = sorted({n for a in methods for n in algorithm_key_lengths(a)})
+            raise ImportRejected(
+                "The PSKC file's values are encrypted with methods that need keys of different "
+                f"lengths ({' and '.join(str(n) for n in need)} bytes): no single pre-shared key opens "
+                "them all. Ask the vendor for the file encrypted with one method."
+            )
         if len(psk) not in lengths:
             raise ImportRejected(
                 f"The pre-shared key must be {' or '.join(str(n) for n in lengths)} bytes "

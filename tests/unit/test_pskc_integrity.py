@@ -337,3 +337,15 @@ def test_a_library_reason_never_carries_a_key_like_value() -> None:
     data = container(Key("A1", SEED_A)).replace(b'Version="1.0"', f'Version="{b32}"'.encode())
     text = refused(data, "not valid")
     assert b32 not in text and b32[:16] not in text
+
+
+def test_methods_needing_different_key_lengths_are_named_not_an_empty_length() -> None:
+    from pskc import PSKC
+
+    from core.pskc_integrity import unlock_container
+
+    xenc = "http://www.w3.org/2001/04/xmlenc#"
+    with pytest.raises(ImportRejected) as refused:
+        unlock_container(PSKC(), [f"{xenc}aes128-cbc", f"{xenc}aes256-cbc"], None, bytes(16))
+    assert "different lengths (16 and 32 bytes)" in refused.value.message
+    assert "must be  bytes" not in refused.value.message
