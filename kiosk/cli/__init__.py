@@ -73,19 +73,27 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _prefix_of(arg: str, option: str) -> bool:
+    return len(arg) >= 3 and option.startswith(arg)  # argparse takes an unambiguous prefix
+
+
 def _command_module(argv: Sequence[str]) -> str | None:
     """The command module the arguments name, if they name one: only it need be imported to
     parse them (importing every command's module took a tenth of a short command's run). None
-    when no command is named (help, version, the kiosk) or the name is not a module's."""
+    whenever the full parser might read the line otherwise: no command named (help, version,
+    the kiosk), a name that is no command's, or anything before it but the global options
+    `--data-dir DIR` and `--json` (argparse reads `-` and `-1` as a positional, for one)."""
     args = iter(argv)
     for arg in args:
-        if arg == "--" or arg == "-h" or (len(arg) >= 3 and "--help".startswith(arg)):
-            return None  # the help before a command lists every command
-        if arg.startswith("-"):
-            # --data-dir takes a value (argparse also takes any unambiguous prefix of it).
-            if "=" not in arg and len(arg) >= 3 and "--data-dir".startswith(arg):
+        option, has_value, _ = arg.partition("=")
+        if _prefix_of(option, "--data-dir"):
+            if not has_value:
                 next(args, None)
             continue
+        if not has_value and _prefix_of(arg, "--json"):
+            continue
+        if arg.startswith("-"):
+            return None  # help, version, `--`, `-`, anything odd: the full parser answers
         return _COMMAND_NAMES.get(arg)
     return None
 

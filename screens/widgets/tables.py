@@ -7,8 +7,11 @@ columns too and adding them again makes the header follow the rows every time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 
 class Table(DataTable[str]):
@@ -19,6 +22,15 @@ class Table(DataTable[str]):
     scrollbar had gone, 1 run in 3 under load)."""
 
     def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures new rows' columns on its next idle, but a row drawn before then is
+        # cached with the labels' widths under a key that measuring does not change: the rows
+        # stayed cut to "dr.okafo", "sign_" until something else redrew them (seen in this
+        # kiosk's snapshots and on screen). Measured, the cached drawing goes.
+        super()._update_dimensions(new_rows)
+        self._clear_caches()
         self.refresh()
 
 

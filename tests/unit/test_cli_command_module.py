@@ -43,6 +43,12 @@ def test_a_module_spelling_of_a_dashed_command_is_refused_as_with_every_command(
         _same(argv)
 
 
+def test_a_dash_or_a_negative_number_before_the_command_is_read_as_the_full_parser_reads_it() -> None:
+    # Found by the property below: argparse reads `-` (and `-1`) as the command's place.
+    for argv in (["-", "run"], ["-1", "tokens", "list"], ["--json", "-", "demo"], ["-x y", "run"]):
+        _same(argv)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=5))
 def test_any_command_line_parses_as_with_every_command(argv: list[str]) -> None:
