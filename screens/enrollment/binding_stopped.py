@@ -3,6 +3,7 @@ to the Code Generator (on Enter, or by itself after a few seconds)."""
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from textual import on
@@ -33,7 +34,8 @@ class BindingStoppedScreen(StepScreen):
 
     def __init__(self, session: KioskSession, auto_continue: float = AUTO_CONTINUE_SECONDS) -> None:
         super().__init__(session)
-        self.remaining = int(auto_continue)
+        self.auto_continue = auto_continue
+        self.deadline = 0.0  # on the kiosk's clock, set once shown
         self.outcome = str(self.enrollment.npi_outcome or "not_found")
 
     def body(self) -> ComposeResult:
@@ -60,18 +62,21 @@ class BindingStoppedScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#continue", Button).focus()
-        if self.outcome != "unavailable" and self.remaining > 0:
+        if self.outcome != "unavailable" and self.auto_continue > 0:
+            # Counted on the kiosk's clock, not in timer ticks: a busy kiosk that runs a tick late
+            # still moves on on time, and the count shown is the time left.
+            self.deadline = self.session.system.clock.time() + self.auto_continue
             self._tick()
-            self.set_interval(1.0, self._tick)
+            self.set_interval(0.5, self._tick)
 
     def _tick(self) -> None:
-        if self.remaining <= 0:
+        left = math.ceil(self.deadline - self.session.system.clock.time())
+        if left <= 0:
             self.action_continue()
             return
         self.query_one("#countdown-text", Static).update(
-            f_("You will be directed to Code Generator setup in {seconds} s.", seconds=self.remaining)
+            f_("You will be directed to Code Generator setup in {seconds} s.", seconds=left)
         )
-        self.remaining -= 1
 
     @on(Button.Pressed, "#continue")
     def action_continue(self) -> None:

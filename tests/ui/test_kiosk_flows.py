@@ -233,3 +233,21 @@ async def test_a_kiosk_that_cannot_open_its_store_says_why(tmp_path: Path) -> No
         await pilot.press("ctrl+q")
         await settle(pilot)
     assert app.return_code == 2
+
+
+async def test_the_redirect_counts_on_the_kiosks_clock_and_moves_on_by_itself(kiosk: Kiosk, clock: ManualClock) -> None:
+    async with kiosk.app.run_test(size=SIZE) as pilot:
+        await to_npi_step(pilot, "dr.chen")  # deactivated: binding stops
+        await pilot.click("#continue")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, BindingStoppedScreen)
+        await pilot.pause(0.7)  # timer ticks, but the kiosk's clock has not moved
+        assert "setup in 10 s." in screen_text(pilot)
+        clock.advance(6.5)
+        await pilot.pause(0.7)
+        assert "setup in 4 s." in screen_text(pilot)
+        clock.advance(4)
+        await pilot.pause(0.7)
+        await settle(pilot)
+        assert "Code Generator setup" in screen_text(pilot)
+        assert not isinstance(pilot.app.screen, BindingStoppedScreen)
