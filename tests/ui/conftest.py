@@ -171,3 +171,12 @@ async def to_npi_step(pilot: Pilot[ReturnT], username: str) -> None:
     assert type(pilot.app.screen).__name__ == "NpiVerificationScreen"
     await pilot.click("#read-file")  # the demo offers the provider's own image file
     await settle(pilot)
+
+
+async def to_synchronize(pilot: Pilot[ReturnT], username: str = "dr.okafor", serial: str = "DEMO-0002") -> None:
+    """Sign in, choose the Code Generator, add the token `serial`: step 7's two codes are asked."""
+    await choose_method(pilot, username, "code_generator")
+    await pilot.click("#add")
+    await settle(pilot)
+    await fill(pilot, "#serial", serial, submit=True)
+    assert type(pilot.app.screen).__name__ == "SynchronizeScreen"

@@ -14,21 +14,13 @@ from textual.widgets import ProgressBar, Static
 from core.clock import ManualClock
 from screens.it.base import Report
 from screens.widgets.step_header import StepHeader
-from tests.ui.conftest import Kiosk, choose_method, fill, settle
+from tests.ui.conftest import Kiosk, choose_method, fill, settle, to_synchronize
 from tests.ui.test_snapshots import SCREENS, fixed_randomness, journeys  # noqa: F401 - a fixture
-
-
-async def _to_sync(pilot, k: Kiosk) -> None:  # type: ignore[no-untyped-def]
-    await choose_method(pilot, "dr.okafor", "code_generator")
-    await pilot.click("#add")
-    await settle(pilot)
-    await fill(pilot, "#serial", "DEMO-0002", submit=True)
-    assert type(pilot.app.screen).__name__ == "SynchronizeScreen"
 
 
 async def test_the_countdown_keeps_counting(kiosk: Kiosk, clock: ManualClock) -> None:
     async with kiosk.app.run_test(size=(100, 32)) as pilot:
-        await _to_sync(pilot, kiosk)
+        await to_synchronize(pilot)
         clock.set(clock.time() - clock.time() % 30 + 4)  # 26 s left in this 30 s step
         await pilot.pause(0.7)
         text = pilot.app.screen.query_one("#countdown-text", Static)
@@ -170,7 +162,7 @@ def footer_actions(pilot) -> set[str]:  # type: ignore[no-untyped-def]
 
 async def test_f3_shows_the_demo_tokens_display_on_the_demo(kiosk: Kiosk, clock: ManualClock) -> None:
     async with kiosk.app.run_test(size=(80, 24)) as pilot:
-        await _to_sync(pilot, kiosk)
+        await to_synchronize(pilot)
         clock.set(clock.time() - clock.time() % 30 + 4)
         assert "demo_token" in footer_actions(pilot)
         await pilot.press("f3")
@@ -223,7 +215,7 @@ async def test_no_demo_token_on_a_real_kiosk(demo_template, tmp_path, clock) -> 
     k = Kiosk(create_app(real, demo.services), demo.services, clock, demo.data_dir)
     try:
         async with k.app.run_test(size=(80, 24)) as pilot:
-            await _to_sync(pilot, k)
+            await to_synchronize(pilot)
             assert "demo_token" not in footer_actions(pilot)
             await pilot.press("f3")
             await settle(pilot)

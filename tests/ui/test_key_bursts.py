@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from screens.widgets.fields import LeadingInput
-from tests.ui.conftest import PASSWORD, Kiosk, ReturnT, choose_method, fill, settle
+from tests.ui.conftest import PASSWORD, Kiosk, ReturnT, settle, to_synchronize
 
 
 async def burst(pilot: Pilot[ReturnT], *parts: str) -> None:
@@ -53,11 +53,7 @@ async def test_username_enter_password_enter_in_one_burst_signs_in(kiosk: Kiosk)
 
 async def test_two_codes_in_one_burst(kiosk: Kiosk) -> None:
     async with kiosk.app.run_test(size=(100, 32)) as pilot:
-        await choose_method(pilot, "dr.okafor", "code_generator")
-        await pilot.click("#add")
-        await settle(pilot)
-        await fill(pilot, "#serial", "DEMO-0002", submit=True)
-        assert type(pilot.app.screen).__name__ == "SynchronizeScreen"
+        await to_synchronize(pilot)
         pilot.app.screen.query_one("#current", Input).focus()
         await settle(pilot)
         await burst(pilot, "123456", "enter", "654321")
