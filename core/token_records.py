@@ -6,10 +6,11 @@ The seeds are sealed here (core.seeds) and opened only for the code checks built
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, case, func, or_, select
+from sqlalchemy import Connection, Dialect, RowMapping, Select, case, func, or_, select
 
 from core.clock import Clock
 from core.errors import N_, TokenLocked, TokenNotFound, TokenUnavailable
@@ -92,20 +93,26 @@ _ROW = (
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled_insert(dialect: Dialect) -> tuple[str, builtins.list[int] | None]:
+    """The insert's SQL for the store's dialect, compiled once per engine, and for a positional
+    driver the order of `_ROW`'s values it takes (None for named parameters)."""
+    compiled = tokens.insert().compile(dialect=dialect, column_keys=_ROW)
+    order = [_ROW.index(name) for name in compiled.positiontup or ()] if compiled.positional else None
+    return compiled.string, order
+
+
 def _insert_rows(conn: Connection, rows: builtins.list[tuple[object, ...]]) -> None:
-    """One executemany on the driver, the insert compiled once: SQLAlchemy's own executemany
-    builds each row's parameters through every column's bind processor, which took longer than
-    the database spent storing a large import. Every value is already what the driver takes
-    (str, int, float, bytes or None)."""
-    compiled = tokens.insert().compile(dialect=conn.dialect, column_keys=_ROW)
-    if compiled.positional:
-        order = [_ROW.index(name) for name in compiled.positiontup or ()]
-        if order == builtins.list(range(len(_ROW))):
-            conn.exec_driver_sql(compiled.string, rows)
-        else:
-            conn.exec_driver_sql(compiled.string, [tuple(row[i] for i in order) for row in rows])
+    """One executemany on the driver: SQLAlchemy's own executemany builds each row's parameters
+    through every column's bind processor, which took longer than the database spent storing a
+    large import. Every value is already what the driver takes (str, int, float, bytes or None)."""
+    sql, order = _compiled_insert(conn.dialect)
+    if order is None:
+        conn.exec_driver_sql(sql, [dict(zip(_ROW, row, strict=True)) for row in rows])
+    elif order == builtins.list(range(len(_ROW))):
+        conn.exec_driver_sql(sql, rows)
     else:
-        conn.exec_driver_sql(compiled.string, [dict(zip(_ROW, row, strict=True)) for row in rows])
+        conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
 
 
 class TokenRecords:
