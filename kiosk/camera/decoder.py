@@ -24,7 +24,8 @@ goes on. Among codes read at one rung the largest wins, and a code read inside a
 is painted over and the rung read again, so a code printed inside another one (a logo) does
 not hide the outer one. The effort per frame is a work budget counted in pixels handed to a
 decoder, not in milliseconds, so a frame reads the same on an idle or a busy machine. Without
-libzbar OpenCV's QRCodeDetector takes zbar's place on every rung and `Decoder.engine` says so.
+libzbar (`Decoder.engine` says so) OpenCV's ArUco-based QR detector reads, on a ladder of its
+own (`_opencv_ladder`): the redrawn code first, decoded where it was drawn, then the patches.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from kiosk.camera.zbar import ZBAR_MISSING_REASON, Symbol, ZbarReader
 
 __all__ = ["DEFAULT_BUDGET", "Decoder", "Quad", "Reading", "order_corners", "plain_text", "to_gray"]
 
-ReadFn = Callable[[np.ndarray], list[Symbol]]
+ReadFn = Callable[..., list[Symbol]]  # (image, the code's corners if known) -> symbols
 Hit = tuple[str, np.ndarray]  # verified text, the code's corners in the variant's pixels
 
 # Decoder work per frame, in pixels handed to zbar (or OpenCV): 1.6 million is ~35 ms of CPU
@@ -52,6 +53,10 @@ DEFAULT_BUDGET = 1_600_000
 _WHOLE_FRAME_WIDTH = 640
 _RECTIFIED_FAST = 320
 _RECTIFIED_FINE = 480
+_RECTIFIED_OPENCV = 512  # QRCodeDetector's own working size; ~10 px per module
+_CROP_OPENCV = 450  # a patch enlarged from the frame to ~8 px per module
+_OPENCV_WHOLE_FRAME = 700  # px; larger frames are read patch by patch
+_OPENCV_PIXEL_COST = 2
 
 
 @dataclass
@@ -95,14 +100,19 @@ def _area(points: np.ndarray) -> float:
     return float(cv2.contourArea(points.reshape(-1, 1, 2).astype(np.float32)))
 
 
-def _opencv_reader() -> ReadFn:
-    detector = cv2.QRCodeDetector()
+def _opencv_reader(detector: cv2.QRCodeDetector | cv2.QRCodeDetectorAruco | None = None) -> ReadFn:
+    detector = cv2.QRCodeDetector() if detector is None else detector
 
-    def read(img: np.ndarray) -> list[Symbol]:
-        # The bytes call, not detectAndDecode: that one turns the payload into str itself and
-        # raises UnicodeDecodeError on a code that is not UTF-8 (a Shift-JIS poster).
+    def read(img: np.ndarray, corners: np.ndarray | None = None) -> list[Symbol]:
+        # The bytes calls, not detectAndDecode: that one turns the payload into str itself and
+        # raises UnicodeDecodeError on a code that is not UTF-8 (a Shift-JIS poster). With the
+        # code's corners known, only the decoding: OpenCV's search for them costs more.
         try:
-            data, points, _ = detector.detectAndDecodeBytes(img)
+            if corners is None:
+                data, points, _ = detector.detectAndDecodeBytes(img)
+            else:
+                points = corners.reshape(1, 4, 2).astype(np.float32)
+                data, _ = detector.decodeBytes(img, points)
         except (cv2.error, UnicodeDecodeError, ValueError):
             return []
         if not data or points is None:
@@ -133,6 +143,10 @@ class Decoder:
         use_zbar = engine != "opencv" and ZBAR_MISSING_REASON is None
         self.engine = "pyzbar" if use_zbar else "opencv"
         self._zbar = ZbarReader() if use_zbar else None
+        # Without zbar, the ArUco-based detector: on the benches' frames it reads more of the
+        # straightened codes than QRCodeDetector and in half its time (QRCodeDetector enlarges
+        # every image to 512 px a side before it looks, so a small patch costs a large one).
+        self._aruco = None if use_zbar else _opencv_reader(cv2.QRCodeDetectorAruco())
 
     def read(self, frame: np.ndarray) -> Reading:
         """Everything the frame shows; `payload` is None when no rung read an accepted code."""
@@ -156,7 +170,7 @@ class Decoder:
                 # A code inside a larger patch may be a logo printed inside the real code:
                 # read again with it painted over, and keep the larger code if one shows.
                 # Always paid for, over budget if need be: the inner code is a wrong read.
-                reading.work += _cost(name, img)
+                reading.work += _cost(name, img, self.engine)
                 outer = self._take(reading, self._symbols(name, loc.masked(img, hit[1], paper)), to_frame)
                 if outer is not None and _area(outer[1]) > _area(hit[1]):
                     hit = outer
@@ -167,7 +181,7 @@ class Decoder:
     def _spend(self, reading: Reading, img: np.ndarray, name: str) -> bool:
         """Charge the decoder work for `img`; False when the budget cannot pay for it. The
         first rung always runs: a frame is never left unread for lack of budget."""
-        cost = _cost(name, img)  # OpenCV's detector costs about what zbar does
+        cost = _cost(name, img, self.engine)
         if self.budget is not None and reading.work and reading.work + cost > self.budget:
             return False
         reading.work += cost
@@ -178,7 +192,9 @@ class Decoder:
             return self._opencv(img)
         if self._zbar is not None:
             return self._zbar.read(img, _density(name))
-        return self._opencv(img)
+        assert self._aruco is not None
+        # The redrawn code lies where sample.py drew it: no search needed.
+        return self._aruco(img, sample.drawn_corners(img.shape[0]) if name == sample.NAME else None)
 
     def decode(self, frame: np.ndarray) -> str | None:
         return self.read(frame).payload
@@ -215,15 +231,15 @@ class Decoder:
         )
 
     def _ladder(self, gray: np.ndarray, candidates: list[Quad], paper: int) -> Iterator[Variant]:
+        if self.engine == "opencv":
+            yield from _opencv_ladder(gray, candidates, paper)
+            return
         yield from loc.whole_frame(gray, _WHOLE_FRAME_WIDTH, paper)
         for quad in candidates:
             yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
         # Steep tilts the patch outline gets wrong, and bent codes: the code's own landmarks.
-        # For zbar only: OpenCV's detector finds the finders itself, and the rung's budget
-        # is better spent on its later rungs (small and blurred codes).
-        if self.engine == "pyzbar":
-            for quad in candidates[:1]:
-                yield from grid.straightened(gray, quad, paper)
+        for quad in candidates[:1]:
+            yield from grid.straightened(gray, quad, paper)
         yield from loc.enlarged(gray, _WHOLE_FRAME_WIDTH, paper)
         large = max(gray.shape[:2]) > _WHOLE_FRAME_WIDTH * 1.1
         if large:
@@ -239,21 +255,56 @@ class Decoder:
             yield from loc.cleanups(name, img, to_frame)
         if large:
             yield loc.bordered(("frame", gray, np.eye(3)), paper, 0.01)
-        if self.engine == "pyzbar":
-            # OpenCV's decoder reads a few straightened codes zbar cannot.
-            for name, img, to_frame in fine:
-                yield f"{name}/opencv", img, to_frame
+        # OpenCV's decoder reads a few straightened codes zbar cannot.
+        for name, img, to_frame in fine:
+            yield f"{name}/opencv", img, to_frame
+
+
+def _opencv_ladder(gray: np.ndarray, candidates: list[Quad], paper: int) -> Iterator[Variant]:
+    """The rungs for OpenCV alone, in the order that read most per unit of work on the
+    benches' frames (bench/scan.py, bench/real_photos.py). Unlike zbar, OpenCV reads the
+    whole of a large frame slowly (~25 ms at 720p, up to 70) and seldom: a code a fifth of
+    the frame high is too small for its finder search. So whole frames only when small (a
+    photo, a file) and otherwise the patches, nearest the code first: the code redrawn from
+    its sampled modules (clean, upright, any bend undone; what OpenCV reads best, in ~2 ms),
+    the patches straightened at ~6 and ~10 px per module, the code upright by its own
+    landmarks, a sharpened patch (blur), and the patch enlarged from the frame's own pixels."""
+    small = max(gray.shape[:2]) <= _OPENCV_WHOLE_FRAME
+    if small:
+        yield loc.bordered(("frame", gray, np.eye(3)), paper)
+    landmarks: dict[str, Variant] = {}
+    for quad in candidates[:1]:
+        landmarks = {variant[0]: variant for variant in grid.straightened(gray, quad, paper)}
+    if sample.NAME in landmarks:
+        yield landmarks[sample.NAME]
+    for quad in candidates:
+        yield loc.rectify(gray, quad, _RECTIFIED_FAST, paper)
+    for quad in candidates:
+        yield loc.rectify(gray, quad, _RECTIFIED_OPENCV, paper)
+    if "finders" in landmarks:
+        yield landmarks["finders"]
+    for quad in candidates:
+        yield next(loc.cleanups(*loc.rectify(gray, quad, _RECTIFIED_FINE, paper)))
+    for quad in candidates:
+        yield loc.crop(gray, quad, paper, side=_CROP_OPENCV)
+    if not small:
+        # More than the budget: it runs only as the first rung, when no patch was found.
+        yield loc.bordered(("frame", gray, np.eye(3)), paper, 0.01)
 
 
 def _density(name: str) -> int:
     return 2 if name.endswith("/sparse") else 1
 
 
-def _cost(name: str, img: np.ndarray) -> int:
+def _cost(name: str, img: np.ndarray, engine: str = "pyzbar") -> int:
     """Work charged for decoding `img`; the landmark search before the first grid variant
     looks at a patch of about the same size as the straightened code, and a code redrawn from
-    its sampled modules costs the sampling too."""
-    search = grid.WORK_SIDE**2 if name == "finders" else 0
+    its sampled modules costs the sampling too. On the OpenCV ladder the redrawn code comes
+    first, so it pays the search; and OpenCV's pixels cost twice zbar's (measured: ~45 ns a
+    pixel against ~22), so that the budget holds a frame to the same time on either engine."""
+    first = sample.NAME if engine == "opencv" else "finders"
+    search = grid.WORK_SIDE**2 if name == first else 0
     if name == sample.NAME:
-        search = sample.work(img.shape[0])
-    return img.size // _density(name) + search
+        search += sample.work(img.shape[0])
+    pixels = img.size // _density(name)
+    return (_OPENCV_PIXEL_COST * pixels if engine == "opencv" else pixels) + search

@@ -141,8 +141,9 @@ def enlarged(gray: np.ndarray, width: int, paper: int) -> Iterator[Variant]:
         yield bordered(scaled(f"frame@{width}/cubic", gray, factor, cv2.INTER_CUBIC), paper)
 
 
-def crop(gray: np.ndarray, quad: Quad, paper: int, margin: float = 0.08) -> Variant:
-    """The patch's bounding box at frame resolution, shrunk when its modules are large."""
+def crop(gray: np.ndarray, quad: Quad, paper: int, margin: float = 0.08, side: float | None = None) -> Variant:
+    """The patch's bounding box at frame resolution, shrunk when its modules are large; with
+    `side`, scaled (enlarged smoothly) so that the patch is about `side` px across."""
     x0, y0 = quad.min(axis=0)
     x1, y1 = quad.max(axis=0)
     mx, my = (x1 - x0) * margin, (y1 - y0) * margin
@@ -150,9 +151,12 @@ def crop(gray: np.ndarray, quad: Quad, paper: int, margin: float = 0.08) -> Vari
     xa, ya = int(max(0, x0 - mx)), int(max(0, y0 - my))
     xb, yb = int(min(w, x1 + mx)), int(min(h, y1 + my))
     img = gray[ya:yb, xa:xb]
-    f = min(1.0, CARD_MODULES * ZBAR_PITCH / max(1.0, float(min(x1 - x0, y1 - y0))))
+    across = max(1.0, float(min(x1 - x0, y1 - y0)))
+    f = min(1.0, CARD_MODULES * ZBAR_PITCH / across) if side is None else side / across
     if f < 0.9:
         img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    elif f > 1.1:
+        img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
     else:
         f = 1.0
     to_frame = np.array([[1 / f, 0, xa], [0, 1 / f, ya], [0, 0, 1]], np.float64)

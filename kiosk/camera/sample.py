@@ -208,3 +208,10 @@ def sampled(gray: np.ndarray, coarse: np.ndarray, n: int, margin: int, paper: in
     drawn = np.array([[a, a], [b, a], [b, b], [a, b]], np.float32)
     to_frame = cv2.getPerspectiveTransform(drawn, corners).astype(np.float64)
     return NAME, img, to_frame
+
+
+def drawn_corners(side: int) -> np.ndarray:
+    """The code's corner pixels (TL, TR, BR, BL) in a redrawn image `side` px across: inside
+    the quiet zone, the last pixel of the last module (where OpenCV's detector puts them)."""
+    a, b = QUIET * PX_PER_MODULE, side - QUIET * PX_PER_MODULE - 1
+    return np.array([[a, a], [b, a], [b, b], [a, b]], np.float32)
