@@ -34,9 +34,9 @@ from core.pskcxml import library_words, local
 # A hostile PBKDF2 container could otherwise make the kiosk spin for hours before failing.
 MAX_PBKDF2_ITERATIONS = 10_000_000
 MAX_PBKDF2_KEY_BYTES = 64
-_FIELDS = ("secret", "counter", "time_offset", "time_interval", "time_drift")
+FIELDS = ("secret", "counter", "time_offset", "time_interval", "time_drift")
 # python-pskc keeps a value it has not decrypted yet under the field's private name.
-_PRIVATE = tuple((name, "_" + name) for name in _FIELDS)
+_PRIVATE = tuple((name, "_" + name) for name in FIELDS)
 _BLOCK = {"aes": 16, "camellia": 16, "tripledes": 8}
 MAC_FAILED = (
     "The PSKC file failed its MAC check: it was changed after the vendor made it, or the "
@@ -51,6 +51,7 @@ class _Sealed:
     where: str  # "KeyPackage 2 secret"
     value: EncryptedValue
     algorithm: str  # the value's own method, else the container's: what decrypt() uses
+    field: int  # its place in FIELDS
 
     @property
     def cbc(self) -> bool:
@@ -84,13 +85,18 @@ def where_in_file(number: int, index: int, keys: int) -> str:
     return f"KeyPackage {number}" + (f" key {index}" if keys > 1 else "")
 
 
-def sealed_values(container: PSKC, where: str, key: Key) -> Iterator[_Sealed]:
-    default = container.encryption.algorithm or ""
+def stored_values(key: Key) -> tuple[object, ...]:
+    """The key's five values as python-pskc stored them (`FIELDS` order): a plain value, an
+    `EncryptedValue` not decrypted yet, or None."""
     values = vars(key)
-    for name, private in _PRIVATE:
-        value = values.get(private)
+    return tuple(values.get(private) for _, private in _PRIVATE)
+
+
+def sealed_values(container: PSKC, where: str, values: tuple[object, ...]) -> Iterator[_Sealed]:
+    default = container.encryption.algorithm or ""
+    for place, (name, value) in enumerate(zip(FIELDS, values, strict=True)):
         if isinstance(value, EncryptedValue):
-            yield _Sealed(f"{where} {name}", value, value.algorithm or default)
+            yield _Sealed(f"{where} {name}", value, value.algorithm or default, place)
 
 
 @dataclass
@@ -107,13 +113,11 @@ class Census:
     methods: dict[str | None, str] = field(default_factory=dict)  # method as written -> first value using it
     keys: int = 0
 
-    def count(self, key: Key, where: str) -> None:
+    def count(self, values: tuple[object, ...], where: str) -> None:
         self.keys += 1
-        values = vars(key)
-        if self.first_plain is None and isinstance(values.get("_secret"), (bytes, bytearray)):
+        if self.first_plain is None and isinstance(values[0], (bytes, bytearray)):
             self.first_plain = where.split(" key ")[0]
-        for name, private in _PRIVATE:
-            value = values.get(private)
+        for name, value in zip(FIELDS, values, strict=True):
             if not isinstance(value, EncryptedValue):
                 continue
             self.sealed += 1

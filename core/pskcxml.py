@@ -2,7 +2,8 @@
 
 A vendor's file can hold tens of thousands of KeyPackages (the size cap allows about 80,000):
 it is read as a stream, each KeyPackage whole and then dropped. The values of a key are read
-by python-pskc's own PSKCParser.parse_data, the reading its decryption relies on.
+as python-pskc's own PSKCParser.parse_data reads them (core.pskcvalues), the reading its
+decryption relies on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pskc.parser import PSKCParser
 from pskc.xml import getint
 
 from core.errors import ImportRejected
+from core.pskcvalues import read_value, under
 
 PACKAGES = ("KeyPackage", "Device")  # RFC 6030, and the draft container format
 # What python-pskc reads from the container itself; anything else outside a package is inert.
@@ -91,7 +93,7 @@ class Document:
         chunk every child of the container but the last is complete. XML allows a DTD only
         before the top element, and without one any entity reference but the five predefined
         ones is an error: so once defusedxml has read these bytes up to the top element's start
-        (`_refuse_dtd`), the passes use ElementTree's own (C) parser, which spends far less per
+        (`_refuse_dtd`), the reading uses ElementTree's own (C) parser, which spends far less per
         element than defusedxml's Python one."""
         made: list[ET.Element] = []
         names: dict[str, str] = {}  # a file's few tags, each cut to its local name once
@@ -185,8 +187,7 @@ def library_words(error: Exception) -> str:
 
 
 # Where python-pskc's PSKCParser.parse_key looks for values (RFC 6030 <Data> children, and the
-# draft format's <Data Name="...">); the first pass reads only these, with python-pskc's own
-# parse_data, and the second pass checks that its full parse found the same values.
+# draft format's <Data Name="...">), each read as python-pskc's parse_data reads it.
 _DATA = (
     ("secret", "Secret"),
     ("counter", "Counter"),
@@ -224,14 +225,15 @@ def _key_fields(key: Key, key_elm: ET.Element) -> None:
 
 # python-pskc's find and findtext (the first element found along any of the paths; its text,
 # stripped) with ElementTree's own search: python-pskc's go through three Python calls and a
-# namespace map each, and a large file makes millions of them. Values still go through
-# python-pskc's PSKCParser, which uses its own.
+# namespace map each, and a large file makes millions of them. Values are read as python-pskc
+# reads them by core.pskcvalues; the policy's other fields by python-pskc's own parse_policy.
 def _first(element: ET.Element, *paths: str) -> ET.Element | None:
     for path in paths:
-        if "/" in path:  # ElementPath's machinery for a path; python-pskc's plain ones walk in C
-            found = element.findall(path)
-            if found:
-                return found[0]
+        if "/" in path:  # "A/B": the first B under any A, as ElementPath finds it
+            parent, tag = path.split("/")
+            under_parent = under(element, parent, tag)
+            if under_parent is not None:
+                return under_parent
         else:
             one = element.find(path)
             if one is not None:
@@ -259,25 +261,17 @@ def _time(text: str | None) -> datetime | None:
     return _parsed_time(text) if text else None
 
 
-def _plain_only(data: ET.Element) -> bool:
-    # python-pskc reads such a field as its plain value; the first pass counts only encrypted
-    # values and the secret, so it leaves a plain counter or time to the pass that keeps it.
-    return all(child.tag == "PlainValue" for child in data)
-
-
-def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -> Device:
-    """A package's serial and values as python-pskc reads them (PSKCParser.parse_data), and with
-    `whole` the key's other fields that the kiosk uses (without it, a field other than the
-    secret that holds only a plain value is not read)."""
+def read_package(container: PSKC, package: ET.Element) -> Device:
+    """A package's serial and values as python-pskc reads them (PSKCParser.parse_data, through
+    core.pskcvalues), and the key's other fields that the kiosk uses."""
     try:
         device = container.add_device()
         info = _first(package, "DeviceInfo", "DeviceId")
         if info is not None:
             device.serial = _text(info, "SerialNo")
-            if whole:
-                # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
-                device.manufacturer = _text(info, "Manufacturer")
-                device.model = _text(info, "Model")
+            # The vendor and model name the hardware for its FIPS 140 certificate (1311.115(b)).
+            device.manufacturer = _text(info, "Manufacturer")
+            device.model = _text(info, "Model")
         for key_elm in [*_child_search(package, "Key"), *_child_search(package, "Secret")]:
             key = device.add_key()
             data = key_elm.find("Data")
@@ -286,14 +280,13 @@ def read_package(container: PSKC, package: ET.Element, *, whole: bool = False) -
                 for child in data:  # what find(data, tag) gives: the first child so named
                     first.setdefault(child.tag, child)
                 for name, tag in _DATA:
-                    if tag in first and (whole or name == "secret" or not _plain_only(first[tag])):
-                        PSKCParser.parse_data(key, name, first[tag])
+                    if tag in first:
+                        read_value(key, name, first[tag])
             for data in _child_search(key_elm, "Data"):
                 named = data.get("Name")
                 if named:
-                    PSKCParser.parse_data(key, _NAMED.get(named.lower()), data)  # type: ignore[arg-type]
-            if whole:
-                _key_fields(key, key_elm)
+                    read_value(key, _NAMED.get(named.lower()), data)
+            _key_fields(key, key_elm)
         return device
     except PSKCError as e:
         raise ImportRejected(f"The PSKC container is not valid: {library_words(e)}.") from None

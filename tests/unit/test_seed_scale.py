@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from core import pskcfile
 from core.clock import ManualClock
 from core.credentials import CredentialStore
 from core.errors import ImportRejected
@@ -36,8 +37,7 @@ def stored(store: Store) -> int:
 # --------------------------------------------------------------------------- memory
 
 
-def test_a_large_pskc_is_read_in_memory_that_does_not_grow_with_the_file() -> None:
-    data = container(*(Key(f"K{i:05d}", os.urandom(20)) for i in range(6000)))
+def _read_peak(data: bytes) -> int:
     stream = open_seed_bytes(data, psk=PSK, now=NOW)  # modules loaded, file checked once
     tracemalloc.start()
     try:
@@ -45,9 +45,36 @@ def test_a_large_pskc_is_read_in_memory_that_does_not_grow_with_the_file() -> No
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert read == 6000 and stream.expected == 6000
+    assert read == stream.expected
+    return peak
+
+
+def test_a_pskc_is_read_once_holding_each_key_in_a_small_form() -> None:
+    data = container(*(Key(f"K{i:05d}", os.urandom(20)) for i in range(6000)))
+    peak = _read_peak(data)
+    # python-pskc's Key and Device objects alone take about 1,200 bytes a key.
+    assert peak < 6000 * 1_200, f"peak {peak} bytes for 6000 keys ({len(data)}-byte file)"
+
+
+def test_a_pskc_with_more_keys_than_are_held_is_read_twice_in_memory_that_does_not_grow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pskcfile, "HOLD_KEYS", 100)
+    data = container(*(Key(f"K{i:05d}", os.urandom(20)) for i in range(6000)))
+    peak = _read_peak(data)
     # The whole tree, python-pskc's copy of it and its objects took about 14 times the file.
     assert peak < len(data) // 2, f"peak {peak} bytes for a {len(data)}-byte file"
+
+
+def test_a_pskc_reads_the_same_held_or_read_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [Key(f"K{i:03d}", os.urandom(20)) for i in range(30)]
+    keys += [Key("K007", os.urandom(20)), Key("bad/serial", os.urandom(20)), Key("SHORT1", bytes(4))]
+    data = container(*keys)
+    held = read_pskc(data, psk=PSK, now=NOW)
+    monkeypatch.setattr(pskcfile, "HOLD_KEYS", 10)
+    twice = read_pskc(data, psk=PSK, now=NOW)
+    assert twice == held
+    assert len(held.specs) == 29 and {r.serial for r in held.rejected} >= {"K007", None}
 
 
 # --------------------------------------------------------------------------- same answers as before
