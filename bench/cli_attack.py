@@ -26,6 +26,20 @@ from kiosk.cli import main
 from tests.integration.test_cli_hardening import only_audited, store_rows
 from tests.integration.test_cli_property import ODD, ODD_SETTINGS, OPTIONS, SHAPES
 
+# Commands and options the property test leaves out (the EPCS, notification and daily-review
+# commands, paging numbers) and values it has none of: numbers past any store's integers,
+# dates at the calendar's ends, an empty path.
+MORE_SHAPES = [
+    "tokens list --limit {} --offset {}", "tokens list --limit {}", "notifications list --limit {}",
+    "notifications list --pending", "audit daily --date {}", "audit reports --unreviewed",
+    "audit signoff {} --by {}", "users set {} --email {} --dea {}", "users set {} --registrant",
+    "users proof {} --document passport --last4 {} --by {}", "users list", "epcs grant {} --by {}",
+    "epcs approve {} --by {}", "epcs revoke {} --by {} --reason {}", "epcs list", "epcs roles",
+    "epcs token {} --vendor {} --model {} --fips-cert {}", "doctor", "cronto public-key",
+    "credentials check",
+]  # fmt: skip
+MORE_ODD = ["9" * 30, str(2**63), str(2**64), "-" + "9" * 30, "0001-01-01", "9999-12-31", "0", "99999999"]
+
 PY = sys.executable
 UNICODE = ["é", "\u202e", "\u0000x", "\U0001f600", "\x1b[31m", "\r", "\t", "ﬁ", "Ⅻ", "\ufeff"]
 CONFIG_LINES = [
@@ -62,7 +76,7 @@ def run(argv: list[str], stdin: str) -> tuple[int, str, BaseException | None]:
 def odd_value(rng: random.Random) -> str:
     pick = rng.random()
     if pick < 0.5:
-        return rng.choice(ODD)
+        return rng.choice(ODD + MORE_ODD)
     if pick < 0.7:
         return rng.choice(UNICODE).replace("\x00", "") * rng.randint(1, 3)
     return "".join(chr(rng.randint(33, 0x2FF)) for _ in range(rng.randint(0, 10))).lstrip("-")
@@ -70,8 +84,8 @@ def odd_value(rng: random.Random) -> str:
 
 def argv_case(rng: random.Random) -> list[str]:
     if rng.random() < 0.75:
-        return [odd_value(rng) if w == "{}" else w for w in rng.choice(SHAPES).split(" ")]
-    words = rng.choice(SHAPES).split(" ")[:2]
+        return [odd_value(rng) if w == "{}" else w for w in rng.choice(SHAPES + MORE_SHAPES).split(" ")]
+    words = rng.choice(SHAPES + MORE_SHAPES).split(" ")[:2]
     return [*words, *(rng.choice(OPTIONS + ODD) for _ in range(rng.randint(0, 5)))]
 
 

@@ -173,6 +173,15 @@ class DailyReview:
         return utcnow(self.system.clock).date() - timedelta(days=1)
 
     def analyse(self, day: date) -> DailyReport:
+        today = utcnow(self.system.clock).date()
+        if day > today:
+            # A day still to come has no rows to review, and a report of it could be signed off
+            # before its rows exist (9999-12-31 also has no next day to end the query at).
+            raise ReviewError(
+                f"{day.isoformat()} has not begun yet (today is {today.isoformat()} UTC); "
+                "a daily review is of a day that has begun.",
+                hint="Give today or an earlier day: ipkiosk audit daily --date YYYY-MM-DD",
+            )
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         q = (
             select(audit)

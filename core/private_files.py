@@ -67,6 +67,23 @@ def check_output(path: Path, what: str = "file") -> Path:
     return path
 
 
+def check_input(path: Path, what: str = "file") -> Path:
+    """An input file: it exists, is a regular file and can be read (the CLI and the IT screens
+    say the same of a folder or a FIFO given as a file)."""
+    try:
+        if not path.exists():
+            raise PathProblem(f"No {what} at {path}.")
+        if path.is_dir():
+            raise PathProblem(f"{path} is a directory; give the {what} itself.")
+        if not path.is_file():  # /dev/zero would be read for ever
+            raise PathProblem(f"{path} is not a regular file; give the {what} itself.")
+        if not os.access(path, os.R_OK):
+            raise PathProblem(f"{path} cannot be read (permission denied).")
+    except OSError as exc:
+        raise PathProblem(f"Cannot use {path}: {_reason(exc)}.") from None
+    return path
+
+
 @contextlib.contextmanager
 def open_private(path: Path) -> Iterator[IO[str]]:
     """Write `path` as text (UTF-8, newlines as written), 0600."""

@@ -77,7 +77,8 @@ class Store:
             except IntegrityError:
                 self._migrate()  # another kiosk created the same rows first: now they exist
         except SQLAlchemyError as exc:
-            raise StoreError(f"Cannot open the kiosk store ({_safe_url(url)}): {exc.__class__.__name__}.") from None
+            reason = _driver_reason(exc, url, password)
+            raise StoreError(f"Cannot open the kiosk store ({_safe_url(url)}): {reason}") from None
 
     @classmethod
     def at(cls, data_dir: Path) -> Store:
@@ -187,6 +188,19 @@ def _is_busy(exc: DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower()
     return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
+def _driver_reason(exc: SQLAlchemyError, url: str, password: str | None) -> str:
+    """What the driver said (connection refused, invalid port, file is not a database), on one
+    line: the class name alone (OperationalError) told IT staff nothing. The password, from the
+    URL or the keyring, is masked wherever the driver repeats it."""
+    from sqlalchemy.engine import make_url
+
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    for secret in {password, make_url(url).password} - {None, ""}:
+        text = text.replace(str(secret), "***")
+    text = text[:300] or exc.__class__.__name__
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def _safe_url(url: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -234,14 +234,26 @@ class Settings(BaseSettings):
         return src
 
 
-def _unknown_env() -> list[str]:
-    """IPKIOSK_* variables that name no setting (a typo would otherwise be ignored)."""
-    fields = {name.upper() for name in Settings.model_fields}
-    return sorted(
-        key
-        for key in os.environ
-        if key.upper().startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].upper().split("__")[0] not in fields
+def _has_keys(annotation: Any) -> bool:
+    """A setting made of keys (regions, issuers, smtp): only such a one takes IPKIOSK_NAME__KEY."""
+    return any(
+        get_origin(a) is dict or (isinstance(a, type) and issubclass(a, BaseModel))
+        for a in (annotation, *get_args(annotation))
     )
+
+
+def _unknown_env() -> list[str]:
+    """IPKIOSK_* variables that name no setting (a typo would otherwise be ignored), and
+    IPKIOSK_NAME__KEY for a plain value (IPKIOSK_DEMO__X was ignored as silently)."""
+    fields = {name.upper(): _has_keys(f.annotation) for name, f in Settings.model_fields.items()}
+    unknown = []
+    for key in os.environ:
+        if not key.upper().startswith(ENV_PREFIX):
+            continue
+        name, nested, _ = key[len(ENV_PREFIX) :].upper().partition("__")
+        if name not in fields or (nested and not fields[name]):
+            unknown.append(key)
+    return sorted(unknown)
 
 
 def _check_file_types(values: dict[str, Any], config_file: Path) -> None:

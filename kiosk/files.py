@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import PathProblem
+from core.private_files import check_input as check_input
 from core.private_files import check_output as check_writable
 from core.private_files import is_database_file, open_private, write_private
 
@@ -106,21 +107,5 @@ def _refuse_kiosk_file(path: Path, settings: Settings) -> None:
         )
 
 
-def check_input(path: Path, what: str = "file") -> Path:
-    """An input file: it exists, is a regular file and can be read."""
-    try:
-        if not path.exists():
-            raise PathProblem(f"No {what} at {path}.")
-        if path.is_dir():
-            raise PathProblem(f"{path} is a directory; give the {what} itself.")
-        if not path.is_file():  # /dev/zero would be read for ever
-            raise PathProblem(f"{path} is not a regular file; give the {what} itself.")
-        if not os.access(path, os.R_OK):
-            raise PathProblem(f"{path} cannot be read (permission denied).")
-    except OSError as exc:
-        raise PathProblem(f"Cannot use {path}: {_reason(exc)}.") from None
-    return path
-
-
 # In core since the audit export (core.admin) writes its file with them too.
-__all__ = ["PathProblem", "check_output", "open_private", "write_private"]
+__all__ = ["PathProblem", "check_input", "check_output", "open_private", "write_private"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from core.admin import Administration
 from core.daily_review import SIGNED_IN
 from core.events import Event, Outcome, is_lockout
 from kiosk.cli import audit_daily
-from kiosk.cli.common import UsageError, parse_date
+from kiosk.cli.common import UsageError, parse_date, path_argument
 from kiosk.cli.context import CliContext
 from kiosk.files import check_output
 
@@ -47,7 +46,7 @@ def register(sub: Any) -> None:
     verify.set_defaults(handler=verify_chain)
     export = s.add_parser("export", help="write rows as CSV")
     export.add_argument("--since", type=_date, help="YYYY-MM-DD (UTC)")
-    export.add_argument("--csv", type=Path, required=True, dest="csv_file")
+    export.add_argument("--csv", type=path_argument, required=True, dest="csv_file")
     export.set_defaults(handler=export_csv)
     report = s.add_parser("report", help="daily review: failed sign-ins, reuse, lock-outs, factor changes")
     report.add_argument("--since", type=_date, required=True)

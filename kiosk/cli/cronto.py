@@ -21,10 +21,10 @@ from core.credentials import ISSUER_KEY
 from core.cronto import CrontoIssuer, CrontoVerifier, make_image, token_ref
 from core.errors import CredentialMissing, KioskError
 from core.npi import validate_npi
-from kiosk.cli.common import iso_time
+from kiosk.cli.common import iso_time, path_argument
 from kiosk.cli.context import CliContext
 from kiosk.config_checks import check_name
-from kiosk.files import check_output, write_private
+from kiosk.files import check_input, check_output, write_private
 
 
 class ScanFailed(KioskError):
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
     make = sub.add_parser("make", help="sign an enrollment image for a provider")
     make.add_argument("--user", required=True, help="the provider's kiosk username")
     make.add_argument("--npi", required=True, help="the provider's 10-digit NPI")
-    make.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    make.add_argument("--out", required=True, type=path_argument, help="PNG file to write")
     make.add_argument(
         "--expires-in", type=float, default=30.0, metavar="DAYS", help="days until the image expires (default 30)"
     )
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     make.set_defaults(handler=make_cmd)
 
     decode = sub.add_parser("decode", help="read and verify the enrollment image in a file")
-    decode.add_argument("file", type=Path, metavar="IMAGE_OR_VIDEO")
+    decode.add_argument("file", type=path_argument, metavar="IMAGE_OR_VIDEO")
     decode.add_argument("--user", help="also check that the image belongs to this username")
     decode.set_defaults(handler=decode_cmd)
 
@@ -114,6 +114,8 @@ def _verifier(ctx: CliContext) -> CrontoVerifier:
 def decode_cmd(ctx: CliContext, args: argparse.Namespace) -> int:
     from kiosk.camera import SourceError, first_payload_in_file
 
+    if args.file.exists():  # the camera's reader calls a folder or a FIFO "no file"
+        check_input(args.file, "image or video file")
     try:
         payload = first_payload_in_file(str(args.file))
     except SourceError as exc:

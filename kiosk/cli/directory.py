@@ -19,7 +19,7 @@ from core.directory.nppes import SKIP_REASONS
 from core.directory.shard import LocalRegionBackend, shard_name
 from core.errors import DirectoryUnavailable
 from core.regions import REGIONS, default_region_map
-from kiosk.cli.common import UsageError
+from kiosk.cli.common import UsageError, path_argument
 from kiosk.cli.context import CliContext
 from kiosk.config import Settings
 from kiosk.files import check_input, private_dir
@@ -33,16 +33,16 @@ def register(sub: Any) -> None:
     s = p.add_subparsers(dest="directory_command", required=True, metavar="ACTION")
 
     load = s.add_parser("load", help="replace the directory with a small NPPES CSV file (demo)")
-    load.add_argument("file", type=Path)
+    load.add_argument("file", type=path_argument)
     load.set_defaults(handler=load_directory)
 
     imp = s.add_parser(
         "import",
         help="stream a monthly NPPES file (CSV or the CMS zip) or a weekly update into the shards",
     )
-    imp.add_argument("file", type=Path, nargs="?", help="NPPES data dissemination CSV or zip")
+    imp.add_argument("file", type=path_argument, nargs="?", help="NPPES data dissemination CSV or zip")
     imp.add_argument("--weekly", action="store_true", help="apply a weekly update on top")
-    imp.add_argument("--deactivations", type=Path, metavar="FILE", help="NPPES deactivation report (CSV)")
+    imp.add_argument("--deactivations", type=path_argument, metavar="FILE", help="NPPES deactivation report (CSV)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     imp.set_defaults(handler=import_file)
 

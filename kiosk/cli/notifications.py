@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from core.admin import Administration
+from kiosk.cli.common import count_argument
 from kiosk.cli.context import CliContext
 from kiosk.mail import not_configured, sender_for
 
@@ -17,7 +18,7 @@ def register(sub: Any) -> None:
     send.set_defaults(handler=send_notifications)
     ls = s.add_parser("list", help="notifications, newest first, with their delivery state")
     ls.add_argument("--pending", action="store_true", help="only those not delivered yet")
-    ls.add_argument("--limit", type=int, default=200)
+    ls.add_argument("--limit", type=count_argument("notifications", least=1), default=200, metavar="N")
     ls.set_defaults(handler=list_notifications)
 
 

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
-from pathlib import Path
 from typing import Any, TextIO
 
 from core.admin import Administration
 from core.errors import ImportRejected
 from core.tokens import TokenInfo
-from kiosk.cli.common import UsageError
+from kiosk.cli.common import UsageError, count_argument, path_argument
 from kiosk.cli.context import CliContext
+from kiosk.files import check_input
 
 
 def register(sub: Any) -> None:
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     s = p.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
 
     imp = s.add_parser("import", help="add tokens from an OATH CSV or PSKC (RFC 6030) seed file")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=path_argument)
     key = imp.add_mutually_exclusive_group()
     key.add_argument("--passphrase-stdin", action="store_true", help="PSKC encrypted with a passphrase (PBKDF2)")
     key.add_argument("--psk-hex-stdin", action="store_true", help="PSKC encrypted with a pre-shared key, in hex")
@@ -35,8 +35,9 @@ def register(sub: Any) -> None:
     ls = s.add_parser("list", help="serial, type, state, owner (never the seed)")
     ls.add_argument("--user", help="only this user's tokens")
     ls.add_argument("--search", help="serial or username contains this")
-    ls.add_argument("--limit", type=_count, metavar="N", help="at most N tokens (one page)")
-    ls.add_argument("--offset", type=_count, default=0, metavar="N", help="skip the first N tokens (with --limit)")
+    count = count_argument("tokens")
+    ls.add_argument("--limit", type=count, metavar="N", help="at most N tokens (one page)")
+    ls.add_argument("--offset", type=count, default=0, metavar="N", help="skip the first N tokens (with --limit)")
     ls.set_defaults(handler=list_tokens)
 
     assign = s.add_parser("assign", help="give an available token to a user")
@@ -86,8 +87,7 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
             psk = bytes.fromhex(ctx.read_secret_stdin().strip())
         except ValueError:
             raise ImportRejected("The pre-shared key on stdin is not hex.") from None
-    if not args.file.is_file():
-        raise UsageError(f"No file at {args.file}.")
+    check_input(args.file, "seed file")  # a folder or a FIFO is not "no file"
     now = datetime.fromtimestamp(ctx.services.clock.time(), UTC)
     # Checked as a whole first; its tokens are then read as they are stored, in one transaction.
     seed_file = open_seed_file(args.file, passphrase=passphrase, psk=psk, now=now)
@@ -122,12 +122,6 @@ class _ImportProgress:
         if self.tty and self.taken >= self.EVERY:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
-    return int(text)
 
 
 _WRITE_CHUNK = 1000  # documents encoded and written at a time

@@ -16,7 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from core.errors import ImportRejected, KioskError
+from core.errors import KioskError
+from core.private_files import check_input
 from core.seedfiles import open_seed_file
 from core.tokens import ImportReport
 from screens.it.base import ItScreen, Note, Report
@@ -88,8 +89,7 @@ class ItImportScreen(ItScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def run_import(self, path: Path, passphrase: str | None, psk: bytes | None) -> None:
         try:
-            if not path.is_file():
-                raise ImportRejected(f"No file at {path}.")
+            check_input(path, "seed file")  # a folder or a FIFO is not "no file"
             now = datetime.fromtimestamp(self.session.system.clock.time(), UTC)
             # Checked as a whole first, then read as it is stored: memory does not grow with the file.
             seed_file = open_seed_file(path, passphrase=passphrase, psk=psk, now=now)

@@ -148,6 +148,26 @@ def test_unknown_environment_variable_is_named(tmp_path: Path, monkeypatch: pyte
     assert code == 2 and "IPKIOSK_IDEL_TIMEOUT" in err
 
 
+@pytest.mark.parametrize("name", ["IPKIOSK_DEMO__X", "IPKIOSK_IDLE_TIMEOUT__SECONDS", "IPKIOSK_DATABASE_URL__HOST"])
+def test_a_key_under_a_plain_setting_is_named_not_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Found by the attack pass: only regions, issuers and smtp have keys; IPKIOSK_DEMO__X=1 was
+    # dropped without a word, so whoever set it believed it in force.
+    monkeypatch.setenv(name, "1")
+    code, _, err = run(["--data-dir", str(tmp_path), "tokens", "list"])
+    assert code == 2 and name in err, err
+
+
+def test_keys_under_settings_made_of_keys_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPKIOSK_REGIONS__1__URL", "https://registry.example/")
+    monkeypatch.setenv("IPKIOSK_SMTP__HOST", "smtp.example")
+    monkeypatch.setenv("IPKIOSK_SMTP__FROM", "kiosk@example.org")
+    settings = config.load_settings(tmp_path)
+    assert settings.regions[1].url == "https://registry.example/"
+    assert settings.smtp is not None and settings.smtp.host == "smtp.example"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
 from pathlib import Path
 
@@ -169,7 +170,21 @@ async def test_import_pre_shared_key_and_rejections_with_reasons(kiosk: Kiosk, t
         assert "Added: 1    Duplicates (left as they were): 1    Rejected: 1" in text
         assert "Rejected line 3 (NEW-2):" in text
         await put(pilot, "#path", str(tmp_path / "missing.csv"), submit=True)
-        assert "No file at" in screen_text(pilot)
+        assert "No seed file at" in screen_text(pilot)
+
+
+async def test_import_of_a_folder_or_fifo_says_what_it_is(kiosk: Kiosk, tmp_path: Path) -> None:
+    # Found by the attack pass: both read "No file at ...", sending IT staff to look for a file
+    # that is there.
+    fifo = tmp_path / "a-fifo"
+    os.mkfifo(fifo)
+    async with kiosk.app.run_test(size=SIZE) as pilot:
+        await open_task(pilot, kiosk, "import")
+        await put(pilot, "#path", str(tmp_path), submit=True)
+        assert "is a directory; give the seed file itself" in screen_text(pilot)
+        await put(pilot, "#path", str(fifo), submit=True)
+        assert "is not a regular file; give the seed file itself" in screen_text(pilot)
+        assert "No file at" not in screen_text(pilot)
 
 
 # --------------------------------------------------------------------------- resync
