@@ -106,7 +106,7 @@ class Administration(EpcsAdministration, ReadAdministration):
                 None,
                 detail=(
                     f"file={shown} added={len(report.added)} "
-                    f"duplicates={len(report.duplicates)} rejected={len(report.rejected)}"
+                    f"duplicates={len(report.duplicates)} rejected={report.rejected.total}"
                 ),
             )
         return report

@@ -135,7 +135,7 @@ def open_pskc(
             yield where, entry
         seeds.check()
 
-    return SeedStream(entries, serials.twice, census.keys)
+    return SeedStream(entries, serials, census.keys)
 
 
 def _sealed_number(container: PSKC, value: EncryptedValue) -> object:

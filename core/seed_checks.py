@@ -8,11 +8,14 @@ name and never echo their values; a serial is shown only when it parses as one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.serials import SERIAL_RULE, is_serial, normalize_serial
-from core.token_spec import Algorithm, Rejected, TokenSpec
+from core.token_spec import Algorithm, Rejected, Rejections, TokenSpec
 
 MIN_SEED_BYTES = 16  # 128 bits: RFC 4226 section 4 R6 (and 160 recommended)
 MAX_SEED_BYTES = 128
@@ -24,7 +27,7 @@ MAX_COUNTER = 10**18 - 1  # as a CSV's 18-digit counter field
 @dataclass
 class SeedFile:
     specs: list[TokenSpec]
-    rejected: list[Rejected]
+    rejected: Rejections
 
 
 Entry = tuple[str, "TokenSpec | Rejected"]
@@ -34,49 +37,87 @@ class SeedStream:
     """A seed file's tokens, read as they are stored so that memory does not grow with the file.
 
     The reader has already made one pass (file-wide checks, and the serials that occur more than
-    once, the `suspects`); iterating reads the file again and yields each accepted token. Copies
-    of a suspect serial are held back to the end and refused together if more than one of them is
-    otherwise acceptable, as `drop_duplicates` does. `rejected` is complete, in file order, once
+    once, the `suspects`); iterating reads the file again (or what the reader held of it) and
+    yields each accepted token. The copies of a suspect serial are only counted: if more than one
+    is otherwise acceptable, all are refused (which seed would be right?); a suspect with one
+    acceptable copy (the others refused for their own reasons) is taken on one more reading, so
+    no seed waits in memory for the end of the file. `rejected` is complete, in file order, once
     the iteration ends; an `ImportRejected` may still come during it (a PSKC value whose MAC
     fails), so the consumer stores the tokens in one transaction.
     """
 
-    def __init__(self, entries: Callable[[], Iterator[Entry]], suspects: set[str], expected: int) -> None:
+    def __init__(self, entries: Callable[[], Iterator[Entry]], suspects: Repeated, expected: int) -> None:
         self._entries = entries
         self._suspects = suspects
         self.expected = expected  # entries in the file (accepted or not): for a progress bar
-        self.rejected: list[Rejected] = []
+        self.rejected = Rejections()
 
     def __iter__(self) -> Iterator[TokenSpec]:
         self.rejected.clear()
-        held: list[tuple[str, TokenSpec]] = []
+        self.rejected.total = 0
+        copies: dict[str, int] = {}  # acceptable copies of each suspect serial
+        places: dict[str, list[str]] = {}  # where the first few are, for as many as are listed
+        room = Rejections.KEPT
         for where, entry in self._entries():
             if isinstance(entry, Rejected):
                 self.rejected.append(entry)
             elif entry.serial in self._suspects:
-                held.append((where, entry))
+                count = copies[entry.serial] = copies.get(entry.serial, 0) + 1
+                if count <= _NAMED and room:
+                    places.setdefault(entry.serial, []).append(where)
+                    room -= 1
             else:
                 yield entry
-        yield from drop_duplicates(held, self.rejected)
-        self.rejected[:] = sorted_rejections(self.rejected)
+        alone = {serial for serial, count in copies.items() if count == 1}
+        if alone:  # its other copies were refused for their own reasons: it is imported
+            yield from (e for _, e in self._entries() if isinstance(e, TokenSpec) and e.serial in alone)
+        for serial, count in copies.items():
+            if count > 1:
+                named = places.get(serial, [])
+                reason = _twice(count, named)
+                self.rejected.extend(Rejected(where, serial, reason) for where in named)
+                self.rejected.count_unlisted(count - len(named))
+        self.rejected.sort(key=_place)
 
     def read(self) -> SeedFile:
         specs = list(self)
         return SeedFile(specs, self.rejected)
 
 
+_NAMED = 5  # places a duplicate's reason names, and copies of it listed
+
+
+def _twice(count: int, named: list[str]) -> str:
+    """A serial in more than one acceptable row is ambiguous: which seed is right? A file of
+    20,000 copies of one row took 18 GB when each copy's reason named every other."""
+    if count == len(named):
+        return f"serial number appears more than once in this file ({', '.join(named)})"
+    return f"serial number appears {count:,} times in this file ({', '.join([*named, '...'])})"
+
+
+def _place(r: Rejected) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", r.where))
+
+
 class Repeated:
-    """Which serials occur more than once, counted on the first pass."""
+    """Which serials occur more than once, counted on the first pass. Kept as 8-byte hashes:
+    a cap-sized file of 1.5 million distinct serials costs 12 MB so, where a set of them took
+    150. Two serials that share a hash are both suspects, and SeedStream then tells them apart
+    by their text: a suspect seen once is imported as any other."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self.twice: set[str] = set()
+        self._hashes = array("q")
+        self._twice: frozenset[int] | None = None
 
     def add(self, serial: str) -> None:
-        if serial in self.seen:
-            self.twice.add(serial)
-        else:
-            self.seen.add(serial)
+        self._hashes.append(hash(serial))
+        self._twice = None
+
+    def __contains__(self, serial: object) -> bool:
+        if self._twice is None:
+            ordered = np.sort(np.frombuffer(self._hashes, dtype=np.int64))
+            self._twice = frozenset(np.unique(ordered[1:][ordered[1:] == ordered[:-1]]).tolist())
+        return hash(serial) in self._twice
 
 
 class EntryError(Exception):
@@ -169,26 +210,3 @@ def check_counter(counter: int, serial: str) -> int:
     if counter > MAX_COUNTER:  # the store's 64-bit column, with room for every later press
         raise EntryError("HOTP counter is too large (more than 18 digits)", serial)
     return counter
-
-
-def drop_duplicates(accepted: list[tuple[str, TokenSpec]], rejected: list[Rejected]) -> list[TokenSpec]:
-    """A serial twice in one file is ambiguous (which seed is right?): refuse every copy."""
-    places: dict[str, list[str]] = {}
-    for where, spec in accepted:
-        places.setdefault(spec.serial, []).append(where)
-    specs = []
-    for where, spec in accepted:
-        others = places[spec.serial]
-        if len(others) == 1:
-            specs.append(spec)
-        else:
-            reason = f"serial number appears more than once in this file ({', '.join(others)})"
-            rejected.append(Rejected(where, spec.serial, reason))
-    return specs
-
-
-def sorted_rejections(rejected: Iterable[Rejected]) -> list[Rejected]:
-    def key(r: Rejected) -> tuple[int, ...]:
-        return tuple(int(n) for n in re.findall(r"\d+", r.where))
-
-    return sorted(rejected, key=key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import csv
 import re
 from collections.abc import Iterator
@@ -157,14 +158,15 @@ def open_oath_csv(text: str) -> SeedStream:
         lines += 1
         if fields is not None:
             widest = max(widest, len(fields))
-            serial = serial_or_none(fields[0]) if 5 <= len(fields) <= 6 else None
-            if serial is not None:
-                serials.add(serial)
+            # Only acceptable rows can be duplicates of each other: a file of a million refused
+            # rows holds no serial for them.
+            with contextlib.suppress(EntryError):
+                serials.add(_csv_row(fields).serial)
     if not lines:
         raise ImportRejected("The seed file holds no tokens (only blank lines, comments or a header).")
     if widest < 5:  # no row can be accepted with fewer fields
         raise ImportRejected(f"This is not an OATH CSV seed file: no line has the columns {CSV_COLUMNS}.")
-    return SeedStream(lambda: _csv_entries(text), serials.twice, lines)
+    return SeedStream(lambda: _csv_entries(text), serials, lines)
 
 
 def read_oath_csv(text: str) -> SeedFile:

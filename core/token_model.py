@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import RowMapping
 
 from core.otp import Diagnosis, OtpParams
-from core.token_spec import Rejected
+from core.token_spec import Rejections
 
 APP_SECRET_BYTES = 20  # 160 bits, the floor for new app secrets (docs/security.md rule 13)
 
@@ -101,13 +101,14 @@ class CodeMatch:
 class ImportReport:
     added: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: Rejections = field(default_factory=Rejections)  # every one counted, the first KEPT listed
 
     def as_dict(self) -> dict[str, object]:
         return {
             "added": self.added,
             "duplicates": self.duplicates,
             "rejected": [{"where": r.where, "serial": r.serial, "reason": r.reason} for r in self.rejected],
+            "rejected_total": self.rejected.total,
         }
 
 

@@ -20,7 +20,7 @@ from core.seeds import SeedBox
 from core.serials import SERIAL_RE, normalize_serial
 from core.store import Store
 from core.token_model import ImportReport, Method, RevokeReason, TokenInfo, TokenState, info_from_row
-from core.token_spec import Rejected, TokenSpec
+from core.token_spec import Rejected, Rejections, TokenSpec
 
 LIST_CHUNK = 1000  # rows fetched at a time by `iter`
 IMPORT_BATCH = 500  # serials per lookup and per multi-row insert; under SQLite's 999-variable limit
@@ -187,7 +187,7 @@ class TokenRecords:
             with self.store.begin() as own:
                 return self.import_specs(specs, rejected, conn=own)
         report = ImportReport()
-        refused: builtins.list[Rejected] = []
+        refused = Rejections()
         added: set[str] = set()
         now = self.clock.time()
         batch: builtins.list[TokenSpec] = []
@@ -198,7 +198,8 @@ class TokenRecords:
                 batch = []
         if batch:
             self._import_batch(conn, batch, now, added, report, refused)
-        report.rejected = [*rejected, *refused]
+        report.rejected = Rejections(rejected)
+        report.rejected.extend(refused)
         return report
 
     def _import_batch(
@@ -208,7 +209,7 @@ class TokenRecords:
         now: float,
         added: set[str],
         report: ImportReport,
-        refused: builtins.list[Rejected],
+        refused: Rejections,
     ) -> None:
         serials = [normalize_serial(spec.serial) for spec in batch]
         present = set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(set(serials)))).scalars())

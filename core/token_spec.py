@@ -6,6 +6,7 @@ core.pskcfile) share the types without the inventory depending on the file parse
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,7 +14,7 @@ Kind = Literal["totp", "hotp"]
 Algorithm = Literal["SHA1", "SHA256", "SHA512"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # an import can hold many (SeedStream)
 class TokenSpec:
     serial: str
     kind: Kind
@@ -29,8 +30,40 @@ class TokenSpec:
     model: str | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejected:
     where: str  # "line 7" or "KeyPackage 3"
     serial: str | None
     reason: str  # plain words for IT staff, never containing the secret
+
+
+class Rejections(list[Rejected]):
+    """The entries a file refused: every one counted (`total`), the first `KEPT` of them kept
+    found kept with their reasons. A file of a million bad rows is reported as such without a million
+    reasons in memory (a 32 MiB CSV of refused rows took 2.4 GB to report)."""
+
+    KEPT = 1_000
+
+    def __init__(self, entries: Iterable[Rejected] = ()) -> None:
+        super().__init__()
+        self.total = 0
+        self.extend(entries)
+
+    def append(self, entry: Rejected) -> None:
+        self.total += 1
+        if len(self) < self.KEPT:
+            super().append(entry)
+
+    def extend(self, entries: Iterable[Rejected]) -> None:
+        for entry in entries:
+            self.append(entry)
+        if isinstance(entries, Rejections):
+            self.total += entries.total - len(entries)  # counted where they were left out
+
+    def count_unlisted(self, n: int) -> None:
+        """`n` more refused entries, none of them to be listed."""
+        self.total += n
+
+    @property
+    def unlisted(self) -> int:
+        return self.total - len(self)

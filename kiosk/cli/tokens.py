@@ -94,9 +94,11 @@ def import_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     progress = _ImportProgress(sys.stderr)
     report = _admin(ctx).import_tokens(seed_file, seed_file.rejected, args.file.name, progress=progress)
     progress.finish()
-    lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"]
+    lines = [f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {report.rejected.total}"]
     lines += [f"  duplicate (left as it was): {s}" for s in report.duplicates]
     lines += [f"  rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}" for r in report.rejected]
+    if unlisted := report.rejected.unlisted:
+        lines.append(f"  ... and {unlisted:,} more rejected (the first {len(report.rejected):,} are listed)")
     ctx.emit(report.as_dict(), "\n".join(lines))
     return 0 if report.added or not report.rejected else 1
 

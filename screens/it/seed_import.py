@@ -132,7 +132,7 @@ class ItImportScreen(ItScreen):
         self._stage("Import finished.")
         lines = [
             f"Added: {len(report.added)}    Duplicates (left as they were): {len(report.duplicates)}    "
-            f"Rejected: {len(report.rejected)}"
+            f"Rejected: {report.rejected.total}"
         ]
         if report.added:
             more = " ..." if len(report.added) > MAX_LISTED else ""
@@ -141,8 +141,8 @@ class ItImportScreen(ItScreen):
             lines.append("Duplicates: " + ", ".join(report.duplicates[:MAX_LISTED]))
         for r in report.rejected[:MAX_LISTED]:
             lines.append(f"Rejected {r.where}{f' ({r.serial})' if r.serial else ''}: {r.reason}")
-        if len(report.rejected) > MAX_LISTED:
-            lines.append(f"... and {len(report.rejected) - MAX_LISTED} more rejected (see `ipkiosk tokens import`).")
+        if report.rejected.total > MAX_LISTED:
+            lines.append(f"... and {report.rejected.total - MAX_LISTED} more rejected (see `ipkiosk tokens import`).")
         self.query_one("#summary", Static).update("\n".join(lines))
 
     def _failed(self, exc: KioskError) -> None:

@@ -67,7 +67,7 @@ def test_rfc6030_containers_import_with_the_right_keys_only(demo: Cli, tmp_path:
     assert "987654321" not in serials(demo)  # every refusal left the inventory as it was
 
     rc, doc = demo.json("tokens", "import", figure(7), "--passphrase-stdin", stdin="qwerty\n")
-    assert rc == 0 and doc == {"added": ["987654321"], "duplicates": [], "rejected": []}
+    assert rc == 0 and doc == {"added": ["987654321"], "duplicates": [], "rejected": [], "rejected_total": 0}
     # The secret is RFC 4226's "12345678901234567890": counter 0 shows 84755224 with 8 digits.
     assert demo("token-sim", "987654321", "--once").stdout.strip() == "84755224"
     rc, doc = demo.json("tokens", "import", figure(6), "--psk-hex-stdin", stdin=RFC_PSK_HEX + "\n")
