@@ -26,6 +26,7 @@ from screens.session import KioskSession
 from screens.startup_failed import StartupFailedScreen
 from screens.themes import DEFAULT_THEME, HIGH_CONTRAST
 from screens.welcome import WelcomeScreen
+from screens.widgets.small_terminal import MINIMUM, SCREEN_LAYERS, SmallTerminalNotice, too_small
 
 if TYPE_CHECKING:
     from core.enrollment import Step
@@ -71,6 +72,7 @@ class KioskApp(App[int], inherit_bindings=False):
     """No quit key for providers (security rule 21): only IT staff can leave."""
 
     CSS_PATH = str(ASSETS / "kiosk.tcss")
+    CSS = SCREEN_LAYERS  # the small-terminal notice's layer, on every screen
     TITLE = "iPrescribe enrollment kiosk"
     ENABLE_COMMAND_PALETTE = False
     # Below 30 rows (an 80x24 terminal) the screens drop their spacing (assets/kiosk.tcss).
@@ -103,11 +105,17 @@ class KioskApp(App[int], inherit_bindings=False):
         self.services: Services | None = None
         self.purpose = Purpose.ENROLL  # what the person came for: where "Sign in again" goes
         self._route = 0  # bumped by every navigation: a screen prepared for an older one is dropped
+        self.terminal_size = MINIMUM  # as the last Resize gave it
+        self.too_small = False  # below 80x24: the screen is covered by a notice
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.set_class(self.settings.text_size == "large", "-large-text")
+        # Whichever screen comes next (a route, a failure, a dialog) is covered too, if need be.
+        self.screen_change_signal.subscribe(self, lambda screen: screen.call_later(self._fit))
+        self.terminal_size = self.size
+        self.too_small = too_small(self.size)
         self.push_screen(WelcomeScreen(self.session))
         self.set_interval(1.0, self._check_idle)
 
@@ -140,6 +148,10 @@ class KioskApp(App[int], inherit_bindings=False):
         self.session.attach(services.system)
 
     async def on_event(self, event: events.Event) -> None:
+        if self.too_small and isinstance(event, events.InputEvent | events.Paste):
+            # The person cannot see the screen under the notice: nothing may act on it (an Enter
+            # submitting a form), and nothing done here is presence, so the idle wipe still comes.
+            return
         if isinstance(
             event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste
         ):
@@ -159,11 +171,37 @@ class KioskApp(App[int], inherit_bindings=False):
             self._warned = True
             left = int(self.idle_timeout - idle)
             self.notify(
-                f_("Still there? This session ends in {left} seconds. Press any key to continue.", left=left),
+                f_(
+                    "Still there? This session ends in {left} seconds. Make the window larger, then press any key.",
+                    left=left,
+                )
+                if self.too_small
+                else f_("Still there? This session ends in {left} seconds. Press any key to continue.", left=left),
                 title=_("Shared kiosk"),
                 severity="warning",
                 timeout=self.idle_warning,
             )
+
+    # -- a terminal below 80x24 --------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Decided here, before the next key is read (the screens are resized a moment later).
+        self.terminal_size = event.size
+        self.too_small = too_small(event.size)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Cover the current screen with the notice while the terminal is too small; take it
+        away from every screen once it is large enough. The screens stay as they were."""
+        size = self.terminal_size
+        for screen in self.screen_stack:
+            notices = screen.query_children(SmallTerminalNotice)
+            if not self.too_small:
+                notices.remove()
+            elif notices:
+                notices.first().show_size(size)
+            elif screen is self.screen and screen.is_mounted:
+                screen.mount(SmallTerminalNotice(size))
 
     # -- never ending on an error (security rule 30) ---------------------------------------
 
