@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 from pskc import PSKC
 from pskc.exceptions import DecryptionError
@@ -119,9 +120,12 @@ def open_pskc(
     decrypt = decrypter(container) if census.sealed else None
     today = now or datetime.now(UTC)
 
+    # Held, the keys need the file no more: its bytes (up to the cap) are let go with `document`.
+    keys = (lambda: held) if held is not None else partial(_read_again, document, container, census)
+
     def entries() -> Iterator[Entry]:
         seeds = SharedSecrets()  # decrypted: a copied <Secret> verifies, with its own MAC, anywhere
-        for key in held if held is not None else _read_again(document, container, census):
+        for key in keys():
             where = key.where
             values = list(key.values)
             for sealed in sealed_values(container, where, key.values):

@@ -11,6 +11,7 @@ of a large file's time.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -43,8 +44,8 @@ class HeldKey:
     number: int  # the KeyPackage's place in the file
     index: int  # the key's place in its package
     keys: int  # keys in its package
-    serial: str | None  # as written
-    checked: str | None  # as the inventory stores it, None when check_serial refuses it
+    checked: str | None  # the serial as the inventory stores it, None when check_serial refuses it
+    serial: str | None  # as written, kept only when refused (to_spec then says why)
     manufacturer: str | None
     model: str | None
     algorithm: str | None
@@ -65,13 +66,13 @@ class HeldKey:
             number,
             index,
             keys,
-            key.serial,
             checked,
-            key.manufacturer,
-            key.model,
-            key.algorithm,
-            key.algorithm_suite,
-            key.response_encoding,
+            None if checked else key.serial,
+            _shared(key.manufacturer),
+            _shared(key.model),
+            _shared(key.algorithm),
+            _shared(key.algorithm_suite),
+            _shared(key.response_encoding),
             key.response_length,
             key.policy.start_date,
             key.policy.expiry_date,
@@ -86,6 +87,12 @@ class HeldKey:
 @lru_cache(maxsize=64)  # a file names a handful of profiles, for tens of thousands of keys
 def _kind(uri: str) -> re.Match[str] | None:
     return _KIND.search(uri)
+
+
+def _shared(text: str | None) -> str | None:
+    # A vendor's batch names one profile, one vendor and one model for every key: one string
+    # each, not one per key (the strings expat made for each element stay alive otherwise).
+    return None if text is None else sys.intern(text)
 
 
 def _profile(uri: str) -> str:
