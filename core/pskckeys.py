@@ -146,31 +146,19 @@ def to_spec(key: HeldKey, secret: object, counter: object, interval: object, now
     if not isinstance(secret, (bytes, bytearray)):
         raise TypeError("the secret is not bytes")  # python-pskc reads no other kind; the caller reports it
     seed = check_seed(bytes(secret), serial)
-    vendor, model = _device_text(key.manufacturer), _device_text(key.model)
-    if kind == "totp":
-        return TokenSpec(
-            serial,
-            "totp",
-            seed,
-            algorithm,
-            digits,
-            period=check_period(_number(interval, 30), serial),
-            valid_from=valid_from,
-            valid_until=valid_until,
-            vendor=vendor,
-            model=model,
-        )
+    totp = kind == "totp"
     return TokenSpec(
         serial,
-        "hotp",
+        kind,
         seed,
         algorithm,
         digits,
-        counter=check_counter(_number(counter, 0), serial),
+        period=check_period(_number(interval, 30), serial) if totp else 30,
+        counter=0 if totp else check_counter(_number(counter, 0), serial),
         valid_from=valid_from,
         valid_until=valid_until,
-        vendor=vendor,
-        model=model,
+        vendor=_device_text(key.manufacturer),
+        model=_device_text(key.model),
     )
 
 

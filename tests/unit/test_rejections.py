@@ -56,4 +56,4 @@ def test_the_command_line_counts_what_it_does_not_list(tmp_path: Path) -> None:
     assert sum(line.startswith("  rejected line") for line in lines) == 1000
     assert lines[-1] == "  ... and 500 more rejected (the first 1,000 are listed)"
     _, doc = cli.json("tokens", "import", str(seed_file))
-    assert doc["rejected_total"] == 1500 and len(doc["rejected"]) == 1000  # type: ignore[arg-type]
+    assert doc["rejected_total"] == 1500 and len(doc["rejected"]) == 1000
