@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, RowMapping, Select, case, func, or_, select
+from sqlalchemy import ARRAY, Connection, Dialect, RowMapping, Select, String, any_, bindparam, case, func, or_, select
 
 from core.clock import Clock
 from core.errors import N_, TokenLocked, TokenNotFound, TokenUnavailable
@@ -115,6 +115,17 @@ def _insert_rows(conn: Connection, rows: builtins.list[tuple[object, ...]]) -> N
         conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
 
 
+def _present(conn: Connection, serials: set[str]) -> set[str]:
+    """Which of `serials` the store already holds. PostgreSQL is given them as one array: as
+    one parameter each it can neither hash the list nor, once a large import had outgrown the
+    table's statistics, keep from scanning the whole table for every batch (100,000 tokens took
+    86 s, 2.3 s so)."""
+    if conn.dialect.name == "postgresql":
+        wanted = bindparam("serials", sorted(serials), type_=ARRAY(String))
+        return set(conn.execute(select(tokens.c.serial).where(tokens.c.serial == any_(wanted))).scalars())
+    return set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(serials))).scalars())
+
+
 class TokenRecords:
     def __init__(self, store: Store, seedbox: SeedBox, clock: Clock) -> None:
         self.store = store
@@ -212,7 +223,7 @@ class TokenRecords:
         refused: Rejections,
     ) -> None:
         serials = [normalize_serial(spec.serial) for spec in batch]
-        present = set(conn.execute(select(tokens.c.serial).where(tokens.c.serial.in_(set(serials)))).scalars())
+        present = _present(conn, set(serials))
         rows: builtins.list[tuple[object, ...]] = []
         for spec, serial in zip(batch, serials, strict=True):
             if serial in present or serial in added:
