@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from core.accounts import Account, Role
 from core.admin_base import Signature as Signature  # what a front end builds for a signed change
 from core.admin_base import cli_actor as cli_actor  # the actor of CLI changes made outside core.admin
-from core.admin_base import staff_refusal
+from core.admin_base import for_staff, staff_refusal
 from core.admin_epcs import EpcsAdministration
 from core.admin_reads import ReadAdministration
 from core.audit import AuditRow
@@ -115,7 +117,7 @@ class Administration(EpcsAdministration, ReadAdministration):
         self._authorized()
         owner = self._account(username)
         with self.system.store.begin() as conn:
-            info = self.system.tokens.check_available(conn, serial)
+            info = self._available(conn, serial)
             self.system.token_fitness.check_binding(conn, info.serial, owner)
             self.system.tokens.assign(conn, info.serial, owner)
             self.system.accounts.factors_changed(conn, owner)
@@ -162,6 +164,12 @@ class Administration(EpcsAdministration, ReadAdministration):
             self._audit(conn, Event.REVOKE, info.owner, info, detail=f"reason={why.value}")
         return updated
 
+    def _available(self, conn: Connection, serial: str) -> TokenInfo:
+        try:
+            return self.system.tokens.check_available(conn, serial)
+        except KioskError as e:
+            raise for_staff(e) from None
+
     def replace(self, old_serial: str, new_serial: str, codes: tuple[str, str] | None = None) -> TokenInfo:
         """Revoke the old token (if not already) and give its owner the new one, synced when
         two codes are given; all in one transaction."""
@@ -170,7 +178,7 @@ class Administration(EpcsAdministration, ReadAdministration):
         if old.owner is None:
             raise TokenUnavailable(f"Token {old.serial} is not assigned to anyone; use `tokens assign`.")
         with self.system.store.begin() as conn:
-            new = self.system.tokens.check_available(conn, new_serial)
+            new = self._available(conn, new_serial)
             self.system.token_fitness.check_binding(conn, new.serial, old.owner)
             if old.state is not TokenState.REVOKED:
                 self.system.tokens.revoke(conn, old.serial, RevokeReason.REPLACED)

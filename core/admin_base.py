@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from core.accounts import Role
-from core.errors import AdminError, NotAllowed, TokenNotFound
+from core.errors import AdminError, KioskError, NotAllowed, TokenLocked, TokenNotFound, TokenUnavailable
 from core.events import Event, Outcome
 from core.serials import normalize_serial
 from core.signin import SignedIn
@@ -44,6 +44,21 @@ def staff_refusal(role: Role | None, bound_factor: bool) -> NotAllowed | None:
             "Ask another IT staff member to bind one for you.",
         )
     return None
+
+
+# The token refusals' hints speak to the provider at step 6 ("Ask IT staff for another
+# token."); IT staff assigning a token are told what they can do themselves.
+_STAFF_HINTS: dict[type[KioskError], str] = {
+    TokenNotFound: "Check the serial in the inventory, or import the vendor's seed file first.",
+    TokenUnavailable: "Choose another token from the inventory; a revoked token cannot be assigned again.",
+    TokenLocked: "Unlock the token first, or choose another one.",
+}
+
+
+def for_staff(error: KioskError) -> KioskError:
+    """`error` with the hint for IT staff, when it has one."""
+    hint = _STAFF_HINTS.get(type(error))
+    return error if hint is None else type(error)(error.template, hint, params=error.params)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,16 @@ def test_revoke_takes_effect_at_once(demo: Cli) -> None:
     assert rc == 1 and doc["diagnosis"] == "code_required"  # the password alone never suffices
 
 
+def test_a_refused_assignment_tells_it_staff_what_they_can_do(demo: Cli) -> None:
+    # The provider's hint at step 6 is "Ask IT staff for another token": the wrong words for IT staff.
+    rc, doc = demo.json("tokens", "assign", "DEMO-IT01", "dr.okafor")
+    assert rc == 2 and doc["error"] == "TokenUnavailable" and "already assigned" in doc["message"]
+    assert doc["hint"] == "Choose another token from the inventory; a revoked token cannot be assigned again."
+    rc, doc = demo.json("tokens", "assign", "NOPE-1", "dr.okafor")
+    assert rc == 2 and doc["error"] == "TokenNotFound" and "NOPE-1" in doc["message"]
+    assert "import the vendor's seed file" in doc["hint"]
+
+
 def test_unlock_token_and_account_and_replace(demo: Cli, services: Services) -> None:
     system = services.system
     with system.store.begin() as conn:
