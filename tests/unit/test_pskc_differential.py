@@ -36,6 +36,7 @@ import core.pskcfile
 from core.errors import ImportRejected
 from core.seedfiles import TokenSpec, read_pskc
 from core.serials import normalize_serial
+from tests.seedfile_helpers import assert_no_secret
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 PSK = bytes(range(0x40, 0x60))
@@ -356,6 +357,8 @@ def check_against_python_pskc(file: File) -> None:
     data, credentials = file.xml(), file.credentials()
     ours = kiosk(data, credentials)
     reference = python_pskc(data, credentials)
+    seeds = [k.secret.plain for p in file.packages for k in p.keys if k.secret is not None]
+    assert_no_secret(ours if isinstance(ours, str) else repr(ours[1]), *seeds)
     event("python-pskc refuses" if isinstance(reference, Exception) else "python-pskc reads")
     event("kiosk refuses the file" if isinstance(ours, str) else f"kiosk imports {min(len(ours[0]), 3)}+ tokens")
     if isinstance(reference, Exception):
