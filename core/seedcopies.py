@@ -50,12 +50,17 @@ class SharedSecrets:
         self._wheres.append(where)
 
     def check(self) -> None:
+        # Ordered by fingerprint, then by place: of all the copies found, the one named is the
+        # first in the file, not the first by a fingerprint whose key changes at every reading.
         order = sorted(range(len(self._seeds)), key=self._seeds.__getitem__)
+        first: tuple[int, int] | None = None  # kept as the least, not listed: a file may hold a million
         for i, j in pairwise(order):
             if self._seeds[i] == self._seeds[j] and self._serials[i] != self._serials[j]:
-                first, second = sorted((i, j))
-                raise ImportRejected(
-                    f"The seed file gives {self._wheres[first]} and {self._wheres[second]} the same seed: "
-                    "one was copied onto the other, so one token's holder would make the other's codes. "
-                    "Nothing was imported; ask the vendor for a new file."
-                )
+                first = min(first or (i, j), (i, j))
+        if first is not None:
+            one, other = first
+            raise ImportRejected(
+                f"The seed file gives {self._wheres[one]} and {self._wheres[other]} the same seed: "
+                "one was copied onto the other, so one token's holder would make the other's codes. "
+                "Nothing was imported; ask the vendor for a new file."
+            )
