@@ -78,12 +78,14 @@ def _read(document: Document, header: ET.Element | None) -> tuple[PSKC, Census, 
     return reading.container or new_container(document.header()), census, serials, held
 
 
-def _read_again(document: Document, container: PSKC, census: Census) -> Iterator[HeldKey]:
-    """The keys of a file too large to hold, read a second time. python-pskc settles the
-    container's method from the first value that names one, and a later reading starts with it
-    settled: so the file must read as it did when the rules were decided."""
+def _read_again(document: Document, census: Census) -> Iterator[HeldKey]:
+    """The keys of a file too large to hold, read a second time, into a container of its own:
+    python-pskc settles the method from the first value that names one (a legacy `<Value>` read
+    before it is plain), so the unlocked container, settled, would read some values differently.
+    Decryption still uses the unlocked one. The file must read as it did when the rules were
+    decided."""
     again = Census()
-    for key in _Reading(document, container):
+    for key in _Reading(document, new_container(document.header())):
         again.count(key.values, key.where)
         yield key
     if again != census:
@@ -121,7 +123,7 @@ def open_pskc(
     today = now or datetime.now(UTC)
 
     # Held, the keys need the file no more: its bytes (up to the cap) are let go with `document`.
-    keys = (lambda: held) if held is not None else partial(_read_again, document, container, census)
+    keys = (lambda: held) if held is not None else partial(_read_again, document, census)
 
     def entries() -> Iterator[Entry]:
         seeds = SharedSecrets()  # decrypted: a copied <Secret> verifies, with its own MAC, anywhere
