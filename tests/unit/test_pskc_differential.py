@@ -371,13 +371,13 @@ def check_against_python_pskc(file: File) -> None:
         assert _as_reference(spec) in candidates, (spec.serial, candidates)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files())
 def test_every_token_imported_is_what_python_pskc_reads(file: File) -> None:
     check_against_python_pskc(file)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files(), st.sampled_from([0, 1, 2, 3]))
 def test_a_file_read_twice_gives_what_a_held_file_gives(file: File, hold: int) -> None:
     data, credentials = file.xml(), file.credentials()
