@@ -53,8 +53,7 @@ class SeedStream:
         self.rejected = Rejections()
 
     def __iter__(self) -> Iterator[TokenSpec]:
-        self.rejected.clear()
-        self.rejected.total = 0
+        self.rejected.clear()  # in place: a caller may hold it from before the reading
         copies: dict[str, int] = {}  # acceptable copies of each suspect serial
         places: dict[str, list[str]] = {}  # where the first few are, for as many as are listed
         room = Rejections.KEPT

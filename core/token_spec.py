@@ -60,6 +60,10 @@ class Rejections(list[Rejected]):
         if isinstance(entries, Rejections):
             self.total += entries.total - len(entries)  # counted where they were left out
 
+    def clear(self) -> None:
+        super().clear()
+        self.total = 0
+
     def count_unlisted(self, n: int) -> None:
         """`n` more refused entries, none of them to be listed."""
         self.total += n
